@@ -1,0 +1,48 @@
+"""Twenty questions (paper §4.1): the network asks about its least certain pixel.
+
+After each update the session asks for the class of the pixel with the smallest
+margin between its two most probable classes; an answer is a ``PixelHint`` with
+one point, exactly what the app sends when a person answers "what is here?".
+The oracle answers from ground truth, so evaluation replays the app's path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from torch import Tensor
+
+from .hints import PixelHint
+from .session import GuideSession
+
+VOID = 255
+
+
+def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None) -> tuple[int, int]:
+    """(row, col) of the smallest top-2 probability margin. logits: KxHxW; exclude: HxW bool."""
+    probs = logits.softmax(0)
+    top2 = probs.topk(2, dim=0).values
+    margin = (top2[0] - top2[1]).cpu().numpy().astype(np.float64)
+    if exclude is not None:
+        margin[exclude] = np.inf
+    if np.isinf(margin).all():
+        raise ValueError("every pixel has been asked about or is excluded")
+    y, x = np.unravel_index(int(np.argmin(margin)), margin.shape)
+    return int(y), int(x)
+
+
+def oracle_answer(session: GuideSession, gt: np.ndarray) -> PixelHint:
+    """Ask the session a question and answer it from ``gt`` (HxW at image resolution)."""
+    y, x = session.ask(exclude=gt == VOID)
+    return PixelHint(((y, x, int(gt[y, x])),))
+
+
+def play_twenty_questions(session: GuideSession, gt: np.ndarray, counts: list[int]) -> dict[int, np.ndarray]:
+    """Predictions after each number of questions in ``counts`` (image already set)."""
+    results: dict[int, np.ndarray] = {}
+    asked = 0
+    for n in sorted(set(counts)):
+        while asked < n:
+            session.add_hint(oracle_answer(session, gt))
+            asked += 1
+        results[n] = session.predict()
+    return results

@@ -1,0 +1,278 @@
+"""GuideSession: one image, a conversation of hints, undo (like SAM's set_image -> predict).
+
+``set_image`` runs the head once and caches its features; every turn after that
+runs only the guiding block and the tail. The conversation is small plain data
+(``get_state`` / ``set_state``), so an app can keep one per browser tab and undo
+is a pop from a list of earlier states.
+
+How turns compose: text turns guide the activation in order, each on top of the
+previous one (paper Table 5). Pixel hints (clicks, scribbles, answers to "what is
+here?") accumulate over turns; one set of guiding parameters is optimised by
+backprop for all of them, applied last, warm-started from the previous turn's.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .backprop import BackpropSettings, guide_by_backprop
+from .block import GuideParams
+from .hints import Hint, PixelHint, TextHint
+from .hub import GuidedModel
+from .split import Features
+
+VOID = 255
+
+
+class SessionOrderError(RuntimeError):
+    """A session method was called before what it needs (the message names the fix)."""
+
+
+@dataclass
+class TurnResult:
+    """What one turn did: a reply for the user and per-class pixel changes."""
+
+    reply: str
+    gained: dict[str, int] = field(default_factory=dict)  # class name -> pixels gained (negative: lost)
+    ignored_words: list[str] = field(default_factory=list)
+    hint: Hint | None = None
+    steps: int = 0  # backprop steps (0 for text turns)
+    satisfied: bool = True
+
+
+def empty_state() -> dict[str, Any]:
+    return {"turns": [], "click_params": None, "asked": []}
+
+
+class GuideSession:
+    """Per-image guiding state for one user. Not thread-safe: one per conversation."""
+
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings = BackpropSettings()) -> None:
+        self.model = model
+        self.backprop = backprop
+        self._features: Features | None = None
+        self._image_size: tuple[int, int] | None = None
+        self._state: dict[str, Any] = empty_state()
+        self._history: list[dict[str, Any]] = []
+        self._logits: Tensor | None = None  # 1xKxhxw at network resolution, for the current state
+
+    # ------------------------------------------------------------------ image
+
+    @torch.no_grad()
+    def set_image(self, image: np.ndarray) -> None:
+        """Start a conversation about ``image`` (HxWx3 uint8 RGB): runs the head once."""
+        x = self.model.preprocess(image)
+        self._features = self.model.segmenter.head(x)
+        self._image_size = (int(image.shape[0]), int(image.shape[1]))
+        self.reset()
+
+    @property
+    def has_image(self) -> bool:
+        return self._features is not None
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(H, W) of the image given to set_image."""
+        self._require_image("image_size")
+        assert self._image_size is not None
+        return self._image_size
+
+    @property
+    def network_size(self) -> tuple[int, int]:
+        """(h, w) of the network input and logits."""
+        self._require_image("network_size")
+        assert self._features is not None
+        return self._features.input_size
+
+    def _require_image(self, what: str) -> None:
+        if self._features is None:
+            raise SessionOrderError(f"call set_image(image) before {what}()")
+
+    # ------------------------------------------------------------------ state
+
+    def get_state(self) -> dict[str, Any]:
+        """The conversation as plain data (lists, numbers, strings); copy it freely."""
+        return copy.deepcopy(self._state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore a conversation from ``get_state`` (for the image already set)."""
+        self._require_image("set_state")
+        self._state = copy.deepcopy(state)
+        self._logits = None
+
+    @property
+    def turns(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._state["turns"])
+
+    def reset(self) -> None:
+        """Back to the unguided prediction (keeps the image)."""
+        self._state, self._history, self._logits = empty_state(), [], None
+
+    def undo(self) -> bool:
+        """Step back one turn; returns False when there is nothing to undo."""
+        if not self._history:
+            return False
+        self._state = self._history.pop()
+        self._logits = None
+        return True
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._history)
+
+    # ------------------------------------------------------------------ prediction
+
+    def _guided_activation(self, upto_clicks: bool = True) -> Tensor:
+        assert self._features is not None
+        a = self._features.guided
+        for turn in self._state["turns"]:
+            if turn["kind"] == "text":
+                tg = self.model.text_guide
+                assert tg is not None
+                a = tg.block(a, GuideParams.from_lists(turn["params"], a.device))
+        if upto_clicks and self._state["click_params"] is not None:
+            a = self.model.block(a, GuideParams.from_lists(self._state["click_params"], a.device))
+        return a
+
+    @torch.no_grad()
+    def logits(self) -> Tensor:
+        """Guided logits for the current state: 1xKxhxw at network resolution."""
+        self._require_image("logits")
+        if self._logits is None:
+            assert self._features is not None
+            self._logits = self.model.segmenter.tail(self._features, self._guided_activation())
+        return self._logits
+
+    def probabilities(self) -> np.ndarray:
+        """Class probabilities KxHxW (float32) at image resolution."""
+        logits = F.interpolate(self.logits(), size=self.image_size, mode="bilinear", align_corners=False)
+        return logits.softmax(1)[0].cpu().numpy()
+
+    def predict(self) -> np.ndarray:
+        """Guided label map HxW (uint8 class indices) at the image's resolution."""
+        logits = F.interpolate(self.logits(), size=self.image_size, mode="bilinear", align_corners=False)
+        return logits.argmax(1)[0].to(torch.uint8).cpu().numpy()
+
+    # ------------------------------------------------------------------ coordinates
+
+    def to_network(self, y: int, x: int) -> tuple[int, int]:
+        """Image pixel (row, col) -> network pixel (row, col)."""
+        (H, W), (h, w) = self.image_size, self.network_size
+        return min(h - 1, max(0, int(y * h / H))), min(w - 1, max(0, int(x * w / W)))
+
+    def to_image(self, y: int, x: int) -> tuple[int, int]:
+        """Network pixel (row, col) -> centre image pixel (row, col)."""
+        (H, W), (h, w) = self.image_size, self.network_size
+        return min(H - 1, int((y + 0.5) * H / h)), min(W - 1, int((x + 0.5) * W / w))
+
+    # ------------------------------------------------------------------ turns
+
+    def add_hint(self, hint: Hint) -> TurnResult:
+        """Apply a PixelHint or TextHint (the objects the app and the simulated users emit)."""
+        if isinstance(hint, PixelHint):
+            return self.add_clicks(hint.points)
+        if isinstance(hint, TextHint):
+            return self.add_text(hint.text, hint)
+        raise TypeError(f"expected a PixelHint or TextHint, got {type(hint).__name__}")
+
+    def add_clicks(self, points: list[tuple[int, int, int]] | tuple[tuple[int, int, int], ...]) -> TurnResult:
+        """Guide by backprop with labelled pixels ``(y, x, label)`` in image coordinates."""
+        self._require_image("add_clicks")
+        K = self.model.num_classes
+        (H, W) = self.image_size
+        clean: list[list[int]] = []
+        for y, x, label in points:
+            if not (0 <= int(label) < K):
+                raise ValueError(f"class index {label} out of range: this model has {K} classes")
+            if 0 <= int(y) < H and 0 <= int(x) < W:
+                clean.append([int(y), int(x), int(label)])
+        if not clean:
+            raise ValueError("no labelled pixel inside the image: draw on the image to give a hint")
+        before = self.predict()
+        self._history.append(self.get_state())
+        self._state["turns"].append({"kind": "pixels", "points": clean})
+        result = self._optimise_clicks()
+        gained = self._changes(before, self.predict())
+        names = sorted({self.model.classes[p[2]] for p in clean})
+        reply = f"Guided by {len(clean)} labelled pixel{'s' if len(clean) != 1 else ''} ({', '.join(names)})"
+        reply += f" in {result.steps} step{'s' if result.steps != 1 else ''}" + ("." if result.satisfied else "; some hinted pixels still disagree.")
+        return TurnResult(reply, gained, hint=PixelHint(tuple(map(tuple, clean))), steps=result.steps, satisfied=result.satisfied)
+
+    def _all_points(self) -> list[list[int]]:
+        return [p for t in self._state["turns"] if t["kind"] == "pixels" for p in t["points"]]
+
+    def _optimise_clicks(self):
+        assert self._features is not None
+        # The same network pixel may be hinted twice; the latest label wins.
+        latest: dict[tuple[int, int], int] = {}
+        for y, x, label in self._all_points():
+            latest[self.to_network(y, x)] = label
+        dev = self._features.guided.device
+        ys = torch.tensor([k[0] for k in latest], device=dev)
+        xs = torch.tensor([k[1] for k in latest], device=dev)
+        labels = torch.tensor(list(latest.values()), device=dev)
+        with torch.no_grad():
+            base = self._guided_activation(upto_clicks=False)
+        features, block, tail = self._features, self.model.block, self.model.segmenter.tail
+        prev = self._state["click_params"]
+        init = GuideParams.from_lists(prev, dev) if prev is not None else block.zero_params(device=dev)
+        result = guide_by_backprop(lambda p: tail(features, block(base, p)), init, ys, xs, labels, self.backprop)
+        self._state["click_params"] = result.params.to_lists()
+        self._logits = None
+        return result
+
+    def add_text(self, text: str, hint: TextHint | None = None) -> TurnResult:
+        """Guide with an English hint through the model's trained text guide."""
+        self._require_image("add_text")
+        if self.model.text_guide is None:
+            raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
+        from .text.understand import describe_text_turn, encode_hint
+
+        text = " ".join(str(text).split())
+        params, tokens = encode_hint(self.model.text_guide, text)
+        if not tokens.words:
+            raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
+        before = self.predict()
+        self._history.append(self.get_state())
+        self._state["turns"].append({"kind": "text", "text": text, "params": params.to_lists()})
+        self._logits = None
+        if self._state["click_params"] is not None:
+            self._optimise_clicks()  # keep earlier clicks honoured on top of the new text guide
+        gained = self._changes(before, self.predict())
+        reply = describe_text_turn(text, tokens, self.model.classes, gained)
+        return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
+
+    def _changes(self, before: np.ndarray, after: np.ndarray) -> dict[str, int]:
+        K = self.model.num_classes
+        delta = np.bincount(after.ravel(), minlength=K) - np.bincount(before.ravel(), minlength=K)
+        return {self.model.classes[k]: int(d) for k, d in enumerate(delta) if d != 0}
+
+    # ------------------------------------------------------------------ asking
+
+    def ask(self, exclude: np.ndarray | None = None) -> tuple[int, int]:
+        """The pixel the network is least sure about (paper §4.1), in image coordinates.
+
+        Smallest margin between the two most probable classes at network resolution,
+        skipping pixels already asked about and, optionally, pixels where ``exclude``
+        (HxW bool at image resolution, e.g. void ground truth) is True. Marks it as asked.
+        """
+        from .questions import most_uncertain_pixel
+
+        logits = self.logits()
+        asked = np.zeros(self.network_size, dtype=bool)
+        if exclude is not None:
+            h, w = self.network_size
+            centres = [self.to_image(y, x) for y in range(h) for x in range(w)]
+            asked |= np.array([exclude[c] for c in centres], dtype=bool).reshape(h, w)
+        for y, x in self._state["asked"]:
+            asked[y, x] = True
+        yn, xn = most_uncertain_pixel(logits[0], asked)
+        self._state["asked"].append([yn, xn])
+        return self.to_image(yn, xn)

@@ -1,0 +1,178 @@
+"""Train a segmenter from scratch: ``python -m guide train-segmenter``.
+
+The guide needs a frozen, pretrained, imperfect network to guide. With no
+segmentation weights downloadable, the project trains its own on the embedded
+``scenes`` benchmark (or any dataset ``guide.data.get_dataset`` reads).
+
+Seeded; resumable from ``--work-dir`` (safetensors only); runs unchanged under
+``torchrun`` for multi-GPU DDP (each rank reads a disjoint slice of every batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm import tqdm
+
+from .hub import ModelConfig, default_device, save_model
+from .models import ARCHITECTURES, build_segmenter
+from .split import default_layer
+
+VOID = 255
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m guide train-segmenter", description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="scenes", help="dataset name for guide.data.get_dataset (default: scenes)")
+    p.add_argument("--root", default=None, help="dataset root folder (voc, cocostuff)")
+    p.add_argument("--split", default="seg-train", help="training split (default: seg-train)")
+    p.add_argument("--arch", default="lraspp_mobilenet_v3_large", choices=sorted(ARCHITECTURES))
+    p.add_argument("--size", type=int, default=160, help="input size in pixels (default: 160)")
+    p.add_argument("--out", required=True, help="model folder to write (config.json + model.safetensors)")
+    p.add_argument("--work-dir", default=None, help="resumable training state (default: runs/<out name>)")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=16, help="global batch size (split across DDP ranks)")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
+    p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--time-limit", type=float, default=None, help="stop (and save) after this many minutes")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    return p.parse_args(argv)
+
+
+def _setup_distributed() -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        rank = dist.get_rank()
+        if torch.cuda.is_available():
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            return rank, world, torch.device("cuda", local)
+        return rank, world, torch.device("cpu")
+    return 0, 1, default_device()
+
+
+def _batch(dataset, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images Bx3xHxW float in [0,1] and labels BxHxW int64 for dataset indices."""
+    pairs = [dataset[i % len(dataset)] for i in indices]
+    images = torch.from_numpy(np.stack([p[0] for p in pairs]))
+    labels = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64))
+    return images, labels
+
+
+def _save_state(work: Path, net: nn.Module, opt: torch.optim.Optimizer, step: int, seconds: float) -> None:
+    """Model + AdamW moments as safetensors (no pickle), step in JSON."""
+    work.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
+        for k, v in opt.state.get(p, {}).items():
+            tensors[f"opt.{i}.{k}"] = v.detach().cpu().reshape(-1).contiguous() if v.ndim == 0 else v.detach().cpu().contiguous()
+    save_file(tensors, str(work / "state.tmp.safetensors"))
+    os.replace(work / "state.tmp.safetensors", work / "state.safetensors")
+    (work / "state.json").write_text(json.dumps({"step": step, "seconds": seconds}))
+
+
+def _load_state(work: Path, net: nn.Module, opt: torch.optim.Optimizer, device: torch.device) -> tuple[int, float]:
+    """Restore model and optimizer; returns (step, seconds trained so far)."""
+    tensors = load_file(str(work / "state.safetensors"))
+    net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
+        state = {k.split(".", 2)[2]: v.to(device) for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
+        if state:
+            state["step"] = state["step"].reshape(())
+            opt.state[p] = state
+    meta = json.loads((work / "state.json").read_text())
+    return int(meta["step"]), float(meta.get("seconds", 0.0))
+
+
+def train_segmenter(args: argparse.Namespace) -> Path:
+    from .data import get_dataset
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rank, world, device = _setup_distributed()
+    torch.manual_seed(args.seed)
+    dataset = get_dataset(args.data, args.split, root=args.root, size=args.size)
+    classes, palette = dataset.classes, dataset.palette
+    net = build_segmenter(args.arch, len(classes)).to(device)
+    model: nn.Module = nn.parallel.DistributedDataParallel(net) if world > 1 else net
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    out = Path(args.out)
+    work = Path(args.work_dir or Path("runs") / out.name)
+    step, elapsed = _load_state(work, net, opt, device) if args.resume and (work / "state.json").is_file() else (0, 0.0)
+    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+    per_rank = args.batch // world
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(dataset))  # same on every rank: ranks take disjoint slices
+    start, losses = time.time(), []
+    bar = tqdm(total=args.steps, initial=step, disable=rank != 0, desc="train-segmenter")
+    model.train()
+    while step < args.steps:
+        # Cosine decay over the step budget, or over the time limit when that comes first,
+        # so a time-limited CPU run still ends with a small learning rate.
+        progress = step / args.steps
+        if args.time_limit:
+            progress = max(progress, (elapsed + time.time() - start) / (60 * args.time_limit))
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        first = step * args.batch + rank * per_rank
+        images, labels = _batch(dataset, [int(order[(first + j) % len(order)]) for j in range(per_rank)])
+        if torch.rand(()) < 0.5:  # horizontal flip keeps sky above ground
+            images, labels = images.flip(2), labels.flip(2)
+        x = (images.to(device).permute(0, 3, 1, 2).float() / 255 - mean) / std
+        logits = model(x)["out"]
+        loss = F.cross_entropy(logits, labels.to(device), ignore_index=VOID)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{lr:.2e}")
+        out_of_time = args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit
+        if rank == 0 and (step % args.save_every == 0 or step == args.steps or out_of_time):
+            _save_state(work, net, opt, step, elapsed + time.time() - start)
+        if out_of_time:
+            break
+    bar.close()
+    if rank == 0:
+        config = ModelConfig(
+            arch=args.arch,
+            classes=list(classes),
+            palette=[list(map(int, c)) for c in palette],
+            input_size=args.size,
+            split_layer=default_layer(net),
+            name=out.name,
+        )
+        from .split import SplitSegmenter
+
+        _, h, w = SplitSegmenter(net.eval()).feature_shape((args.size, args.size))
+        config.guide = {"variant": "guide", "alpha_size": h, "beta_size": w}
+        save_model(out, config, net)
+        (work / "train_log.json").write_text(
+            json.dumps({"steps": step, "minutes": (elapsed + time.time() - start) / 60, "final_loss": float(np.mean(losses[-50:]))})
+        )
+        print(f"saved {out} after {step} steps ({(time.time() - start) / 60:.1f} min this run)")
+    if world > 1:
+        dist.destroy_process_group()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    train_segmenter(parse_args(argv))
