@@ -3,12 +3,14 @@
 ``set_image`` runs the head once and caches its features; every turn after that
 runs only the guiding block and the tail. The conversation is small plain data
 (``get_state`` / ``set_state``), so an app can keep one per browser tab and undo
-is a pop from a list of earlier states.
+is a pop from its list of turns.
 
 How turns compose: text turns guide the activation in order, each on top of the
 previous one (paper Table 5). Pixel hints (clicks, scribbles, answers to "what is
 here?") accumulate over turns; one set of guiding parameters is optimised by
 backprop for all of them, applied last, warm-started from the previous turn's.
+Each turn records the click parameters in effect after it, so the state holds its
+whole history and undo needs nothing else.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ class TurnResult:
 
 
 def empty_state() -> dict[str, Any]:
-    return {"turns": [], "click_params": None, "asked": []}
+    """``turns``: list of ``{"kind": "pixels"|"text", ..., "click_params": lists|None}``;
+    ``asked``: network pixels (row, col) already asked about."""
+    return {"turns": [], "asked": []}
 
 
 class GuideSession:
@@ -60,7 +64,6 @@ class GuideSession:
         self._features: Features | None = None
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
-        self._history: list[dict[str, Any]] = []
         self._logits: Tensor | None = None  # 1xKxhxw at network resolution, for the current state
 
     # ------------------------------------------------------------------ image
@@ -104,7 +107,10 @@ class GuideSession:
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a conversation from ``get_state`` (for the image already set)."""
         self._require_image("set_state")
+        if not isinstance(state, dict) or not isinstance(state.get("turns"), list):
+            raise ValueError("not a GuideSession state: expected a dict from get_state()")
         self._state = copy.deepcopy(state)
+        self._state.setdefault("asked", [])
         self._logits = None
 
     @property
@@ -113,19 +119,24 @@ class GuideSession:
 
     def reset(self) -> None:
         """Back to the unguided prediction (keeps the image)."""
-        self._state, self._history, self._logits = empty_state(), [], None
+        self._state, self._logits = empty_state(), None
 
     def undo(self) -> bool:
         """Step back one turn; returns False when there is nothing to undo."""
-        if not self._history:
+        self._require_image("undo")
+        if not self._state["turns"]:
             return False
-        self._state = self._history.pop()
+        self._state["turns"].pop()
         self._logits = None
         return True
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._history)
+        return bool(self._state["turns"])
+
+    def _click_params(self) -> dict[str, Any] | None:
+        turns = self._state["turns"]
+        return turns[-1]["click_params"] if turns else None
 
     # ------------------------------------------------------------------ prediction
 
@@ -137,8 +148,9 @@ class GuideSession:
                 tg = self.model.text_guide
                 assert tg is not None
                 a = tg.block(a, GuideParams.from_lists(turn["params"], a.device))
-        if upto_clicks and self._state["click_params"] is not None:
-            a = self.model.block(a, GuideParams.from_lists(self._state["click_params"], a.device))
+        click_params = self._click_params()
+        if upto_clicks and click_params is not None:
+            a = self.model.block(a, GuideParams.from_lists(click_params, a.device))
         return a
 
     @torch.no_grad()
@@ -196,9 +208,9 @@ class GuideSession:
         if not clean:
             raise ValueError("no labelled pixel inside the image: draw on the image to give a hint")
         before = self.predict()
-        self._history.append(self.get_state())
-        self._state["turns"].append({"kind": "pixels", "points": clean})
-        result = self._optimise_clicks()
+        warm = self._click_params()
+        self._state["turns"].append({"kind": "pixels", "points": clean, "click_params": None})
+        result = self._optimise_clicks(warm)
         gained = self._changes(before, self.predict())
         names = sorted({self.model.classes[p[2]] for p in clean})
         reply = f"Guided by {len(clean)} labelled pixel{'s' if len(clean) != 1 else ''} ({', '.join(names)})"
@@ -208,7 +220,8 @@ class GuideSession:
     def _all_points(self) -> list[list[int]]:
         return [p for t in self._state["turns"] if t["kind"] == "pixels" for p in t["points"]]
 
-    def _optimise_clicks(self):
+    def _optimise_clicks(self, warm: dict[str, Any] | None):
+        """Fit click parameters to all pixel hints so far; stores them in the last turn."""
         assert self._features is not None
         # The same network pixel may be hinted twice; the latest label wins.
         latest: dict[tuple[int, int], int] = {}
@@ -221,10 +234,9 @@ class GuideSession:
         with torch.no_grad():
             base = self._guided_activation(upto_clicks=False)
         features, block, tail = self._features, self.model.block, self.model.segmenter.tail
-        prev = self._state["click_params"]
-        init = GuideParams.from_lists(prev, dev) if prev is not None else block.zero_params(device=dev)
+        init = GuideParams.from_lists(warm, dev) if warm is not None else block.zero_params(device=dev)
         result = guide_by_backprop(lambda p: tail(features, block(base, p)), init, ys, xs, labels, self.backprop)
-        self._state["click_params"] = result.params.to_lists()
+        self._state["turns"][-1]["click_params"] = result.params.to_lists()
         self._logits = None
         return result
 
@@ -240,11 +252,11 @@ class GuideSession:
         if not tokens.words:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
-        self._history.append(self.get_state())
-        self._state["turns"].append({"kind": "text", "text": text, "params": params.to_lists()})
+        warm = self._click_params()
+        self._state["turns"].append({"kind": "text", "text": text, "params": params.to_lists(), "click_params": None})
         self._logits = None
-        if self._state["click_params"] is not None:
-            self._optimise_clicks()  # keep earlier clicks honoured on top of the new text guide
+        if warm is not None:
+            self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
         gained = self._changes(before, self.predict())
         reply = describe_text_turn(text, tokens, self.model.classes, gained)
         return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))

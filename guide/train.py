@@ -99,15 +99,25 @@ def _load_state(work: Path, net: nn.Module, opt: torch.optim.Optimizer, device: 
     return int(meta["step"]), float(meta.get("seconds", 0.0))
 
 
-def train_segmenter(args: argparse.Namespace) -> Path:
-    from .data import get_dataset
+def dataset_classes(dataset) -> tuple[list[str], list[list[int]]]:
+    """Class names and palette of a dataset from guide.data."""
+    from . import data
 
+    if hasattr(dataset, "classes"):
+        return list(dataset.classes), [list(map(int, c)) for c in dataset.palette]
+    return list(data.CLASSES), [list(map(int, c)) for c in data.PALETTE]
+
+
+def train_segmenter(args: argparse.Namespace) -> Path:
+    from . import data
+
+    get_dataset = getattr(data, "get_dataset", lambda name, split, root, size: data.SceneDataset(split, size))
     if args.threads:
         torch.set_num_threads(args.threads)
     rank, world, device = _setup_distributed()
     torch.manual_seed(args.seed)
     dataset = get_dataset(args.data, args.split, root=args.root, size=args.size)
-    classes, palette = dataset.classes, dataset.palette
+    classes, palette = dataset_classes(dataset)
     net = build_segmenter(args.arch, len(classes)).to(device)
     model: nn.Module = nn.parallel.DistributedDataParallel(net) if world > 1 else net
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
