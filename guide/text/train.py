@@ -1,0 +1,449 @@
+"""Train a text guide for a frozen segmenter: ``python -m guide train-guide`` (paper §3.3).
+
+For every sample: the frozen head gives the split layer's features, the frozen network
+its initial prediction, the simulated user (:func:`guide.text.queries.generate_hint`) a
+hint comparing that prediction with the ground truth; the hint's words go through the
+GRU to guiding parameters, the guided features through the frozen tail, and the
+per-pixel cross-entropy is re-weighted as in the paper:
+
+* 1   on pixels of the class the hint names (for ``remove`` hints also the pixels wrongly
+      predicted as that class: those are what "remove the X" asks to change);
+* 0   on the other wrongly predicted pixels (they must not be tied to this hint);
+* 0.5 on initially correct pixels (do not corrupt them); void (255) is ignored.
+
+Speed: the segmenter is frozen, so head features, initial predictions and labels of
+the ``guide-train`` scenes are computed once (``--scenes`` of them, kept as float16
+in memory) and each step runs only GRU + guiding block + tail. The loss is computed at
+``--loss-size`` (default half the input side): the tail's last op is a bilinear
+upsampling, so a coarser target grid costs little accuracy and halves the step time.
+
+Seeded and resumable (``--resume``; weights and Adam moments in safetensors, the step
+in JSON); runs under ``torchrun`` (each rank caches and samples its own shard of the
+scenes and DDP averages the gradients). Writes ``--out`` as a complete model folder
+(guide/hub.py format) with ``text_guide.safetensors`` and the ``text_guide`` entry of
+``config.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from guide.hints import FIND, OPERATIONS, REMOVE, TextHint
+from guide.split import Features, SplitSegmenter
+from guide.text.encoder import TextGuide, encode_texts
+from guide.text.queries import find_candidates, generate_hint
+
+VOID = 255
+OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m guide train-guide", description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev (default: the embedded model)")
+    p.add_argument("--layer", default=None, help="split layer to guide (default: the model's split_layer; paper aliases res4a...)")
+    p.add_argument("--ops", default="find", choices=sorted(OPS_CHOICES), help="hint operations to train with")
+    p.add_argument("--out", required=True, help="model folder to write (the model + text_guide.safetensors)")
+    p.add_argument("--work-dir", default=None, help="resumable training state (default: runs/<out name>-text)")
+    p.add_argument("--data", default="scenes", help="dataset name for guide.data (default: scenes)")
+    p.add_argument("--root", default=None, help="dataset root folder, for data sets read from disk")
+    p.add_argument("--split", default="guide-train", help="training split (default: guide-train)")
+    p.add_argument("--scenes", type=int, default=3000, help="training scenes whose features are cached (default: 3000)")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch", type=int, default=32, help="global batch size (split across DDP ranks)")
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--hidden", type=int, default=1024, help="GRU hidden units (paper: 1024)")
+    p.add_argument("--variant", default="guide", choices=["guide", "film"])
+    p.add_argument("--residual", action="store_true", help="guide inside a 256-channel residual block")
+    p.add_argument("--loss-size", type=int, default=None, help="side of the loss grid (default: input size / 2)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
+    p.add_argument("--save-every", type=int, default=250)
+    p.add_argument("--time-limit", type=float, default=None, help="stop (and save) after this many minutes in all")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy 2-core CPU)")
+    p.add_argument("--val", type=int, default=100, help="val scenes for the final one-hint check (0: skip)")
+    return p.parse_args(argv)
+
+
+# ---------------------------------------------------------------- loss
+
+
+def hint_weights(hint: TextHint, pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """HxW float32 loss weights for one hint (paper §3.3; see the module docstring).
+
+    ``pred``: HxW initial prediction, ``gt``: HxW ground truth (255 void).
+    """
+    valid = gt != VOID
+    weights = np.where(valid & (pred == gt), 0.5, 0.0).astype(np.float32)
+    hinted = gt == hint.label
+    if hint.op == REMOVE:
+        hinted |= valid & (pred == hint.label)
+    weights[hinted & valid] = 1.0
+    return weights
+
+
+def subsample(a: np.ndarray | Tensor, size: int) -> Any:
+    """Nearest subsampling of the last two axes (HxW) to size x size (a no-op at full size).
+
+    Takes the pixel nearest to each coarse pixel's centre, matching the bilinear
+    (align_corners=False) resize the tail applies to the logits.
+    """
+    h, w = a.shape[-2], a.shape[-1]
+    if (h, w) == (size, size):
+        return a
+    ys = ((np.arange(size) + 0.5) * h / size).astype(int)
+    xs = ((np.arange(size) + 0.5) * w / size).astype(int)
+    return a[..., ys[:, None], xs[None, :]]
+
+
+def guided_loss(
+    step_module: nn.Module,
+    segmenter: SplitSegmenter,
+    features: Features,
+    embeddings: Tensor,
+    lengths: Tensor,
+    labels: Tensor,
+    weights: Tensor,
+) -> Tensor:
+    """Weighted cross-entropy of the guided prediction.
+
+    features: guided BxCxhxw (+ skips, input_size = loss grid), embeddings BxTx50,
+    lengths B, labels BxSxS int64 (255 void), weights BxSxS float (0 where void).
+    ``step_module(guided, embeddings, lengths)`` returns the guided BxCxhxw features.
+    """
+    guided = step_module(features.guided, embeddings, lengths)
+    logits = segmenter.tail(features, guided)
+    ce = F.cross_entropy(logits, labels.clamp(max=logits.shape[1] - 1), reduction="none")
+    return (ce * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+class GuideStep(nn.Module):
+    """``forward(guided BxCxhxw, embeddings BxTx50, lengths B) -> guided BxCxhxw``.
+
+    Why a wrapper: DDP synchronises the gradients of the module it wraps, and its
+    forward must cover both the GRU and the (possibly trainable) residual block.
+    """
+
+    def __init__(self, text_guide: TextGuide) -> None:
+        super().__init__()
+        self.text_guide = text_guide
+
+    def forward(self, guided: Tensor, embeddings: Tensor, lengths: Tensor) -> Tensor:
+        return self.text_guide.guide(guided, embeddings, lengths)
+
+
+# ---------------------------------------------------------------- cached features
+
+
+@dataclass
+class FeatureCache:
+    """Frozen-network outputs for N scenes.
+
+    guided: NxCxhxw float16; skips: name -> Nx... float16; preds, labels: NxHxW uint8
+    (initial prediction, ground truth with 255 void); scene: N dataset indices.
+    """
+
+    guided: Tensor
+    skips: dict[str, Tensor]
+    preds: np.ndarray
+    labels: np.ndarray
+    scene: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scene)
+
+    def keep(self, mask: np.ndarray) -> FeatureCache:
+        idx = torch.from_numpy(np.flatnonzero(mask))
+        return FeatureCache(
+            self.guided[idx], {k: v[idx] for k, v in self.skips.items()},
+            self.preds[mask], self.labels[mask], self.scene[mask],
+        )
+
+    def features(self, rows: Sequence[int], input_size: tuple[int, int], device: torch.device) -> Features:
+        idx = torch.as_tensor(list(rows), dtype=torch.int64)
+        return Features(
+            guided=self.guided[idx].to(device).float(),
+            skips={k: v[idx].to(device).float() for k, v in self.skips.items()},
+            input_size=input_size,
+        )
+
+
+@torch.inference_mode()
+def build_cache(
+    segmenter: SplitSegmenter,
+    normalize: Any,
+    dataset: Any,
+    scenes: Sequence[int],
+    batch: int = 32,
+    progress: bool = True,
+) -> FeatureCache:
+    """Run the frozen head (and tail, for the initial prediction) once over ``scenes``.
+
+    ``normalize`` maps a BxHxWx3 uint8 tensor to the network's Bx3xHxW input.
+    """
+    guided: list[Tensor] = []
+    skips: dict[str, list[Tensor]] = {}
+    preds: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    for start in tqdm(range(0, len(scenes), batch), desc="cache head features", disable=not progress):
+        pairs = [dataset[int(i)] for i in scenes[start : start + batch]]
+        x = normalize(torch.from_numpy(np.stack([p[0] for p in pairs])))
+        feats = segmenter.head(x)
+        preds.append(segmenter.tail(feats).argmax(1).to(torch.uint8).cpu().numpy())
+        labels.append(np.stack([p[1] for p in pairs]).astype(np.uint8))
+        guided.append(feats.guided.to(torch.float16).cpu())
+        for k, v in feats.skips.items():
+            skips.setdefault(k, []).append(v.to(torch.float16).cpu())
+    return FeatureCache(
+        torch.cat(guided), {k: torch.cat(v) for k, v in skips.items()},
+        np.concatenate(preds), np.concatenate(labels), np.asarray(scenes, dtype=np.int64),
+    )
+
+
+def has_hint(pred: np.ndarray, gt: np.ndarray, ops: Sequence[str], num_classes: int) -> bool:
+    """Whether the simulated user has anything to say about this prediction."""
+    return bool(find_candidates(pred, gt, ops, num_classes=num_classes))
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def save_state(work: Path, text_guide: nn.Module, opt: torch.optim.Optimizer, meta: dict[str, Any]) -> None:
+    """Text guide + Adam moments as safetensors (no pickle), step and config in JSON."""
+    work.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in text_guide.state_dict().items()}
+    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
+        for k, v in opt.state.get(p, {}).items():
+            if torch.is_tensor(v):
+                tensors[f"opt.{i}.{k}"] = v.detach().cpu().reshape(-1).contiguous() if v.ndim == 0 else v.detach().cpu().contiguous()
+    save_file(tensors, str(work / "state.tmp.safetensors"))
+    os.replace(work / "state.tmp.safetensors", work / "state.safetensors")
+    (work / "state.tmp.json").write_text(json.dumps(meta, indent=2))
+    os.replace(work / "state.tmp.json", work / "state.json")
+
+
+def load_state(work: Path, text_guide: nn.Module, opt: torch.optim.Optimizer, device: torch.device) -> dict[str, Any]:
+    """Restore text guide and optimizer from :func:`save_state`; returns the JSON meta."""
+    tensors = load_file(str(work / "state.safetensors"))
+    text_guide.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
+        state = {k.split(".", 2)[2]: v.to(device) for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
+        if state:
+            if "step" in state:
+                state["step"] = state["step"].reshape(()).cpu()  # Adam keeps step as a CPU scalar
+            opt.state[p] = state
+    return json.loads((work / "state.json").read_text())
+
+
+# ---------------------------------------------------------------- training
+
+
+def _setup_distributed() -> tuple[int, int, torch.device | None]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, None
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return dist.get_rank(), world, torch.device("cuda", local)
+    return dist.get_rank(), world, torch.device("cpu")
+
+
+class TextCache:
+    """Word vectors of recently seen hint texts (generated hints repeat a lot)."""
+
+    def __init__(self, vectors: Any) -> None:
+        self.vectors = vectors
+        self._cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], device: torch.device) -> tuple[Tensor, Tensor]:
+        """BxTx50 zero-padded embeddings and B lengths."""
+        rows = []
+        for t in texts:
+            if t not in self._cache:
+                emb, lengths, _ = encode_texts([t], self.vectors)
+                self._cache[t] = emb[0, : int(lengths[0])].numpy()
+            rows.append(self._cache[t])
+        lengths = [len(r) for r in rows]
+        out = np.zeros((len(rows), max(1, max(lengths)), rows[0].shape[1] if rows[0].size else 50), dtype=np.float32)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = r
+        return torch.from_numpy(out).to(device), torch.tensor(lengths, dtype=torch.int64)
+
+
+def train_guide(args: argparse.Namespace) -> Path:
+    from guide.hub import ModelConfig, load_model, save_model
+    from guide.text.vectors import load_vectors
+
+    invocation_start = time.time()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rank, world, ddp_device = _setup_distributed()
+    model = load_model(args.model, device=ddp_device)
+    device = model.device
+    segmenter = model.segmenter
+    if args.layer and args.layer != segmenter.layer:
+        segmenter = SplitSegmenter(model.segmenter.model, args.layer).to(device)
+    size = int(model.config.input_size)
+    channels, fh, fw = segmenter.feature_shape((size, size))
+    loss_size = int(args.loss_size or max(1, size // 2))
+    ops = OPS_CHOICES[args.ops]
+    classes = list(model.classes)
+
+    torch.manual_seed(args.seed)
+    text_guide = TextGuide(channels, fh, fw, hidden=args.hidden, variant=args.variant, residual=args.residual, ops=ops).to(device)
+    step_module: nn.Module = GuideStep(text_guide)
+    if world > 1:
+        step_module = nn.parallel.DistributedDataParallel(step_module)
+    opt = torch.optim.Adam(text_guide.parameters(), lr=args.lr)
+    out = Path(args.out)
+    work = Path(args.work_dir or Path("runs") / f"{out.name}-text")
+    step, seconds_before = 0, 0.0
+    if args.resume and (work / "state.json").is_file():
+        saved = json.loads((work / "state.json").read_text()).get("text_guide")
+        if saved != text_guide.config():
+            raise SystemExit(f"{work} holds a text guide with another configuration ({saved}); "
+                             "use the same options or another --work-dir")
+        meta = load_state(work, text_guide, opt, device)
+        step, seconds_before = int(meta["step"]), float(meta.get("seconds", 0.0))
+        if rank == 0:
+            print(f"resumed from {work} at step {step}")
+
+    # --- data: this rank's shard of the first --scenes training scenes, cached once.
+    from guide import data
+
+    get_dataset = getattr(data, "get_dataset", None)
+    dataset = get_dataset(args.data, args.split, root=args.root, size=size) if get_dataset else data.SceneDataset(args.split, size=size)
+    scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
+    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0)
+    useful = np.array([has_hint(p, g, ops, len(classes)) for p, g in zip(cache.preds, cache.labels)])
+    cache = cache.keep(useful)
+    if len(cache) == 0:
+        raise SystemExit("no training scene has anything to hint about: is the segmenter already perfect?")
+    if rank == 0:
+        print(f"cached {len(cache)} scenes with something to hint ({useful.mean():.0%} of {len(useful)}) "
+              f"in {time.time() - invocation_start:.0f} s; features {channels}x{fh}x{fw}, loss grid {loss_size}")
+    vectors = load_vectors()
+    texts = TextCache(vectors)
+
+    per_rank = max(1, args.batch // world)
+    limit_s = 60 * args.time_limit if args.time_limit else None
+
+    def elapsed() -> float:
+        return seconds_before + time.time() - invocation_start
+
+    def meta() -> dict[str, Any]:
+        return {"step": step, "seconds": elapsed(), "text_guide": text_guide.config(), "args": vars(args)}
+
+    permutations: dict[int, np.ndarray] = {}
+
+    def order(j: int) -> int:
+        """The j-th sample of this rank: epoch-wise permutations seeded by (seed, rank, epoch)."""
+        epoch, k = divmod(j, len(cache))
+        if epoch not in permutations:
+            permutations.clear()
+            permutations[epoch] = np.random.default_rng([args.seed, rank, epoch]).permutation(len(cache))
+        return int(permutations[epoch][k])
+
+    losses: list[float] = []
+    bar = tqdm(total=args.steps, initial=step, disable=rank != 0, desc="train-guide")
+    text_guide.train()
+    step_start, step_count = time.time(), 0
+    while step < args.steps:
+        # Cosine decay over the step budget, or the time limit if that comes first.
+        progress = step / args.steps
+        if limit_s:
+            progress = max(progress, elapsed() / limit_s)
+        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        # Sample order and hints depend only on (seed, rank, step): resumes exactly.
+        rows = [order(j) for j in range(step * per_rank, (step + 1) * per_rank)]
+        rng = np.random.default_rng([args.seed, rank, step, 1])
+        hints = [generate_hint(cache.preds[r], cache.labels[r], classes, rng, ops) for r in rows]
+        weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows)])  # type: ignore[arg-type]
+        labels = cache.labels[rows]
+        emb, lengths = texts.encode([h.text for h in hints], device)  # type: ignore[union-attr]
+        features = cache.features(rows, (loss_size, loss_size), device)
+        loss = guided_loss(
+            step_module, segmenter, features, emb, lengths,
+            torch.from_numpy(subsample(labels, loss_size).astype(np.int64)).to(device),
+            torch.from_numpy(subsample(weights, loss_size)).to(device),
+        )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        step_count += 1
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
+        out_of_time = limit_s is not None and elapsed() > limit_s
+        if world > 1:
+            # Every rank must stop at the same step, or the others wait forever in all-reduce.
+            flag = torch.tensor([float(out_of_time)], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
+        if rank == 0 and (step % args.save_every == 0 or step == args.steps or out_of_time):
+            save_state(work, text_guide, opt, meta())
+        if out_of_time:
+            break
+    bar.close()
+    step_ms = 1000 * (time.time() - step_start) / max(step_count, 1)
+
+    if rank == 0:
+        from guide.hub import GuidedModel
+        from guide.text.vectors import VECTORS_SOURCE
+
+        config = ModelConfig.from_dict(model.config.to_dict())
+        if segmenter.layer != model.segmenter.layer:
+            # The whole model folder is guided at the new layer (text and clicks alike).
+            config.split_layer = segmenter.layer
+            config.guide = {**config.guide, "alpha_size": fh, "beta_size": fw}
+        config.text_guide = {
+            **text_guide.config(),
+            "layer": segmenter.layer,
+            "vectors": VECTORS_SOURCE,
+            "trained": {"steps": step, "batch": args.batch, "lr": args.lr, "scenes": int(args.scenes),
+                        "split": args.split, "seed": args.seed, "minutes": round(elapsed() / 60, 1)},
+        }
+        config.name = out.name
+        text_guide.eval()
+        save_model(out, config, segmenter.model, text_guide)
+        log: dict[str, Any] = {"steps": step, "minutes": elapsed() / 60, "ms_per_step": step_ms,
+                               "final_loss": float(np.mean(losses[-50:])) if losses else None}
+        if args.val:
+            from guide.text.evaluate import evaluate_text
+
+            guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)
+            report = evaluate_text(guided, split="val", counts=[0, 1], ops=ops, runs=1, limit=args.val,
+                                   data=args.data, root=args.root, seed=args.seed, progress=False)
+            log["val"] = report
+            print(f"val ({report['images']} scenes, {args.ops} hints): mIoU {100 * report['miou'][0]:.1f} -> "
+                  f"{100 * report['miou'][1]:.1f} with one hint")
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
+        print(f"saved {out} after {step} steps ({elapsed() / 60:.1f} min, {step_ms:.0f} ms/step)")
+    if world > 1:
+        dist.destroy_process_group()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    train_guide(parse_args(argv))

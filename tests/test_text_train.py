@@ -1,0 +1,127 @@
+"""Text-guide training: loss weights, a step that lowers the loss, and an end-to-end smoke run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from guide.hints import FIND, REMOVE, TextHint
+from guide.split import Features
+from guide.text.encoder import TextGuide, encode_texts
+from guide.text.train import GuideStep, guided_loss, hint_weights, subsample
+
+
+def test_hint_weights_follow_the_paper() -> None:
+    gt = np.array([[0, 0, 1, 1], [2, 2, 1, 255]], dtype=np.uint8)
+    pred = np.array([[0, 1, 1, 2], [2, 0, 0, 1]], dtype=np.uint8)
+    w = hint_weights(TextHint("find the grass", FIND, 1, (0,), 3), pred, gt)
+    # hinted class (gt == 1) -> 1; other errors -> 0; initially correct -> 0.5; void -> 0
+    np.testing.assert_array_equal(w, [[0.5, 0.0, 1.0, 1.0], [0.5, 0.0, 1.0, 0.0]])
+    w = hint_weights(TextHint("remove the sky", REMOVE, 0, (0,), 3), pred, gt)
+    # remove: pixels wrongly predicted as the class count too (gt 2 predicted 0 -> 1)
+    np.testing.assert_array_equal(w, [[1.0, 1.0, 0.5, 0.0], [0.5, 1.0, 1.0, 0.0]])
+
+
+def test_subsample_takes_centre_pixels() -> None:
+    a = np.arange(16).reshape(4, 4)
+    np.testing.assert_array_equal(subsample(a, 2), [[5, 7], [13, 15]])
+    assert subsample(a, 4) is a
+
+
+class TinyTail(nn.Module):
+    """Stand-in segmenter tail: 1x1 conv to 3 classes, bilinear up to the input size."""
+
+    def __init__(self, channels: int = 8) -> None:
+        super().__init__()
+        self.cls = nn.Conv2d(channels, 3, 1)
+
+    def tail(self, features: Features, guided: Tensor | None = None) -> Tensor:
+        x = features.guided if guided is None else guided
+        return F.interpolate(self.cls(x), size=features.input_size, mode="bilinear", align_corners=False)
+
+
+class Vec(dict):
+    vector_size = 50
+
+
+@pytest.mark.parametrize("residual", [False, True])
+def test_training_steps_decrease_the_loss(residual: bool) -> None:
+    torch.manual_seed(0)
+    seg = TinyTail().requires_grad_(False)
+    rng = np.random.default_rng(0)
+    vec = Vec({w: rng.standard_normal(50).astype(np.float32) for w in "find the sky grass on left right".split()})
+    tg = TextGuide(8, 4, 4, hidden=32, residual=residual)
+    step = GuideStep(tg)
+    feats = Features(torch.randn(4, 8, 4, 4), {}, (8, 8))
+    emb, lengths, _ = encode_texts(["find the sky on the left", "find the grass", "find the sky", "grass on the right"], vec)
+    labels = torch.randint(0, 3, (4, 8, 8))
+    labels[0, 0, 0] = 255
+    weights = torch.rand(4, 8, 8) * (labels != 255)
+    opt = torch.optim.Adam(tg.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(6):
+        loss = guided_loss(step, seg, feats, emb, lengths, labels, weights)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[1] < losses[0]
+    assert losses[-1] < 0.95 * losses[0]
+    assert all(p.grad is None for p in seg.parameters())  # the segmenter stays frozen
+
+
+@pytest.fixture(scope="module")
+def tiny_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real (random-weight) LR-ASPP model folder at 64 px input, written by guide.hub."""
+    from guide.data import CLASSES, PALETTE
+    from guide.hub import ModelConfig, save_model
+    from guide.models import build_segmenter
+    from guide.split import SplitSegmenter, default_layer
+
+    torch.manual_seed(0)
+    net = build_segmenter("lraspp_mobilenet_v3_large", len(CLASSES)).eval()
+    _, h, w = SplitSegmenter(net).feature_shape((64, 64))
+    config = ModelConfig(
+        arch="lraspp_mobilenet_v3_large", classes=list(CLASSES), palette=[list(map(int, c)) for c in PALETTE],
+        input_size=64, split_layer=default_layer(net), guide={"variant": "guide", "alpha_size": h, "beta_size": w},
+        name="tiny",
+    )
+    return save_model(tmp_path_factory.mktemp("models") / "tiny", config, net)
+
+
+def test_train_guide_end_to_end_and_resume(tiny_model_folder: Path, tmp_path: Path) -> None:
+    from guide.hub import load_model
+    from guide.text.train import main
+
+    out, work = tmp_path / "tiny-text", tmp_path / "work"
+    common = ["--model", str(tiny_model_folder), "--out", str(out), "--work-dir", str(work), "--ops", "both",
+              "--scenes", "6", "--batch", "3", "--hidden", "16", "--threads", "1", "--save-every", "2", "--val", "2"]
+    main(common + ["--steps", "2"])
+    state = json.loads((work / "state.json").read_text())
+    assert state["step"] == 2
+    main(common + ["--steps", "4", "--resume"])
+    assert json.loads((work / "state.json").read_text())["step"] == 4
+    config = json.loads((out / "config.json").read_text())
+    tg = config["text_guide"]
+    assert tg["hidden"] == 16 and tg["ops"] == ["find", "remove"] and tg["trained"]["steps"] == 4
+    assert tg["layer"] == config["split_layer"] and tg["vectors"].startswith(("pypi:", "hub:"))
+    log = json.loads((work / "train_log.json").read_text())
+    assert log["val"]["hints"] == [0, 1] and len(log["val"]["miou"]) == 2
+    model = load_model(out)
+    assert model.text_guide is not None and model.text_guide.config()["channels"] == tg["channels"]
+
+
+def test_resume_refuses_another_configuration(tiny_model_folder: Path, tmp_path: Path) -> None:
+    from guide.text.train import main
+
+    args = ["--model", str(tiny_model_folder), "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w"),
+            "--scenes", "3", "--batch", "2", "--hidden", "8", "--threads", "1", "--val", "0"]
+    main(args + ["--steps", "1"])
+    with pytest.raises(SystemExit):
+        main([*args[:-6], "--hidden", "12", "--threads", "1", "--val", "0", "--steps", "2", "--resume"])
