@@ -60,7 +60,6 @@ def fashion_mnist_available() -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
 def load_fashion_mnist(part: str) -> tuple[np.ndarray, np.ndarray]:
     """Load one part ("train": 60000 items, "t10k": 10000 items), cached per process.
 
@@ -69,7 +68,11 @@ def load_fashion_mnist(part: str) -> tuple[np.ndarray, np.ndarray]:
     """
     if part not in PARTS:
         raise ValueError(f"unknown Fashion-MNIST part {part!r}; choose from {PARTS}")
-    root = fashion_mnist_dir()
+    return _load(part, fashion_mnist_dir())
+
+
+@functools.lru_cache(maxsize=None)
+def _load(part: str, root: str) -> tuple[np.ndarray, np.ndarray]:
     raw_x = _open(os.path.join(root, f"{part}-images-idx3-ubyte.gz"))
     raw_y = _open(os.path.join(root, f"{part}-labels-idx1-ubyte.gz"))
     n, rows, cols = (int.from_bytes(raw_x[i:i + 4], "big") for i in (4, 8, 12))

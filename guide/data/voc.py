@@ -1,0 +1,118 @@
+"""PASCAL VOC 2012 semantic segmentation reader (for users who bring the data set).
+
+Expected layout (``root`` may be the ``VOC2012`` folder itself, or a folder holding
+``VOC2012`` or ``VOCdevkit/VOC2012``)::
+
+    root/JPEGImages/<id>.jpg
+    root/SegmentationClass/<id>.png        palette PNGs: pixel index = class, 255 = void
+    root/ImageSets/Segmentation/<split>.txt  one <id> per line (train / val / trainval)
+
+``dataset[i] -> (image H x W x 3 uint8 RGB, label H x W uint8)`` at the native
+resolution. Label values index :data:`VOC_CLASSES`; 255 is void (object borders
+and difficult regions).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+#: The 21 VOC classes. The three run-together official names ("diningtable",
+#: "pottedplant", "tvmonitor") are spelt as phrases so every word is in the GloVe
+#: vocabulary used by text hints.
+VOC_CLASSES: list[str] = [
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "dining table", "dog", "horse", "motorbike", "person", "potted plant", "sheep", "sofa", "train", "tv monitor",
+]
+VOID = 255
+
+LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClass/<id>.png (palette PNG, 255 = void), "
+          "ImageSets/Segmentation/<split>.txt")
+
+
+def voc_palette(n: int = 256) -> list[tuple[int, int, int]]:
+    """The standard VOC colour map (bit-interleaved class index); entry 255 is (224, 224, 192)."""
+    out = []
+    for i in range(n):
+        r = g = b = 0
+        c = i
+        for j in range(8):
+            r |= ((c >> 0) & 1) << (7 - j)
+            g |= ((c >> 1) & 1) << (7 - j)
+            b |= ((c >> 2) & 1) << (7 - j)
+            c >>= 3
+        out.append((r, g, b))
+    return out
+
+
+VOC_PALETTE: list[tuple[int, int, int]] = voc_palette(len(VOC_CLASSES))
+
+
+def _find_root(root: str) -> str:
+    for cand in (root, os.path.join(root, "VOC2012"), os.path.join(root, "VOCdevkit", "VOC2012")):
+        if os.path.isdir(os.path.join(cand, "JPEGImages")) and os.path.isdir(os.path.join(cand, "SegmentationClass")):
+            return cand
+    raise FileNotFoundError(f"{root!r} does not look like PASCAL VOC 2012: expected {LAYOUT} "
+                            "(in root, root/VOC2012 or root/VOCdevkit/VOC2012)")
+
+
+def read_label_png(path: str, palette: list[tuple[int, int, int]] | None = None) -> np.ndarray:
+    """Read a label PNG as H x W uint8 class indices.
+
+    Palette ("P") and grey ("L") PNGs hold the indices directly. RGB PNGs (colour
+    rendered label maps) are mapped back through ``palette``; unknown colours -> 255.
+    """
+    im = Image.open(path)
+    if im.mode in ("P", "L"):
+        return np.array(im, dtype=np.uint8)
+    if im.mode in ("I", "I;16"):
+        a = np.array(im)
+        return np.where((a >= 0) & (a < 256), a, VOID).astype(np.uint8)
+    rgb = np.asarray(im.convert("RGB"), dtype=np.int64)
+    if palette is None:
+        raise ValueError(f"{path}: RGB label map but no palette to decode it")
+    code = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    out = np.full(code.shape, VOID, np.uint8)
+    for idx, (r, g, b) in enumerate(palette):
+        out[code == ((r << 16) | (g << 8) | b)] = idx
+    return out
+
+
+class VOCSegmentation:
+    """PASCAL VOC 2012 segmentation split: ``dataset[i] -> (H x W x 3 uint8, H x W uint8)``."""
+
+    classes: list[str] = VOC_CLASSES
+    palette: list[tuple[int, int, int]] = VOC_PALETTE
+    void: int = VOID
+
+    def __init__(self, root: str, split: str = "val") -> None:
+        self.root = _find_root(root)
+        self.split = split
+        list_path = os.path.join(self.root, "ImageSets", "Segmentation", f"{split}.txt")
+        if not os.path.isfile(list_path):
+            raise FileNotFoundError(f"VOC split list {list_path} not found: expected {LAYOUT}")
+        with open(list_path) as f:
+            self.ids: list[str] = [line.split()[0] for line in f if line.strip()]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"VOCSegmentation(root={self.root!r}, split={self.split!r}, n={len(self)})"
+
+    def image_path(self, i: int) -> str:
+        return os.path.join(self.root, "JPEGImages", f"{self.ids[i]}.jpg")
+
+    def label_path(self, i: int) -> str:
+        return os.path.join(self.root, "SegmentationClass", f"{self.ids[i]}.png")
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {self!r}")
+        image = np.asarray(Image.open(self.image_path(i)).convert("RGB"), dtype=np.uint8)
+        label = read_label_png(self.label_path(i), self.palette)
+        if label.shape != image.shape[:2]:
+            raise ValueError(f"{self.ids[i]}: label {label.shape} and image {image.shape[:2]} sizes differ")
+        return image, label
