@@ -41,9 +41,10 @@ Procedural textures are generated from a per-split seed. Every scene is a pure
 function of ``(seed, split, i, size)`` (its own ``numpy`` generator), so access
 order, workers and processes do not matter.
 
-Speed (measured on the 2-core build machine while a training job was running):
-about 1.3 ms per 160x160 scene (``python -m guide.data.scenes --bench``), after a
-one-off ~0.6 s per process to decode Fashion-MNIST and build the texture banks.
+Speed (``python -m guide.data.scenes --bench``, 2-core build machine): about
+1.3-1.5 ms per 160x160 scene with a core to itself, 1.7-2.1 ms of CPU (about 3 ms
+wall) while a training job shares the two cores; plus a one-off ~0.7 s per
+process (per split) to decode Fashion-MNIST and build the texture banks.
 
 Coordinates are (y, x) = (row, column); images are H x W x 3 uint8 RGB, labels
 H x W uint8.
