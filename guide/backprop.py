@@ -35,7 +35,7 @@ class BackpropSettings:
 @dataclass
 class BackpropResult:
     params: GuideParams
-    steps: int  # forward passes through the tail
+    steps: int  # optimiser updates (gradient evaluations for L-BFGS); 0 when already satisfied
     satisfied: bool  # every hinted pixel predicts its hinted class
 
 
@@ -92,12 +92,12 @@ def guide_by_backprop(
         opt = torch.optim.SGD(tensors, lr=settings.lr, momentum=settings.momentum)
         for _ in range(settings.max_steps):
             logits = forward(params)
-            steps += 1
             if hints_satisfied(logits.detach(), ys, xs, labels, settings.margin):
                 return BackpropResult(params.detach(), steps, True)
             opt.zero_grad()
             loss_of(logits).backward()
             opt.step()
+            steps += 1
     else:
         raise ValueError(f"unknown optimizer {settings.optimizer!r}; choose 'sgd' or 'lbfgs'")
     with torch.no_grad():

@@ -1,0 +1,54 @@
+import torch
+
+from guide.backprop import BackpropSettings, guide_by_backprop, hints_satisfied
+
+
+def _setup(tiny_model, image):
+    x = tiny_model.preprocess(image)
+    seg, block = tiny_model.segmenter, tiny_model.block
+    with torch.no_grad():
+        feats = seg.head(x)
+        logits = seg.tail(feats)
+    return seg, block, feats, logits
+
+
+def test_hinted_pixel_flips_and_weights_stay_identical(tiny_model, image):
+    seg, block, feats, logits = _setup(tiny_model, image)
+    before = {k: v.clone() for k, v in seg.state_dict().items()}
+    y, x = 10, 20
+    label = int(logits[0, :, y, x].argsort()[-2])  # the runner-up class
+    ys, xs, labels = torch.tensor([y]), torch.tensor([x]), torch.tensor([label])
+    assert not hints_satisfied(logits, ys, xs, labels)
+    for optimizer in ("sgd", "lbfgs"):
+        result = guide_by_backprop(
+            lambda p: seg.tail(feats, block(feats.guided, p)), block.zero_params(), ys, xs, labels,
+            BackpropSettings(optimizer=optimizer),
+        )
+        assert result.satisfied, optimizer
+        with torch.no_grad():
+            guided = seg.tail(feats, block(feats.guided, result.params))
+        assert int(guided[0, :, y, x].argmax()) == label
+    after = seg.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_already_satisfied_hint_changes_nothing(tiny_model, image):
+    seg, block, feats, logits = _setup(tiny_model, image)
+    label = int(logits[0, :, 5, 5].argmax())
+    result = guide_by_backprop(
+        lambda p: seg.tail(feats, block(feats.guided, p)), block.zero_params(),
+        torch.tensor([5]), torch.tensor([5]), torch.tensor([label]),
+    )
+    assert result.satisfied and result.steps == 0
+    assert all(float(t.abs().max()) == 0.0 for t in result.params.tensors())
+
+
+def test_deterministic(tiny_model, image):
+    seg, block, feats, logits = _setup(tiny_model, image)
+    label = int(logits[0, :, 30, 30].argsort()[-2])
+    args = (torch.tensor([30]), torch.tensor([30]), torch.tensor([label]))
+    runs = [
+        guide_by_backprop(lambda p: seg.tail(feats, block(feats.guided, p)), block.zero_params(), *args)
+        for _ in range(2)
+    ]
+    assert all(torch.equal(a, b) for a, b in zip(runs[0].params.tensors(), runs[1].params.tensors()))

@@ -1,0 +1,111 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from guide.hub import ModelLoadError, load_model, parse_spec, read_config, resolve_model_folder
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_parse_spec():
+    assert parse_spec("owner/name@abc123") == ("owner/name", "abc123")
+    assert parse_spec("owner/name") == ("owner/name", None)
+
+
+def test_local_folder_roundtrip(tiny_model_dir, tiny_model):
+    again = load_model(tiny_model_dir, device="cpu")
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(tiny_model.segmenter(x), again.segmenter(x))
+    assert again.source.startswith("local folder")
+    assert read_config(tiny_model_dir).classes == tiny_model.classes
+
+
+def test_network_weights_are_frozen(tiny_model):
+    assert not any(p.requires_grad for p in tiny_model.segmenter.parameters())
+
+
+def test_corrupted_weights_name_the_file(tiny_model_dir, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_model_dir, bad)
+    (bad / "model.safetensors").write_bytes(b"not a safetensors file at all")
+    with pytest.raises(ModelLoadError, match="model.safetensors"):
+        load_model(bad)
+
+
+def test_mismatched_weights_name_the_file(tiny_model_dir, tmp_path):
+    bad = tmp_path / "mismatch"
+    shutil.copytree(tiny_model_dir, bad)
+    config = json.loads((bad / "config.json").read_text())
+    config["classes"] = config["classes"] + ["extra"]
+    config["palette"] = config["palette"] + [[1, 2, 3]]
+    (bad / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="does not match"):
+        load_model(bad)
+
+
+def test_missing_config_and_unknown_name(tmp_path):
+    with pytest.raises(ModelLoadError, match="config.json"):
+        read_config(tmp_path)
+    with pytest.raises(ModelLoadError, match="no model folder"):
+        resolve_model_folder("definitely-not-a-model")
+
+
+def _lay_out_hf_cache(cache: Path, repo_id: str, revision: str, src: Path) -> None:
+    """The on-disk layout huggingface_hub uses: models--owner--name/{snapshots/REV,refs}."""
+    root = cache / ("models--" + repo_id.replace("/", "--"))
+    snap = root / "snapshots" / revision
+    snap.mkdir(parents=True)
+    for f in src.iterdir():
+        shutil.copy(f, snap / f.name)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(revision)
+
+
+def test_hub_offline_cache_path(tiny_model_dir, tmp_path):
+    """load_model('owner/name@rev') under HF_HUB_OFFLINE=1 uses the local HF cache, fast."""
+    rev = "0123456789abcdef0123456789abcdef01234567"
+    _lay_out_hf_cache(tmp_path / "hub", "someone/tiny-guide", rev, tiny_model_dir)
+    code = (
+        "import time, torch; from guide.hub import load_model; t = time.time();"
+        f"m = load_model('someone/tiny-guide@{rev}', device='cpu');"
+        "print(m.source); print(m.classes); print(round(time.time() - t, 1))"
+    )
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "hub"), PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    source, classes, seconds = out.stdout.strip().splitlines()[-3:]
+    assert "local HF cache of someone/tiny-guide" in source
+    assert "coat" in classes
+    assert float(seconds) < 30  # no network retries
+
+    # Same request without the cache: a clear error, not a hang.
+    env["HF_HUB_CACHE"] = str(tmp_path / "empty")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "not in the local cache" in out.stderr
+
+
+def test_default_model_loads_offline_and_matches_reference():
+    """The shipped default model loads from checkpoints/ and reproduces its stored reference."""
+    from guide import DEFAULT_MODEL
+    from guide.session import GuideSession
+
+    folder = REPO / "checkpoints" / DEFAULT_MODEL
+    ref = folder / "reference.json"
+    if not ref.is_file():
+        pytest.skip("no shipped default model yet (checkpoints/%s/reference.json)" % DEFAULT_MODEL)
+    from PIL import Image
+
+    expected = json.loads(ref.read_text())
+    model = load_model(None, device="cpu")
+    session = GuideSession(model)
+    session.set_image(np.asarray(Image.open(REPO / expected["image"]).convert("RGB")))
+    pred = session.predict()
+    assert pred[:: expected["stride"], :: expected["stride"]].tolist() == expected["labels"]
