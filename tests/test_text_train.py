@@ -125,3 +125,21 @@ def test_resume_refuses_another_configuration(tiny_model_folder: Path, tmp_path:
     main(args + ["--steps", "1"])
     with pytest.raises(SystemExit):
         main([*args[:-6], "--hidden", "12", "--threads", "1", "--val", "0", "--steps", "2", "--resume"])
+
+
+def test_evaluate_text_cli(tiny_model_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from guide.text.evaluate import main as evaluate
+    from guide.text.train import main as train
+
+    out = tmp_path / "m"
+    train(["--model", str(tiny_model_folder), "--out", str(out), "--work-dir", str(tmp_path / "w"), "--scenes", "4",
+           "--batch", "2", "--hidden", "8", "--steps", "2", "--threads", "1", "--val", "0", "--ops", "both"])
+    for ablation in ("none", "wrong-class"):
+        report_path = tmp_path / f"{ablation}.json"
+        evaluate(["--model", str(out), "--split", "val", "--limit", "2", "--runs", "2", "--hints", "0,1,3",
+                  "--ablation", ablation, "--json", str(report_path)])
+        report = json.loads(report_path.read_text())
+        assert report["hints"] == [0, 1, 3] and report["ops"] == ["find", "remove"]
+        assert len(report["miou"]) == len(report["miou_std"]) == 3 and len(report["miou_runs"]) == 2
+        assert all(0.0 <= v <= 1.0 for v in report["miou"])
+    assert "mIoU" in capsys.readouterr().out

@@ -281,7 +281,7 @@ class TextCache:
                 self._cache[t] = emb[0, : int(lengths[0])].numpy()
             rows.append(self._cache[t])
         lengths = [len(r) for r in rows]
-        out = np.zeros((len(rows), max(1, max(lengths)), rows[0].shape[1] if rows[0].size else 50), dtype=np.float32)
+        out = np.zeros((len(rows), max(1, max(lengths)), int(self.vectors.vector_size)), dtype=np.float32)
         for i, r in enumerate(rows):
             out[i, : len(r)] = r
         return torch.from_numpy(out).to(device), torch.tensor(lengths, dtype=torch.int64)
