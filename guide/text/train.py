@@ -128,7 +128,8 @@ def guided_loss(
     """
     guided = step_module(features.guided, embeddings, lengths)
     logits = segmenter.tail(features, guided)
-    ce = F.cross_entropy(logits, labels.clamp(max=logits.shape[1] - 1), reduction="none")
+    # Void pixels have weight 0; give them a valid index so cross_entropy accepts them.
+    ce = F.cross_entropy(logits, labels.masked_fill(labels == VOID, 0), reduction="none")
     return (ce * weights).sum() / weights.sum().clamp(min=1.0)
 
 
@@ -332,6 +333,10 @@ def train_guide(args: argparse.Namespace) -> Path:
     dataset = get_dataset(args.data, args.split, root=args.root, size=size) if get_dataset else data.SceneDataset(args.split, size=size)
     scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
     cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0)
+    labelled = cache.labels[cache.labels != VOID]
+    if labelled.size and int(labelled.max()) >= len(classes):
+        raise SystemExit(f"{args.data}/{args.split} has class index {int(labelled.max())} but the model "
+                         f"knows {len(classes)} classes: wrong --data for this model?")
     useful = np.array([has_hint(p, g, ops, len(classes)) for p, g in zip(cache.preds, cache.labels)])
     cache = cache.keep(useful)
     if len(cache) == 0:
