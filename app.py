@@ -86,18 +86,22 @@ class UserError(Exception):
     """A problem with what the user did; the message is shown to them as is."""
 
 
-class RawImage(gr.Image):
-    """gr.Image that hands the handler the uploaded file's path without opening it,
-    so corrupt files and decompression bombs reach our checks instead of a traceback."""
+def raw_upload(component: gr.Image) -> gr.Image:
+    """Make ``component`` hand the handler the uploaded file's path without opening it,
+    so corrupt files and decompression bombs reach :func:`load_image`'s checks instead
+    of failing inside Gradio. (An instance override: subclassing a component makes
+    Gradio write a .pyi stub next to this file.)"""
+    original = component.preprocess
 
-    is_template = True  # rendered by the frontend as a plain "image"
-
-    def preprocess(self, payload):  # type: ignore[override]
+    def preprocess(payload):
         if payload is None:
             return None
         if payload.url and payload.url.startswith("data:"):
-            return super().preprocess(payload)
+            return original(payload)
         return payload.path
+
+    component.preprocess = preprocess  # type: ignore[method-assign]
+    return component
 
 
 # --------------------------------------------------------------------------- images
@@ -746,7 +750,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         gr.Markdown(app.info_markdown())
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=200):
-                upload = RawImage(label="1 · Your image", type="filepath", sources=["upload", "clipboard"], height=220)
+                upload = raw_upload(gr.Image(label="1 · Your image", type="filepath", sources=["upload", "clipboard"], height=220))
             with gr.Column(scale=4):
                 if examples:
                     gr.Examples(examples=[[p] for p in examples], inputs=[upload], label="…or pick an example scene", examples_per_page=12)

@@ -50,3 +50,67 @@ def image() -> np.ndarray:
     img = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
     img[:16] = [120, 180, 240]  # a "sky" band on top
     return img
+
+
+# ---------------------------------------------------------------------------
+# app.py fixtures (used by tests/test_app.py and tests/test_browser.py only)
+# ---------------------------------------------------------------------------
+
+APP_CLASSES = [
+    "sky", "grass", "gravel", "wall", "water", "sand", "t-shirt", "trousers",
+    "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot",
+]
+
+
+@pytest.fixture(scope="session")
+def app_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random model folder with the scenes classes (input 64 px) and, when the
+    text module is there, a tiny random text guide, so the app tests need no weights."""
+    from guide.data.scenes import PALETTE
+    from guide.split import SplitSegmenter, default_layer
+
+    torch.manual_seed(0)
+    net = build_segmenter("lraspp_mobilenet_v3_large", len(APP_CLASSES)).eval()
+    channels, h, w = SplitSegmenter(net).feature_shape((64, 64))
+    config = ModelConfig(
+        arch="lraspp_mobilenet_v3_large",
+        classes=list(APP_CLASSES),
+        palette=[list(c) for c in PALETTE],
+        input_size=64,
+        split_layer=default_layer(net),
+        guide={"variant": "guide", "alpha_size": h, "beta_size": w},
+        name="tiny-app",
+    )
+    text_guide = None
+    try:
+        from guide.text.encoder import TextGuide
+
+        text_guide = TextGuide(channels, h, w, hidden=32)
+        torch.nn.init.normal_(text_guide.out.weight, std=0.5)  # non-zero: words change the prediction
+        config.text_guide = text_guide.config()
+    except ImportError:
+        pass
+    return save_model(tmp_path_factory.mktemp("app-model") / "tiny-app", config, net, text_guide)
+
+
+@pytest.fixture(scope="session")
+def app_server(app_model_dir: Path):
+    """The app (app.build_demo) on 127.0.0.1 at a free port; yields (url, demo)."""
+    import socket
+
+    import app
+    from guide.backprop import BackpropSettings
+    from guide.hub import load_model
+
+    model = load_model(app_model_dir, device="cpu")
+    # L-BFGS with few steps: fast on CPU and moves the tiny model's prediction.
+    demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=5))
+    demo.queue(default_concurrency_limit=2, max_size=16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+    try:
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        demo.close()

@@ -1,0 +1,292 @@
+"""app.py end to end through its HTTP API (gradio_client), plus its plain helpers.
+
+The server fixture (tests/conftest.py, ``app_server``) runs ``app.build_demo`` on a
+tiny random model folder built in tmp; one test uses the shipped default model when
+it is there.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import app
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+STATUS = 3  # outputs: overlay, chat, legend, status[, editor | textbox]
+
+
+@pytest.fixture(scope="module")
+def url(app_server) -> str:
+    return app_server[0]
+
+
+@pytest.fixture(scope="module")
+def example() -> str:
+    paths = app.example_paths()
+    if not paths:
+        pytest.skip("no example scenes (examples/ missing and guide.data.scenes unavailable)")
+    return paths[0]
+
+
+def client(url: str) -> Client:
+    return Client(url, verbose=False, download_files=True)
+
+
+def export(c: Client) -> tuple[np.ndarray, dict]:
+    files = c.predict(api_name="/export")
+    png = next(f for f in files if str(f).endswith(".png"))
+    js = next(f for f in files if str(f).endswith(".json"))
+    return np.array(Image.open(png)), json.loads(Path(js).read_text())
+
+
+def last_reply(result) -> str:
+    chat = result[1]
+    content = chat[-1]["content"]
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
+def test_api_lists_every_event(url: str) -> None:
+    names = set(client(url).view_api(print_info=False, return_format="dict")["named_endpoints"])
+    for api in ("set_image", "guide", "guide_points", "chat", "ask", "answer", "undo", "reset", "export", "view"):
+        assert f"/{api}" in names, names
+
+
+def test_whole_conversation(url: str, example: str, app_server) -> None:
+    c = client(url)
+    r = c.predict(handle_file(example), api_name="/set_image")
+    assert r[STATUS] == "Image loaded." and Path(r[0]).is_file()
+    base, info = export(c)
+    assert base.shape == (160, 160) and info["turns"] == [] and len(info["classes"]) == 16
+    # the JSON's RLE decodes back to the PNG's label map
+    for name, seg in info["segmentation"].items():
+        np.testing.assert_array_equal(app.rle_decode(seg["rle"]), base == info["classes"].index(name))
+
+    r = c.predict('[[20, 20, "coat"], [140, 140, "sand"], [150, 10, 1]]', api_name="/guide_points")
+    assert r[STATUS].startswith("Guided by 3 labelled pixels"), r[STATUS]
+    guided, info = export(c)
+    assert (guided != base).any(), "guiding by points did not change the label map"
+    assert [t["kind"] for t in info["turns"]] == ["pixels"]
+
+    app_obj = app_server[1].guide_app
+    if app_obj.has_text_guide:
+        r = c.predict("there is a coat on the top left", api_name="/chat")
+        assert r[STATUS].startswith("Read"), r[STATUS]
+        assert r[4] == ""  # the textbox is cleared
+        _, info = export(c)
+        assert [t["kind"] for t in info["turns"]] == ["pixels", "text"]
+    else:
+        r = c.predict("there is a coat on the top left", api_name="/chat")
+        assert "no text guide" in r[STATUS]
+    before_answer, _ = export(c)
+
+    r = c.predict(api_name="/ask")
+    assert r[STATUS].startswith("What is here"), r[STATUS]
+    r = c.predict("coat", api_name="/answer")
+    assert r[STATUS].startswith("Thanks: that's coat"), r[STATUS]
+    _, info = export(c)
+    assert info["turns"][-1] == {"kind": "pixels", "points": 1}
+
+    r = c.predict(api_name="/undo")
+    assert r[STATUS].startswith("Undone")
+    np.testing.assert_array_equal(export(c)[0], before_answer)
+    while True:  # undo everything: back to the network's own prediction
+        r = c.predict(api_name="/undo")
+        if r[STATUS] == "Nothing to undo.":
+            break
+        assert r[STATUS].startswith("Undone")
+    np.testing.assert_array_equal(export(c)[0], base)
+
+    c.predict('[[20, 20, "coat"], [140, 140, "sand"], [150, 10, 1]]', api_name="/guide_points")
+    np.testing.assert_array_equal(export(c)[0], guided)  # deterministic
+    r = c.predict(api_name="/reset")
+    assert r[STATUS] == "Back to the network's own prediction."
+    np.testing.assert_array_equal(export(c)[0], base)
+
+
+def test_sketch_through_the_editor(url: str, example: str, tmp_path: Path) -> None:
+    c = client(url)
+    c.predict(handle_file(example), api_name="/set_image")
+    base, _ = export(c)
+    # a stroke layer at the editor's display size (512 for a 160 px image), in the "sand" colour
+    layer = np.zeros((512, 512, 4), np.uint8)
+    layer[300:320, 100:400] = [210, 180, 140, 255]  # sand
+    layer[40:50, 40:60] = [0, 128, 128, 255]  # coat
+    bg = tmp_path / "bg.png"
+    Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(bg)
+    lp = tmp_path / "layer.png"
+    Image.fromarray(layer).save(lp)
+    editor = {"background": handle_file(str(bg)), "layers": [handle_file(str(lp))], "composite": None}
+    r = c.predict(editor, api_name="/guide")
+    assert r[STATUS].startswith("Guided by") and "coat, sand" in r[STATUS], r[STATUS]
+    assert (export(c)[0] != base).any()
+    r = c.predict(editor, api_name="/guide")  # the same strokes again (a double click)
+    assert "already applied" in r[STATUS]
+    assert len(export(c)[1]["turns"]) == 1
+    r = c.predict({"background": handle_file(str(bg)), "layers": [], "composite": None}, api_name="/guide")
+    assert r[STATUS].startswith("Nothing painted"), r[STATUS]
+
+
+def _bomb_png(path: Path, width: int = 30000, height: int = 30000) -> None:
+    """A tiny PNG whose header claims a huge size (a decompression bomb's signature)."""
+    Image.new("RGB", (1, 1)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = data[12:29]  # chunk type + 13 bytes of data
+    ihdr[4:12] = struct.pack(">II", width, height)
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr)))
+    path.write_bytes(bytes(data))
+
+
+def test_bad_inputs_get_messages(url: str, example: str, tmp_path: Path, app_server) -> None:
+    c = client(url)
+    # actions before any image
+    for api, args in [("/ask", ()), ("/undo", ()), ("/reset", ()), ("/chat", ("hi",)), ("/guide_points", ("[[1,1,0]]",))]:
+        r = c.predict(*args, api_name=api)
+        assert r[STATUS] == app.NO_IMAGE, (api, r[STATUS])
+    assert c.predict(api_name="/export") is None
+    # not an image, a decompression bomb
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"this is not a png")
+    assert c.predict(handle_file(str(junk)), api_name="/set_image")[STATUS].startswith("Could not read")
+    bomb = tmp_path / "bomb.png"
+    _bomb_png(bomb)
+    assert "limit" in c.predict(handle_file(str(bomb)), api_name="/set_image")[STATUS]
+
+    c.predict(handle_file(example), api_name="/set_image")
+    base, _ = export(c)
+    checks = [
+        ("/guide_points", "", "No points"),
+        ("/guide_points", "[[1, 2", "not valid JSON"),
+        ("/guide_points", '[[1, 2, "unicorn"]]', "Unknown class"),
+        ("/guide_points", "[[1, 2]]", "Each point"),
+        ("/guide_points", "[[-5, 9999, 0]]", "No point lies inside"),
+        ("/chat", "   ", "Type a hint"),
+        ("/chat", "x" * (app.MAX_TEXT + 1), "characters"),
+        ("/answer", "coat", "haven't asked"),
+    ]
+    for api, arg, expected in checks:
+        r = c.predict(arg, api_name=api)
+        assert expected in r[STATUS], (api, arg[:20], r[STATUS])
+    r = c.predict("qwxz blorptag", api_name="/chat")
+    expected = "could not read" if app_server[1].guide_app.has_text_guide else "no text guide"
+    assert expected in r[STATUS], r[STATUS]
+    # a question, then wrong answers, then a right one typed into the chat
+    assert c.predict(api_name="/ask")[STATUS].startswith("What is here")
+    assert "Unknown class" in c.predict("unicorn", api_name="/answer")[STATUS]
+    r = c.predict("unicorn", api_name="/chat")
+    assert "don't know a class" in r[STATUS]
+    r = c.predict("It's a Coat", api_name="/chat")
+    assert r[STATUS].startswith("Thanks: that's coat"), r[STATUS]
+    _, info = export(c)  # nothing above left a trace but the answer
+    assert [t["kind"] for t in info["turns"]] == ["pixels"]
+
+
+def test_sessions_do_not_touch_each_other(url: str, example: str) -> None:
+    a, b = client(url), client(url)
+    a.predict(handle_file(example), api_name="/set_image")
+    b.predict(handle_file(example), api_name="/set_image")
+    base, _ = export(b)
+    a.predict('[[20, 20, "coat"], [140, 140, "sand"]]', api_name="/guide_points")
+    assert (export(a)[0] != base).any()
+    labels, info = export(b)
+    np.testing.assert_array_equal(labels, base)
+    assert info["turns"] == []
+    assert b.predict(api_name="/undo")[STATUS] == "Nothing to undo."
+    assert len(export(a)[1]["turns"]) == 1
+
+
+def test_large_image_is_downscaled(url: str, tmp_path: Path) -> None:
+    big = tmp_path / "big.jpg"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (1200, 1500, 3), dtype=np.uint8)).resize((1500, 1200)).save(big, quality=50)
+    c = client(url)
+    r = c.predict(handle_file(str(big)), api_name="/set_image")
+    assert "downscaled from 1500x1200" in last_reply(r)
+    labels, _ = export(c)
+    assert labels.shape == (819, 1024)
+
+
+# --------------------------------------------------------------------------- plain helpers
+
+
+def test_strokes_to_points_maps_colours_and_coordinates() -> None:
+    palette = np.array([[135, 206, 235], [60, 180, 75], [0, 128, 128]], np.uint8)
+    layer = np.zeros((100, 200, 4), np.uint8)  # display is 2x the 50x100 image
+    layer[10, 20] = [60, 180, 75, 255]  # grass
+    layer[60, 150] = [2, 125, 130, 255]  # nearly coat
+    layer[80, 10] = [255, 0, 255, 255]  # no class
+    layer[90, 90] = [60, 180, 75, 40]  # faint anti-aliased edge: ignored
+    points, ignored = app.strokes_to_points([layer], (50, 100), palette)
+    assert sorted(points) == [(5, 10, 1), (30, 75, 2)] and ignored == 1
+    assert app.strokes_to_points([], (50, 100), palette) == ([], 0)
+
+
+def test_subsample_keeps_every_class() -> None:
+    pts = [(y, x, 0) for y in range(50) for x in range(50)] + [(0, x, 1) for x in range(5)]
+    out = app.subsample(pts, 400)
+    assert len(out) <= 400 and {p[2] for p in out} == {0, 1}
+    assert app.subsample(pts[:10], 400) == pts[:10]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("coat", 10), ("Coat", 10), ("a coat", 10), ("it's an ankle boot", 15), ("tshirt", 6), ("T-Shirt.", 6),
+     ("coats", 10), ("snaekers", 13), ("unicorn", None), ("there is a coat on the top left", None), ("", None)],
+)
+def test_match_class(text: str, expected: int | None) -> None:
+    from conftest import APP_CLASSES
+
+    assert app.match_class(text, APP_CLASSES) == expected
+
+
+def test_rle_round_trip() -> None:
+    rng = np.random.default_rng(1)
+    for mask in (rng.random((7, 9)) > 0.5, np.ones((3, 4), bool), np.zeros((3, 4), bool)):
+        rle = app.rle_encode(mask)
+        assert sum(rle["counts"]) == mask.size
+        np.testing.assert_array_equal(app.rle_decode(rle), mask)
+    assert app.rle_encode(np.array([[1, 0], [1, 1]], bool))["counts"] == [0, 2, 1, 1]
+
+
+def test_load_image_guards(tmp_path: Path) -> None:
+    rgba = tmp_path / "a.png"
+    Image.new("RGBA", (30, 20), (255, 0, 0, 0)).save(rgba)
+    img, note = app.load_image(rgba)
+    assert img.shape == (20, 30, 3) and img.dtype == np.uint8 and (img == 255).all() and note == ""
+    grey = tmp_path / "g.png"
+    Image.new("L", (2000, 100), 7).save(grey)
+    img, note = app.load_image(grey)
+    assert img.shape == (51, 1024, 3) and "downscaled" in note
+    with pytest.raises(app.UserError):
+        app.load_image(None)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0garbage")
+    with pytest.raises(app.UserError):
+        app.load_image(bad)
+
+
+def test_shipped_default_model(example: str) -> None:
+    """The embedded default model answers a turn through the app's handlers."""
+    from guide import DEFAULT_MODEL
+    from guide.hub import CHECKPOINTS, load_model
+
+    if not (CHECKPOINTS / DEFAULT_MODEL / "config.json").is_file():
+        pytest.skip(f"checkpoints/{DEFAULT_MODEL} is not there yet")
+    guide_app = app.GuideApp(load_model(), app.BackpropSettings(max_steps=10))
+    state, overlay, chat, legend, status, editor = guide_app.set_image(example, None)
+    assert status == "Image loaded." and overlay.shape == (512, 512, 3) and "gm-legend" in legend
+    state, overlay, chat, legend, status = guide_app.guide_points('[[20, 20, "coat"]]', state)
+    assert status.startswith("Guided by 1 labelled pixel"), status
+    state, *_, status = guide_app.undo(state)
+    assert state["session"]["turns"] == []
