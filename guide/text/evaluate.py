@@ -26,6 +26,7 @@ from tqdm import tqdm
 from guide.hints import FIND, OPERATIONS, REMOVE
 from guide.metrics import confusion_matrix, miou
 from guide.text.queries import ABLATIONS, generate_hint
+from guide.text.vectors import vectors_source
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
@@ -107,6 +108,7 @@ def evaluate_text(
         "miou_runs": scores.tolist(),
         "no_hint_left": [float(silent[:, c].mean()) for c in counts],
         "seconds": time.time() - start,
+        "vectors": vectors_source(),
     }
 
 

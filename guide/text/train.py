@@ -55,8 +55,10 @@ OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m guide train-guide", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev (default: the embedded model)")
-    p.add_argument("--layer", default=None, help="split layer to guide (default: the model's split_layer; paper aliases res4a...)")
+    p.add_argument("--model", default=None,
+                   help="model folder, checkpoints/ name or Hub owner/name@rev (default: the embedded model)")
+    p.add_argument("--layer", default=None,
+                   help="split layer to guide (default: the model's split_layer; paper aliases res4a...)")
     p.add_argument("--ops", default="find", choices=sorted(OPS_CHOICES), help="hint operations to train with")
     p.add_argument("--out", required=True, help="model folder to write (the model + text_guide.safetensors)")
     p.add_argument("--work-dir", default=None, help="resumable training state (default: runs/<out name>-text)")
@@ -231,7 +233,8 @@ def save_state(work: Path, text_guide: nn.Module, opt: torch.optim.Optimizer, me
     for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
         for k, v in opt.state.get(p, {}).items():
             if torch.is_tensor(v):
-                tensors[f"opt.{i}.{k}"] = v.detach().cpu().reshape(-1).contiguous() if v.ndim == 0 else v.detach().cpu().contiguous()
+                # safetensors cannot hold 0-d tensors: store scalars (Adam's step) as length 1
+                tensors[f"opt.{i}.{k}"] = (v.reshape(-1) if v.ndim == 0 else v).detach().cpu().contiguous()
     save_file(tensors, str(work / "state.tmp.safetensors"))
     os.replace(work / "state.tmp.safetensors", work / "state.safetensors")
     (work / "state.tmp.json").write_text(json.dumps(meta, indent=2))
@@ -330,14 +333,17 @@ def train_guide(args: argparse.Namespace) -> Path:
     from guide import data
 
     get_dataset = getattr(data, "get_dataset", None)
-    dataset = get_dataset(args.data, args.split, root=args.root, size=size) if get_dataset else data.SceneDataset(args.split, size=size)
+    if get_dataset is not None:
+        dataset = get_dataset(args.data, args.split, root=args.root, size=size)
+    else:
+        dataset = data.SceneDataset(args.split, size=size)
     scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
     cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0)
     labelled = cache.labels[cache.labels != VOID]
     if labelled.size and int(labelled.max()) >= len(classes):
         raise SystemExit(f"{args.data}/{args.split} has class index {int(labelled.max())} but the model "
                          f"knows {len(classes)} classes: wrong --data for this model?")
-    useful = np.array([has_hint(p, g, ops, len(classes)) for p, g in zip(cache.preds, cache.labels)])
+    useful = np.array([has_hint(p, g, ops, len(classes)) for p, g in zip(cache.preds, cache.labels, strict=True)])
     cache = cache.keep(useful)
     if len(cache) == 0:
         raise SystemExit("no training scene has anything to hint about: is the segmenter already perfect?")
@@ -346,6 +352,8 @@ def train_guide(args: argparse.Namespace) -> Path:
               f"in {time.time() - invocation_start:.0f} s; features {channels}x{fh}x{fw}, loss grid {loss_size}")
     vectors = load_vectors()
     texts = TextCache(vectors)
+    if rank == 0:
+        print(f"word vectors: {vectors.source}; text guide: {json.dumps(text_guide.config())}")
 
     per_rank = max(1, args.batch // world)
     limit_s = 60 * args.time_limit if args.time_limit else None
@@ -382,7 +390,7 @@ def train_guide(args: argparse.Namespace) -> Path:
         rows = [order(j) for j in range(step * per_rank, (step + 1) * per_rank)]
         rng = np.random.default_rng([args.seed, rank, step, 1])
         hints = [generate_hint(cache.preds[r], cache.labels[r], classes, rng, ops) for r in rows]
-        weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows)])  # type: ignore[arg-type]
+        weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows, strict=True)])  # type: ignore[arg-type]
         labels = cache.labels[rows]
         emb, lengths = texts.encode([h.text for h in hints], device)  # type: ignore[union-attr]
         features = cache.features(rows, (loss_size, loss_size), device)
