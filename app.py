@@ -521,7 +521,16 @@ class GuideApp:
             return reply + (f" ({ignored} stroke pixels in non-class colours were ignored.)" if ignored else "")
 
         outputs, ok = self._run(state, opacity, show_changes, turn)
-        return (*outputs, self.editor_value(outputs[0]["image"]) if ok else gr.skip())  # applied strokes are cleared
+        return (*outputs, ok)  # ok: the strokes were applied (clear_strokes then clears them)
+
+    def clear_strokes(self, state, applied: bool = True):
+        """The editor with its strokes removed (after a successful Guide).
+
+        A separate event: an ImageEditor that is both input and output of one event
+        stays stuck in "processing" in Gradio 6's frontend."""
+        if not applied or not isinstance(state, dict) or state.get("image") is None:
+            return gr.skip()
+        return self.editor_value(state["image"])
 
     def guide_points(self, points_json: str, state, opacity: float = 0.55, show_changes: bool = False):
         """API: ``[[y, x, class], ...]`` (class index or name) in image pixels."""
@@ -763,7 +772,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):
                         editor = gr.ImageEditor(
-                            label="2 · Paint hints",
+                            label="2 · Paint",
                             type="numpy",
                             image_mode="RGBA",
                             sources=[],
@@ -797,7 +806,10 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         outs = [state, overlay, chatbot, legend, status]
         fast = dict(show_progress="minimal")
         upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor], api_name="set_image")
-        guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, editor], api_name="guide", trigger_mode="once")
+        applied = gr.State(False)
+        guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", trigger_mode="once").then(
+            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden"
+        )
         # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
         points = gr.Textbox(visible=False)
         points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points")

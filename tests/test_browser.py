@@ -1,0 +1,87 @@
+"""app.py in a real browser (Playwright + Debian chromium): pick an example, paint a
+stroke on the ImageEditor canvas, press Guide, type a text hint, ask a question.
+
+Saves a screenshot to ``artifacts/browser.png``. Skipped when /usr/bin/chromium
+(or the playwright package) is missing; CI installs both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("GUIDE_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+def chat_has(page, text: str, timeout: float = 60_000) -> None:
+    page.wait_for_function(
+        "t => Array.from(document.querySelectorAll('#gm-chat .message')).some(e => e.innerText.includes(t))",
+        arg=text,
+        timeout=timeout,
+    )
+
+
+def overlay_src(page) -> str | None:
+    return page.locator("#gm-overlay img").first.get_attribute("src")
+
+
+def test_paint_guide_chat_ask_in_browser(app_server) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, demo = app_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1150})
+            page.goto(url)
+            page.wait_for_selector("#gm-editor canvas", timeout=60_000)
+
+            # 1. an example scene: the overlay and the greeting appear
+            page.locator(".gallery-item").first.click()
+            chat_has(page, "New image")
+            page.wait_for_selector("#gm-overlay img", timeout=30_000)
+            first = overlay_src(page)
+
+            # 2. a stroke on the editor canvas (default brush: the first class, sky)
+            box = page.locator("#gm-editor canvas").last.bounding_box()
+            assert box and box["width"] > 100
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(cx - 80, cy - 40)
+            page.mouse.down()
+            for i in range(1, 25):
+                page.mouse.move(cx - 80 + 6 * i, cy - 40 + 3 * i, steps=2)
+            page.mouse.up()
+            page.locator("#gm-guide").click()
+            chat_has(page, "Guided by")
+
+            # 3. a text hint in the chat box
+            box = page.locator("#gm-msg textarea")
+            box.fill("there is a coat on the top left")
+            box.press("Enter")
+            chat_has(page, "there is a coat on the top left")
+            chat_has(page, "Read" if demo.guide_app.has_text_guide else "no text guide")
+            # the overlay shows the guided prediction (overlay files are named by content)
+            page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=first, timeout=30_000)
+            # the editor came back with the strokes cleared, not stuck "processing"
+            page.wait_for_function("() => !document.querySelector('#gm-editor .progress-text, #gm-editor .eta-bar')", timeout=30_000)
+
+            # 4. the network asks; the crosshair is drawn on the overlay
+            before_ask = overlay_src(page)
+            page.locator("#gm-ask").click()
+            chat_has(page, "What is here")
+            page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=before_ask, timeout=30_000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "browser.png").stat().st_size > 10_000
