@@ -52,7 +52,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError  # noqa: E402
 
 from guide.backprop import BackpropSettings  # noqa: E402
-from guide.hub import GuidedModel, load_model  # noqa: E402
+from guide.hub import GuidedModel, ModelLoadError, load_model  # noqa: E402
 from guide.session import GuideSession, SessionOrderError, empty_state  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
@@ -840,7 +840,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--concurrency", type=int, default=None, help="events run at once (default: 4 on GPU, 1 on CPU)")
     p.add_argument("--queue-size", type=int, default=64, help="most events waiting in the queue")
     args = p.parse_args(argv)
-    model = load_model(args.model)
+    try:
+        model = load_model(args.model)
+    except ModelLoadError as e:
+        raise SystemExit(f"Could not load the model: {e}\nGive one with --model (a model folder, a checkpoints/ name, or owner/name@rev).") from None
     print(f"Loaded model {model.config.name or '?'} from {model.source} on {model.device}; text guide: {'yes' if model.text_guide is not None else 'no'}")
     demo = build_demo(model)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)

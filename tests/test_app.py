@@ -77,6 +77,8 @@ def test_whole_conversation(url: str, example: str, app_server) -> None:
     guided, info = export(c)
     assert (guided != base).any(), "guiding by points did not change the label map"
     assert [t["kind"] for t in info["turns"]] == ["pixels"]
+    r = c.predict(0.8, True, api_name="/view")  # opacity + "what changed" highlight
+    assert Path(r[0]).is_file() and r[STATUS] == "1 turn so far."
 
     app_obj = app_server[1].guide_app
     if app_obj.has_text_guide:
