@@ -66,12 +66,13 @@ def evaluate_questions(
     root: str | None = None,
     limit: int | None = None,
     settings: BackpropSettings = BackpropSettings(),
+    ask_spread: int = 0,
 ) -> dict:
     """mIoU / pixel accuracy after each number of oracle-answered questions (paper Table 1)."""
     dataset, n = _dataset(model, data, split, root, limit)
     K = model.num_classes
     cms = {c: np.zeros((K, K), dtype=np.int64) for c in counts}
-    session = GuideSession(model, settings)
+    session = GuideSession(model, settings, ask_spread=ask_spread)
     start = time.time()
     for i in tqdm(range(n), desc=f"twenty questions ({split})"):
         image, label = dataset[i]
@@ -87,7 +88,20 @@ def evaluate_questions(
         "pixel_accuracy": [pixel_accuracy(cms[c]) for c in counts],
         "seconds_per_image": (time.time() - start) / max(n, 1),
         "backprop": settings.__dict__,
+        "ask_spread": ask_spread,
     }
+
+
+def write_reference(model: GuidedModel, image_path: str, out: str, stride: int = 4) -> dict:
+    """Store a small subsampled prediction for ``image_path`` so tests can check the shipped model."""
+    from PIL import Image
+
+    session = GuideSession(model)
+    session.set_image(np.asarray(Image.open(image_path).convert("RGB")))
+    pred = session.predict()
+    ref = {"image": image_path, "stride": stride, "labels": pred[::stride, ::stride].tolist()}
+    Path(out).write_text(json.dumps(ref) + "\n")
+    return ref
 
 
 def plot_confusion(cm: np.ndarray, classes: list[str], path: str) -> None:
@@ -114,7 +128,9 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m guide evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["segmenter", "questions"], help="(evaluate text: see guide/text/evaluate.py)")
+    p.add_argument("what", choices=["segmenter", "questions", "reference"],
+                   help="reference: store a prediction for tests; (evaluate text: see guide/text/evaluate.py)")
+    p.add_argument("--image", default="examples/scene_00.png", help="image for reference mode")
     p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev")
     p.add_argument("--data", default="scenes")
     p.add_argument("--root", default=None)
@@ -122,10 +138,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
     p.add_argument("--questions", default="0,1,5,10,15,20", help="question counts (questions mode)")
     p.add_argument("--optimizer", default=BackpropSettings.optimizer, choices=["sgd", "lbfgs"])
+    p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by")
+    p.add_argument("--spread", type=int, default=0, help="skip pixels this close to earlier questions (questions mode)")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
     args = p.parse_args(argv)
     model = load_model(args.model)
+    if args.what == "reference":
+        assert model.folder is not None
+        write_reference(model, args.image, str(model.folder / "reference.json"))
+        print(f"wrote {model.folder / 'reference.json'}")
+        return
     if args.what == "segmenter":
         report, cm = evaluate_segmenter(model, args.data, args.split, args.root, args.limit)
         print(f"{report['model']} on {args.split} ({report['images']} images): "
@@ -137,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         counts = [int(c) for c in args.questions.split(",")]
         report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit,
-                                    BackpropSettings(optimizer=args.optimizer))
+                                    BackpropSettings(optimizer=args.optimizer, margin=args.margin), args.spread)
         print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
         print("questions   " + "".join(f"{c:>7}" for c in counts))
         print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))

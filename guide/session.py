@@ -58,9 +58,10 @@ def empty_state() -> dict[str, Any]:
 class GuideSession:
     """Per-image guiding state for one user. Not thread-safe: one per conversation."""
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings = BackpropSettings()) -> None:
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings = BackpropSettings(), ask_spread: int = 0) -> None:
         self.model = model
         self.backprop = backprop
+        self.ask_spread = ask_spread
         self._features: Features | None = None
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
@@ -245,7 +246,7 @@ class GuideSession:
         self._require_image("add_text")
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
-        from .text.understand import describe_text_turn, encode_hint
+        from .text.understand import describe_text_turn, encode_hint, interpret
 
         text = " ".join(str(text).split())
         params, tokens = encode_hint(self.model.text_guide, text)
@@ -258,7 +259,8 @@ class GuideSession:
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
         gained = self._changes(before, self.predict())
-        reply = describe_text_turn(text, tokens, self.model.classes, gained)
+        reading = interpret(tokens, self.model.classes)
+        reply = describe_text_turn(text, tokens, self.model.classes, gained, reading)
         return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
 
     def _changes(self, before: np.ndarray, after: np.ndarray) -> dict[str, int]:
@@ -268,13 +270,16 @@ class GuideSession:
 
     # ------------------------------------------------------------------ asking
 
-    def ask(self, exclude: np.ndarray | None = None) -> tuple[int, int]:
+    def ask(self, exclude: np.ndarray | None = None, spread: int | None = None) -> tuple[int, int]:
         """The pixel the network is least sure about (paper §4.1), in image coordinates.
 
         Smallest margin between the two most probable classes at network resolution,
-        skipping pixels already asked about and, optionally, pixels where ``exclude``
-        (HxW bool at image resolution, e.g. void ground truth) is True. Marks it as asked.
+        skipping pixels within ``spread`` network pixels (Chebyshev distance) of those
+        already asked about — answers near an earlier one teach little — and,
+        optionally, pixels where ``exclude`` (HxW bool at image resolution, e.g. void
+        ground truth) is True. Marks it as asked.
         """
+        spread = self.ask_spread if spread is None else spread
         from .questions import most_uncertain_pixel
 
         logits = self.logits()
@@ -284,7 +289,7 @@ class GuideSession:
             centres = [self.to_image(y, x) for y in range(h) for x in range(w)]
             asked |= np.array([exclude[c] for c in centres], dtype=bool).reshape(h, w)
         for y, x in self._state["asked"]:
-            asked[y, x] = True
+            asked[max(0, y - spread) : y + spread + 1, max(0, x - spread) : x + spread + 1] = True
         yn, xn = most_uncertain_pixel(logits[0], asked)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
