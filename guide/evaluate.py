@@ -67,12 +67,13 @@ def evaluate_questions(
     limit: int | None = None,
     settings: BackpropSettings = BackpropSettings(),
     ask_spread: int = 0,
+    ask_region: int = 0,
 ) -> dict:
     """mIoU / pixel accuracy after each number of oracle-answered questions (paper Table 1)."""
     dataset, n = _dataset(model, data, split, root, limit)
     K = model.num_classes
     cms = {c: np.zeros((K, K), dtype=np.int64) for c in counts}
-    session = GuideSession(model, settings, ask_spread=ask_spread)
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
     start = time.time()
     for i in tqdm(range(n), desc=f"twenty questions ({split})"):
         image, label = dataset[i]
@@ -89,6 +90,7 @@ def evaluate_questions(
         "seconds_per_image": (time.time() - start) / max(n, 1),
         "backprop": settings.__dict__,
         "ask_spread": ask_spread,
+        "ask_region": ask_region,
     }
 
 
@@ -140,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--optimizer", default=BackpropSettings.optimizer, choices=["sgd", "lbfgs"])
     p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by")
     p.add_argument("--spread", type=int, default=0, help="skip pixels this close to earlier questions (questions mode)")
+    p.add_argument("--region", type=int, default=0, help="ask inside uncertain areas of this radius (questions mode)")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
     args = p.parse_args(argv)
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         counts = [int(c) for c in args.questions.split(",")]
         report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit,
-                                    BackpropSettings(optimizer=args.optimizer, margin=args.margin), args.spread)
+                                    BackpropSettings(optimizer=args.optimizer, margin=args.margin), args.spread, args.region)
         print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
         print("questions   " + "".join(f"{c:>7}" for c in counts))
         print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))

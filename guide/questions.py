@@ -9,6 +9,7 @@ The oracle answers from ground truth, so evaluation replays the app's path.
 from __future__ import annotations
 
 import numpy as np
+import torch.nn.functional as F
 from torch import Tensor
 
 from .hints import PixelHint
@@ -17,11 +18,19 @@ from .session import GuideSession
 VOID = 255
 
 
-def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None) -> tuple[int, int]:
-    """(row, col) of the smallest top-2 probability margin. logits: KxHxW; exclude: HxW bool."""
+def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None, region: int = 0) -> tuple[int, int]:
+    """(row, col) of the smallest top-2 probability margin. logits: KxHxW; exclude: HxW bool.
+
+    ``region`` > 0 averages the margin over a (2*region+1)^2 window first, so the
+    question lands inside a large uncertain area rather than on a thin boundary
+    (0 is the paper's rule).
+    """
     probs = logits.softmax(0)
     top2 = probs.topk(2, dim=0).values
-    margin = (top2[0] - top2[1]).cpu().numpy().astype(np.float64)
+    margin_t = top2[0] - top2[1]
+    if region > 0:
+        margin_t = F.avg_pool2d(margin_t[None, None], 2 * region + 1, stride=1, padding=region, count_include_pad=False)[0, 0]
+    margin = margin_t.cpu().numpy().astype(np.float64)
     if exclude is not None:
         margin[exclude] = np.inf
     if np.isinf(margin).all():

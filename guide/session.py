@@ -58,10 +58,13 @@ def empty_state() -> dict[str, Any]:
 class GuideSession:
     """Per-image guiding state for one user. Not thread-safe: one per conversation."""
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings = BackpropSettings(), ask_spread: int = 0) -> None:
+    def __init__(
+        self, model: GuidedModel, backprop: BackpropSettings = BackpropSettings(), ask_spread: int = 0, ask_region: int = 0
+    ) -> None:
         self.model = model
         self.backprop = backprop
-        self.ask_spread = ask_spread
+        self.ask_spread = ask_spread  # see ask()
+        self.ask_region = ask_region  # see questions.most_uncertain_pixel
         self._features: Features | None = None
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
@@ -290,6 +293,6 @@ class GuideSession:
             asked |= np.array([exclude[c] for c in centres], dtype=bool).reshape(h, w)
         for y, x in self._state["asked"]:
             asked[max(0, y - spread) : y + spread + 1, max(0, x - spread) : x + spread + 1] = True
-        yn, xn = most_uncertain_pixel(logits[0], asked)
+        yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)

@@ -1,5 +1,6 @@
 import numpy as np
 import torch
+import torch
 
 from guide.questions import most_uncertain_pixel, oracle_answer, play_twenty_questions
 from guide.session import GuideSession
@@ -54,3 +55,14 @@ def test_satisfied_answers_are_honoured(tiny_model, image):
         if result.satisfied:
             for y, x, label in (p for t in session.turns for p in t["points"]):
                 assert pred[y, x] == label
+
+
+def test_region_prefers_large_uncertain_areas():
+    logits = torch.zeros(2, 12, 12)
+    logits[0] = 4.0
+    logits[1] = 0.0
+    logits[1, 0, 11] = 3.99  # one isolated, most uncertain pixel
+    logits[1, 6:11, 1:6] = 3.5  # a 5x5 blob of slightly less uncertain pixels
+    assert most_uncertain_pixel(logits) == (0, 11)  # the paper's rule
+    y, x = most_uncertain_pixel(logits, region=2)
+    assert 6 <= y <= 10 and 1 <= x <= 5
