@@ -29,7 +29,10 @@ class BackpropSettings:
     momentum: float = 0.9
     max_steps: int = 60
     l2: float = 1e-3  # weight of sum(p^2): prefer the smallest change that satisfies the hints
-    margin: float = 0.0  # stop once each hinted logit leads the runner-up by this much
+    # Stop once each hinted logit leads the runner-up by this much. The paper stops at a
+    # bare flip (0.0); a small margin makes the flip stick and spread to similar pixels:
+    # +13.0 vs +8.3 mIoU after 20 questions on 20 test scenes (README, "Twenty questions").
+    margin: float = 1.0
 
 
 @dataclass

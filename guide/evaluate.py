@@ -22,7 +22,7 @@ from .backprop import BackpropSettings
 from .hub import GuidedModel, load_model
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from .questions import play_twenty_questions
-from .session import GuideSession
+from .session import ASK_REGION, GuideSession
 
 
 def _dataset(model: GuidedModel, data: str, split: str, root: str | None, limit: int | None):
@@ -67,7 +67,7 @@ def evaluate_questions(
     limit: int | None = None,
     settings: BackpropSettings = BackpropSettings(),
     ask_spread: int = 0,
-    ask_region: int = 0,
+    ask_region: int = ASK_REGION,
 ) -> dict:
     """mIoU / pixel accuracy after each number of oracle-answered questions (paper Table 1)."""
     dataset, n = _dataset(model, data, split, root, limit)
@@ -140,9 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
     p.add_argument("--questions", default="0,1,5,10,15,20", help="question counts (questions mode)")
     p.add_argument("--optimizer", default=BackpropSettings.optimizer, choices=["sgd", "lbfgs"])
-    p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by")
+    p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by; 0 = the paper's bare flip")
     p.add_argument("--spread", type=int, default=0, help="skip pixels this close to earlier questions (questions mode)")
-    p.add_argument("--region", type=int, default=0, help="ask inside uncertain areas of this radius (questions mode)")
+    p.add_argument("--region", type=int, default=ASK_REGION,
+                   help="ask inside uncertain areas of this radius; 0 = the paper's single most uncertain pixel")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
     args = p.parse_args(argv)

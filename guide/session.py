@@ -33,6 +33,11 @@ from .split import Features
 VOID = 255
 
 
+# ask() looks for the centre of the most uncertain (2*ASK_REGION+1)^2 area, not the single
+# most uncertain pixel (the paper's rule, ASK_REGION = 0): the answer then teaches more.
+ASK_REGION = 3
+
+
 class SessionOrderError(RuntimeError):
     """A session method was called before what it needs (the message names the fix)."""
 
@@ -59,7 +64,11 @@ class GuideSession:
     """Per-image guiding state for one user. Not thread-safe: one per conversation."""
 
     def __init__(
-        self, model: GuidedModel, backprop: BackpropSettings = BackpropSettings(), ask_spread: int = 0, ask_region: int = 0
+        self,
+        model: GuidedModel,
+        backprop: BackpropSettings = BackpropSettings(),
+        ask_spread: int = 0,
+        ask_region: int = ASK_REGION,
     ) -> None:
         self.model = model
         self.backprop = backprop

@@ -83,7 +83,7 @@ def test_whole_conversation(url: str, example: str, app_server) -> None:
     app_obj = app_server[1].guide_app
     if app_obj.has_text_guide:
         r = c.predict("there is a coat on the top left", api_name="/chat")
-        assert r[STATUS].startswith("Read"), r[STATUS]
+        assert r[STATUS].startswith("Understood: find coat on the top left"), r[STATUS]
         assert r[4] == ""  # the textbox is cleared
         _, info = export(c)
         assert [t["kind"] for t in info["turns"]] == ["pixels", "text"]

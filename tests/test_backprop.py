@@ -37,7 +37,7 @@ def test_already_satisfied_hint_changes_nothing(tiny_model, image):
     label = int(logits[0, :, 5, 5].argmax())
     result = guide_by_backprop(
         lambda p: seg.tail(feats, block(feats.guided, p)), block.zero_params(),
-        torch.tensor([5]), torch.tensor([5]), torch.tensor([label]),
+        torch.tensor([5]), torch.tensor([5]), torch.tensor([label]), BackpropSettings(margin=0.0),
     )
     assert result.satisfied and result.steps == 0
     assert all(float(t.abs().max()) == 0.0 for t in result.params.tensors())

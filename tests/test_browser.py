@@ -66,7 +66,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
             box.fill("there is a coat on the top left")
             box.press("Enter")
             chat_has(page, "there is a coat on the top left")
-            chat_has(page, "Read" if demo.guide_app.has_text_guide else "no text guide")
+            chat_has(page, "Understood: find coat" if demo.guide_app.has_text_guide else "no text guide")
             # the overlay shows the guided prediction (overlay files are named by content)
             page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=first, timeout=30_000)
             # the editor came back with the strokes cleared, not stuck "processing"
