@@ -36,6 +36,9 @@ VOID = 255
 # ask() looks for the centre of the most uncertain (2*ASK_REGION+1)^2 area, not the single
 # most uncertain pixel (the paper's rule, ASK_REGION = 0): the answer then teaches more.
 ASK_REGION = 3
+# How several text turns combine (see GuideSession._text_guided).
+TEXT_COMPOSE_MODES = ("stack", "sum", "delta")
+TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
 
 
 class SessionOrderError(RuntimeError):
@@ -69,11 +72,15 @@ class GuideSession:
         backprop: BackpropSettings = BackpropSettings(),
         ask_spread: int = 0,
         ask_region: int = ASK_REGION,
+        text_compose: str = TEXT_COMPOSE,
     ) -> None:
         self.model = model
         self.backprop = backprop
         self.ask_spread = ask_spread  # see ask()
         self.ask_region = ask_region  # see questions.most_uncertain_pixel
+        if text_compose not in TEXT_COMPOSE_MODES:
+            raise ValueError(f"unknown text_compose {text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
+        self.text_compose = text_compose  # see _text_guided
         self._features: Features | None = None
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
@@ -153,18 +160,34 @@ class GuideSession:
 
     # ------------------------------------------------------------------ prediction
 
-    def _guided_activation(self, upto_clicks: bool = True) -> Tensor:
+    def _text_guided(self) -> tuple[Tensor, Tensor | None]:
+        """What text turns do: (activation for the click block, logit offset or None).
+
+        ``text_compose`` says how several text turns combine (README, "Guiding with text"):
+        * ``"stack"``: each guides the previous one's output (the paper's Table 5);
+        * ``"sum"``:   their parameters are added and guide the head's activation once;
+        * ``"delta"``: each guides the head's activation on its own and the changes
+          each makes to the logits are added.
+        """
         assert self._features is not None
         a = self._features.guided
-        for turn in self._state["turns"]:
-            if turn["kind"] == "text":
-                tg = self.model.text_guide
-                assert tg is not None
-                a = tg.block(a, GuideParams.from_lists(turn["params"], a.device))
-        click_params = self._click_params()
-        if upto_clicks and click_params is not None:
-            a = self.model.block(a, GuideParams.from_lists(click_params, a.device))
-        return a
+        params = [GuideParams.from_lists(t["params"], a.device) for t in self._state["turns"] if t["kind"] == "text"]
+        if not params:
+            return a, None
+        tg = self.model.text_guide
+        assert tg is not None
+        if self.text_compose == "stack":
+            for p in params:
+                a = tg.block(a, p)
+            return a, None
+        if self.text_compose == "sum":
+            total = GuideParams(*(torch.stack(ts).sum(0) for ts in zip(*(p.tensors() for p in params))))
+            return tg.block(a, total), None
+        if self.text_compose == "delta":
+            tail = self.model.segmenter.tail
+            plain = tail(self._features, a)
+            return a, torch.stack([tail(self._features, tg.block(a, p)) - plain for p in params]).sum(0)
+        raise ValueError(f"unknown text_compose {self.text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
 
     @torch.no_grad()
     def logits(self) -> Tensor:
@@ -172,7 +195,12 @@ class GuideSession:
         self._require_image("logits")
         if self._logits is None:
             assert self._features is not None
-            self._logits = self.model.segmenter.tail(self._features, self._guided_activation())
+            a, offset = self._text_guided()
+            click_params = self._click_params()
+            if click_params is not None:
+                a = self.model.block(a, GuideParams.from_lists(click_params, a.device))
+            logits = self.model.segmenter.tail(self._features, a)
+            self._logits = logits if offset is None else logits + offset
         return self._logits
 
     def probabilities(self) -> np.ndarray:
@@ -245,10 +273,15 @@ class GuideSession:
         xs = torch.tensor([k[1] for k in latest], device=dev)
         labels = torch.tensor(list(latest.values()), device=dev)
         with torch.no_grad():
-            base = self._guided_activation(upto_clicks=False)
+            base, offset = self._text_guided()
         features, block, tail = self._features, self.model.block, self.model.segmenter.tail
+
+        def forward(p: GuideParams) -> Tensor:
+            logits = tail(features, block(base, p))
+            return logits if offset is None else logits + offset
+
         init = GuideParams.from_lists(warm, dev) if warm is not None else block.zero_params(device=dev)
-        result = guide_by_backprop(lambda p: tail(features, block(base, p)), init, ys, xs, labels, self.backprop)
+        result = guide_by_backprop(forward, init, ys, xs, labels, self.backprop)
         self._state["turns"][-1]["click_params"] = result.params.to_lists()
         self._logits = None
         return result

@@ -28,6 +28,8 @@ from guide.metrics import confusion_matrix, miou
 from guide.text.queries import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
 
+from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES  # noqa: E402
+
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
 
@@ -53,6 +55,7 @@ def evaluate_text(
     seed: int = 0,
     progress: bool = True,
     dataset: Any = None,
+    compose: str | None = None,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -75,7 +78,7 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
-    session = GuideSession(model)
+    session = GuideSession(model, text_compose=compose or TEXT_COMPOSE)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -99,6 +102,7 @@ def evaluate_text(
         "split": split,
         "images": n,
         "ops": list(ops),
+        "compose": compose or TEXT_COMPOSE,
         "ablation": ablation,
         "runs": runs,
         "seed": seed,
@@ -136,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
     p.add_argument("--ablation", default="none", choices=list(ABLATIONS))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--compose", default=TEXT_COMPOSE, choices=list(TEXT_COMPOSE_MODES),
+                   help="how successive hints combine (stack = the paper's Table 5)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -148,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model(args.model)
     report = evaluate_text(
         model, args.split, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
-        args.runs, args.limit, args.ablation, args.data, args.root, args.seed,
+        args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
     )
     print(format_table(report))
     if args.json:

@@ -1,0 +1,88 @@
+"""Text turns in GuideSession (tiny random text guide from conftest's app_model_dir)."""
+
+import numpy as np
+import pytest
+import torch
+
+from guide.hub import load_model
+from guide.session import TEXT_COMPOSE_MODES, GuideSession
+
+
+@pytest.fixture(scope="module")
+def text_model(app_model_dir):
+    model = load_model(app_model_dir, device="cpu")
+    if model.text_guide is None:
+        pytest.skip("the app test model has no text guide")
+    return model
+
+
+@pytest.fixture
+def scene():
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
+    img[:20] = [120, 180, 240]
+    return img
+
+
+def test_text_turn_changes_prediction_and_undo_restores(text_model, scene):
+    session = GuideSession(text_model)
+    session.set_image(scene)
+    p0 = session.predict()
+    result = session.add_text("there is a coat on the top left")
+    assert result.reply.startswith("Understood: find coat on the top left")
+    assert not np.array_equal(session.predict(), p0)
+    assert session.undo() and np.array_equal(session.predict(), p0)
+
+
+def test_unreadable_text_is_a_clear_error_and_changes_nothing(text_model, scene):
+    session = GuideSession(text_model)
+    session.set_image(scene)
+    with pytest.raises(ValueError, match="known word"):
+        session.add_text("qqqzx vvbnm")
+    assert session.turns == []
+
+
+def test_one_text_turn_is_the_same_in_every_composition(text_model, scene):
+    logits = []
+    for mode in TEXT_COMPOSE_MODES:
+        session = GuideSession(text_model, text_compose=mode)
+        session.set_image(scene)
+        session.add_text("there is no grass")
+        logits.append(session.logits())
+    assert all(torch.allclose(logits[0], other, atol=1e-4) for other in logits[1:])
+
+
+def test_delta_composition_adds_each_turns_change(text_model, scene):
+    hints = ["there is a coat on the left", "there is no sky"]
+    single = []
+    for text in hints:
+        s = GuideSession(text_model, text_compose="delta")
+        s.set_image(scene)
+        base = s.logits().clone()
+        s.add_text(text)
+        single.append(s.logits() - base)
+    both = GuideSession(text_model, text_compose="delta")
+    both.set_image(scene)
+    base = both.logits().clone()
+    for text in hints:
+        both.add_text(text)
+    assert torch.allclose(both.logits() - base, single[0] + single[1], atol=1e-4)
+
+
+def test_clicks_after_text_are_honoured(text_model, scene):
+    session = GuideSession(text_model)
+    session.set_image(scene)
+    session.add_text("there is a coat on the top left")
+    probs = session.probabilities()
+    label = int(np.argsort(probs[:, 40, 40])[-2])
+    result = session.add_clicks([(40, 40, label)])
+    if result.satisfied:
+        assert session.predict()[40, 40] == label
+    assert [t["kind"] for t in session.turns] == ["text", "pixels"]
+    session.undo()
+    assert [t["kind"] for t in session.turns] == ["text"]
+
+
+def test_unknown_composition_is_rejected(text_model):
+    with pytest.raises(ValueError, match="text_compose"):
+        GuideSession(text_model, text_compose="blend")
