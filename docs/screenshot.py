@@ -23,7 +23,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(ROOT / "docs" / "app.png"))
     p.add_argument("--example", type=int, default=3, help="which example scene to pick")
-    p.add_argument("--hint", default="there is a coat on the right")
+    p.add_argument("--hint", default="there is a bag on the right")
     args = p.parse_args()
 
     from playwright.sync_api import sync_playwright

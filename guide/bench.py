@@ -28,6 +28,17 @@ from .hub import load_model
 from .session import GuideSession
 
 
+def _cpu_name() -> str:
+    """The CPU's marketing name where Linux tells it (platform.processor() is often empty)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _median_ms(fn: Callable[[], object], repeats: int, device: torch.device) -> float:
     fn()  # warm-up
     times = []
@@ -83,7 +94,7 @@ def run_bench(model_spec: str | None, repeats: int, optimizer: str, image: np.nd
     report = {
         "model": model.config.name or str(model.folder),
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_name(),
         "threads": torch.get_num_threads(),
         "image": list(image.shape[:2]),
         "network_input": list(session.network_size),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from pathlib import Path
 
@@ -21,13 +20,13 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
 from .hub import ModelConfig, default_device, save_model
 from .models import ARCHITECTURES, build_segmenter
 from .split import default_layer
+from .trainstate import load_state, save_state, setup_distributed
 
 VOID = 255
 
@@ -48,22 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
     p.add_argument("--save-every", type=int, default=200)
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop (and save) at this step; --resume continues on the same --steps schedule")
     p.add_argument("--time-limit", type=float, default=None, help="stop (and save) after this many minutes")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     return p.parse_args(argv)
-
-
-def _setup_distributed() -> tuple[int, int, torch.device]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        rank = dist.get_rank()
-        if torch.cuda.is_available():
-            local = int(os.environ.get("LOCAL_RANK", "0"))
-            torch.cuda.set_device(local)
-            return rank, world, torch.device("cuda", local)
-        return rank, world, torch.device("cpu")
-    return 0, 1, default_device()
 
 
 def _batch(dataset, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,31 +60,6 @@ def _batch(dataset, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
     images = torch.from_numpy(np.stack([p[0] for p in pairs]))
     labels = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64))
     return images, labels
-
-
-def _save_state(work: Path, net: nn.Module, opt: torch.optim.Optimizer, step: int, seconds: float) -> None:
-    """Model + AdamW moments as safetensors (no pickle), step in JSON."""
-    work.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
-        for k, v in opt.state.get(p, {}).items():
-            tensors[f"opt.{i}.{k}"] = v.detach().cpu().reshape(-1).contiguous() if v.ndim == 0 else v.detach().cpu().contiguous()
-    save_file(tensors, str(work / "state.tmp.safetensors"))
-    os.replace(work / "state.tmp.safetensors", work / "state.safetensors")
-    (work / "state.json").write_text(json.dumps({"step": step, "seconds": seconds}))
-
-
-def _load_state(work: Path, net: nn.Module, opt: torch.optim.Optimizer, device: torch.device) -> tuple[int, float]:
-    """Restore model and optimizer; returns (step, seconds trained so far)."""
-    tensors = load_file(str(work / "state.safetensors"))
-    net.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
-        state = {k.split(".", 2)[2]: v.to(device) for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
-        if state:
-            state["step"] = state["step"].reshape(())
-            opt.state[p] = state
-    meta = json.loads((work / "state.json").read_text())
-    return int(meta["step"]), float(meta.get("seconds", 0.0))
 
 
 def dataset_classes(dataset) -> tuple[list[str], list[list[int]]]:
@@ -114,7 +77,8 @@ def train_segmenter(args: argparse.Namespace) -> Path:
     get_dataset = getattr(data, "get_dataset", lambda name, split, root, size: data.SceneDataset(split, size))
     if args.threads:
         torch.set_num_threads(args.threads)
-    rank, world, device = _setup_distributed()
+    rank, world, ddp_device = setup_distributed()
+    device = ddp_device or default_device()
     torch.manual_seed(args.seed)
     dataset = get_dataset(args.data, args.split, root=args.root, size=args.size)
     classes, palette = dataset_classes(dataset)
@@ -123,7 +87,10 @@ def train_segmenter(args: argparse.Namespace) -> Path:
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     out = Path(args.out)
     work = Path(args.work_dir or Path("runs") / out.name)
-    step, elapsed = _load_state(work, net, opt, device) if args.resume and (work / "state.json").is_file() else (0, 0.0)
+    step, elapsed = 0, 0.0
+    if args.resume and (work / "state.json").is_file():
+        meta = load_state(work, net, opt, device)
+        step, elapsed = int(meta["step"]), float(meta.get("seconds", 0.0))
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
     per_rank = args.batch // world
@@ -143,7 +110,9 @@ def train_segmenter(args: argparse.Namespace) -> Path:
             g["lr"] = lr
         first = step * args.batch + rank * per_rank
         images, labels = _batch(dataset, [int(order[(first + j) % len(order)]) for j in range(per_rank)])
-        if torch.rand(()) < 0.5:  # horizontal flip keeps sky above ground
+        # Horizontal flips (they keep sky above ground), drawn from (seed, step) so a resumed
+        # run flips exactly as an uninterrupted one would.
+        if np.random.default_rng([args.seed, step]).random() < 0.5:
             images, labels = images.flip(2), labels.flip(2)
         x = (images.to(device).permute(0, 3, 1, 2).float() / 255 - mean) / std
         logits = model(x)["out"]
@@ -155,9 +124,10 @@ def train_segmenter(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{lr:.2e}")
-        out_of_time = args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit
+        out_of_time = (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit) or (
+            args.stop_at is not None and step >= args.stop_at)
         if rank == 0 and (step % args.save_every == 0 or step == args.steps or out_of_time):
-            _save_state(work, net, opt, step, elapsed + time.time() - start)
+            save_state(work, net, opt, {"step": step, "seconds": elapsed + time.time() - start})
         if out_of_time:
             break
     bar.close()

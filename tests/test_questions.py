@@ -1,6 +1,5 @@
 import numpy as np
 import torch
-import torch
 
 from guide.questions import most_uncertain_pixel, oracle_answer, play_twenty_questions
 from guide.session import GuideSession

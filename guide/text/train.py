@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from tqdm import tqdm
 
@@ -48,6 +46,7 @@ from guide.hints import FIND, OPERATIONS, REMOVE, TextHint
 from guide.split import Features, SplitSegmenter
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.queries import find_candidates, generate_hint
+from guide.trainstate import load_state, save_state, setup_distributed
 
 VOID = 255
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
@@ -223,50 +222,7 @@ def has_hint(pred: np.ndarray, gt: np.ndarray, ops: Sequence[str], num_classes: 
     return bool(find_candidates(pred, gt, ops, num_classes=num_classes))
 
 
-# ---------------------------------------------------------------- checkpoints
-
-
-def save_state(work: Path, text_guide: nn.Module, opt: torch.optim.Optimizer, meta: dict[str, Any]) -> None:
-    """Text guide + Adam moments as safetensors (no pickle), step and config in JSON."""
-    work.mkdir(parents=True, exist_ok=True)
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in text_guide.state_dict().items()}
-    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
-        for k, v in opt.state.get(p, {}).items():
-            if torch.is_tensor(v):
-                # safetensors cannot hold 0-d tensors: store scalars (Adam's step) as length 1
-                tensors[f"opt.{i}.{k}"] = (v.reshape(-1) if v.ndim == 0 else v).detach().cpu().contiguous()
-    save_file(tensors, str(work / "state.tmp.safetensors"))
-    os.replace(work / "state.tmp.safetensors", work / "state.safetensors")
-    (work / "state.tmp.json").write_text(json.dumps(meta, indent=2))
-    os.replace(work / "state.tmp.json", work / "state.json")
-
-
-def load_state(work: Path, text_guide: nn.Module, opt: torch.optim.Optimizer, device: torch.device) -> dict[str, Any]:
-    """Restore text guide and optimizer from :func:`save_state`; returns the JSON meta."""
-    tensors = load_file(str(work / "state.safetensors"))
-    text_guide.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    for i, p in enumerate(p for g in opt.param_groups for p in g["params"]):
-        state = {k.split(".", 2)[2]: v.to(device) for k, v in tensors.items() if k.startswith(f"opt.{i}.")}
-        if state:
-            if "step" in state:
-                state["step"] = state["step"].reshape(()).cpu()  # Adam keeps step as a CPU scalar
-            opt.state[p] = state
-    return json.loads((work / "state.json").read_text())
-
-
 # ---------------------------------------------------------------- training
-
-
-def _setup_distributed() -> tuple[int, int, torch.device | None]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1, None
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    if torch.cuda.is_available():
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return dist.get_rank(), world, torch.device("cuda", local)
-    return dist.get_rank(), world, torch.device("cpu")
 
 
 class TextCache:
@@ -298,7 +254,7 @@ def train_guide(args: argparse.Namespace) -> Path:
     invocation_start = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
-    rank, world, ddp_device = _setup_distributed()
+    rank, world, ddp_device = setup_distributed()
     model = load_model(args.model, device=ddp_device)
     device = model.device
     segmenter = model.segmenter
