@@ -848,7 +848,20 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_demo(model)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, **launch_kwargs())
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, quiet=True,
+                    prevent_thread_lock=True, **launch_kwargs())
+    except OSError as e:  # the port is taken, or the address cannot be bound
+        raise SystemExit(f"Could not start the server on {args.host}:{args.port or '7860+'}: {e}\n"
+                         "Pick another port with --port (or stop what is using it).") from None
+    print(f"Guide Me is running on {demo.local_url}  (Ctrl+C stops it)")
+    if demo.share_url:
+        print(f"Public link: {demo.share_url}")
+    elif args.share:
+        print("No public link could be made (no internet here?); the local URL above works.")
+    else:
+        print("Add --share for a public link.")
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -292,3 +292,17 @@ def test_shipped_default_model(example: str) -> None:
     assert status.startswith("Guided by 1 labelled pixel"), status
     state, *_, status = guide_app.undo(state)
     assert state["session"]["turns"] == []
+
+
+def test_main_explains_bad_model_and_busy_port(app_model_dir: Path, tmp_path: Path) -> None:
+    """`python app.py` with a wrong --model or a taken --port exits with a message, not a traceback."""
+    import socket
+
+    with pytest.raises(SystemExit, match="Could not load the model"):
+        app.main(["--model", str(tmp_path / "nowhere")])
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit, match="Pick another port"):
+            app.main(["--model", str(app_model_dir), "--port", str(port)])
