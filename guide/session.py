@@ -26,7 +26,7 @@ from torch import Tensor
 
 from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
-from .hints import Hint, PixelHint, TextHint
+from .hints import REMOVE, Hint, PixelHint, TextHint
 from .hub import GuidedModel
 from .split import Features
 
@@ -298,13 +298,19 @@ class GuideSession:
         if not tokens.words:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
+        reading = interpret(tokens, self.model.classes)
+        if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
+            # The guide only ever learnt to remove what the network predicts; asked to remove a
+            # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
+            name = self.model.classes[reading.label]
+            return TurnResult(f"I don't see any {name} in the image, so there is nothing to remove; nothing changed.",
+                              {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
         warm = self._click_params()
         self._state["turns"].append({"kind": "text", "text": text, "params": params.to_lists(), "click_params": None})
         self._logits = None
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
         gained = self._changes(before, self.predict())
-        reading = interpret(tokens, self.model.classes)
         reply = describe_text_turn(text, tokens, self.model.classes, gained, reading)
         return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
 

@@ -24,6 +24,11 @@ def scene():
     return img
 
 
+def most_predicted(session: GuideSession) -> str:
+    """The class covering most of the current prediction (so a remove hint about it means something)."""
+    return session.model.classes[int(np.bincount(session.predict().ravel()).argmax())]
+
+
 def test_text_turn_changes_prediction_and_undo_restores(text_model, scene):
     session = GuideSession(text_model)
     session.set_image(scene)
@@ -47,13 +52,14 @@ def test_one_text_turn_is_the_same_in_every_composition(text_model, scene):
     for mode in TEXT_COMPOSE_MODES:
         session = GuideSession(text_model, text_compose=mode)
         session.set_image(scene)
-        session.add_text("there is no grass")
+        session.add_text(f"there is no {most_predicted(session)}")
+        assert len(session.turns) == 1
         logits.append(session.logits())
     assert all(torch.allclose(logits[0], other, atol=1e-4) for other in logits[1:])
 
 
 def test_delta_composition_adds_each_turns_change(text_model, scene):
-    hints = ["there is a coat on the left", "there is no sky"]
+    hints = ["there is a coat on the left", "there is a bag on the bottom right"]
     single = []
     for text in hints:
         s = GuideSession(text_model, text_compose="delta")
@@ -66,7 +72,22 @@ def test_delta_composition_adds_each_turns_change(text_model, scene):
     base = both.logits().clone()
     for text in hints:
         both.add_text(text)
+    assert len(both.turns) == 2
     assert torch.allclose(both.logits() - base, single[0] + single[1], atol=1e-4)
+
+
+def test_removing_a_class_that_is_not_predicted_changes_nothing(text_model, scene):
+    session = GuideSession(text_model)
+    session.set_image(scene)
+    p0 = session.predict()
+    absent = [c for k, c in enumerate(text_model.classes) if not (p0 == k).any() and c.isalpha()]
+    assert absent, "the test scene should leave some class unpredicted"
+    result = session.add_text(f"there is no {absent[0]}")
+    assert f"don't see any {absent[0]}" in result.reply and result.gained == {}
+    assert session.turns == [] and np.array_equal(session.predict(), p0)
+    # ...while removing a class that is there is a real turn.
+    session.add_text(f"there is no {most_predicted(session)}")
+    assert len(session.turns) == 1
 
 
 def test_clicks_after_text_are_honoured(text_model, scene):
