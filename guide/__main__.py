@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
         return 2
-    run(rest)
+    from .hub import ModelLoadError
+
+    try:
+        run(rest)
+    except (ModelLoadError, FileNotFoundError) as e:  # a wrong --model or a missing data set: say which
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
