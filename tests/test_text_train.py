@@ -143,3 +143,24 @@ def test_evaluate_text_cli(tiny_model_folder: Path, tmp_path: Path, capsys: pyte
         assert len(report["miou"]) == len(report["miou_std"]) == 3 and len(report["miou_runs"]) == 2
         assert all(0.0 <= v <= 1.0 for v in report["miou"])
     assert "mIoU" in capsys.readouterr().out
+
+
+def test_init_fine_tunes_an_existing_guide_with_place_dropout(tiny_model_folder: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from guide.text.train import main
+
+    common = ["--model", str(tiny_model_folder), "--scenes", "3", "--batch", "2", "--threads", "1", "--val", "0"]
+    first = tmp_path / "first"
+    main(common + ["--hidden", "8", "--steps", "2", "--out", str(first), "--work-dir", str(tmp_path / "w1")])
+    tuned = tmp_path / "tuned"
+    # lr 0: the fine-tuned guide must still be the one it started from, bit for bit.
+    main(common + ["--hidden", "8", "--steps", "1", "--lr", "0", "--init", str(first), "--drop-place", "1",
+                   "--out", str(tuned), "--work-dir", str(tmp_path / "w2")])
+    a, b = (load_file(str(f / "text_guide.safetensors")) for f in (first, tuned))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    trained = json.loads((tuned / "config.json").read_text())["text_guide"]["trained"]
+    assert trained["drop_place"] == 1.0 and trained["init"] == str(first)
+    with pytest.raises(SystemExit, match="another shape"):
+        main(common + ["--hidden", "12", "--steps", "1", "--init", str(first), "--out", str(tmp_path / "x"),
+                       "--work-dir", str(tmp_path / "w3")])

@@ -72,6 +72,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--variant", default="guide", choices=["guide", "film"])
     p.add_argument("--residual", action="store_true", help="guide inside a 256-channel residual block")
     p.add_argument("--loss-size", type=int, default=None, help="side of the loss grid (default: input size / 2)")
+    p.add_argument("--drop-place", type=float, default=0.0,
+                   help="fraction of training hints without their place phrase (default 0: the paper's hints)")
+    p.add_argument("--init", default=None, help="start from this model folder's text guide (fine-tuning)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
     p.add_argument("--save-every", type=int, default=250)
@@ -268,6 +271,17 @@ def train_guide(args: argparse.Namespace) -> Path:
 
     torch.manual_seed(args.seed)
     text_guide = TextGuide(channels, fh, fw, hidden=args.hidden, variant=args.variant, residual=args.residual, ops=ops).to(device)
+    if args.init:
+        # Fine-tune an existing text guide (e.g. with --drop-place) instead of starting from scratch.
+        start = load_model(args.init, device=device).text_guide
+        if start is None:
+            raise SystemExit(f"--init {args.init} has no text guide to start from")
+        mine = {k: v for k, v in text_guide.config().items() if k != "ops"}
+        theirs = {k: v for k, v in start.config().items() if k != "ops"}
+        if mine != theirs:
+            raise SystemExit(f"--init {args.init} holds a text guide with another shape ({theirs}); "
+                             f"this run builds {mine}: match --hidden/--variant/--residual/--layer")
+        text_guide.load_state_dict(start.state_dict())
     step_module: nn.Module = GuideStep(text_guide)
     if world > 1:
         step_module = nn.parallel.DistributedDataParallel(step_module)
@@ -345,7 +359,11 @@ def train_guide(args: argparse.Namespace) -> Path:
         # Sample order and hints depend only on (seed, rank, step): resumes exactly.
         rows = [order(j) for j in range(step * per_rank, (step + 1) * per_rank)]
         rng = np.random.default_rng([args.seed, rank, step, 1])
-        hints = [generate_hint(cache.preds[r], cache.labels[r], classes, rng, ops) for r in rows]
+        # --drop-place: some hints lose their place phrase, as users often write "there is no coat".
+        # A separate stream, so that --drop-place 0 draws exactly the paper's hints.
+        drop = np.random.default_rng([args.seed, rank, step, 2]).random(len(rows)) < args.drop_place
+        hints = [generate_hint(cache.preds[r], cache.labels[r], classes, rng, ops, ablation="no-place" if d else "none")
+                 for r, d in zip(rows, drop, strict=True)]
         weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows, strict=True)])  # type: ignore[arg-type]
         labels = cache.labels[rows]
         emb, lengths = texts.encode([h.text for h in hints], device)  # type: ignore[union-attr]
@@ -390,7 +408,9 @@ def train_guide(args: argparse.Namespace) -> Path:
             "layer": segmenter.layer,
             "vectors": VECTORS_SOURCE,
             "trained": {"steps": step, "batch": args.batch, "lr": args.lr, "scenes": int(args.scenes),
-                        "split": args.split, "seed": args.seed, "minutes": round(elapsed() / 60, 1)},
+                        "split": args.split, "seed": args.seed, "minutes": round(elapsed() / 60, 1),
+                        **({"drop_place": args.drop_place} if args.drop_place else {}),
+                        **({"init": str(args.init)} if args.init else {})},
         }
         config.name = out.name
         text_guide.eval()
