@@ -73,8 +73,12 @@ class GuideSession:
         ask_spread: int = 0,
         ask_region: int = ASK_REGION,
         text_compose: str = TEXT_COMPOSE,
+        keep_backfiring_text: bool = False,
     ) -> None:
         self.model = model
+        # A text turn that moves the class it names the wrong way (a "remove" that grows it,
+        # a "find" that shrinks it) is taken back and the reply says so; True keeps such turns.
+        self.keep_backfiring_text = keep_backfiring_text
         self.backprop = backprop
         self.ask_spread = ask_spread  # see ask()
         self.ask_region = ask_region  # see questions.most_uncertain_pixel
@@ -311,6 +315,16 @@ class GuideSession:
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
         gained = self._changes(before, self.predict())
+        if reading.label is not None and not self.keep_backfiring_text:
+            name = self.model.classes[reading.label]
+            moved = gained.get(name, 0)
+            if (reading.op == REMOVE and moved > 0) or (reading.op != REMOVE and moved < 0):
+                self.undo()
+                article = "an" if name[:1] in "aeiou" else "a"
+                example = f"there is no {name} on the top left" if reading.op == REMOVE else f"there is {article} {name} on the left"
+                reply = (f"That hint moved {name} the wrong way ({moved:+d} px), so I took it back; nothing changed. "
+                         f"Saying where often helps, e.g. \u201c{example}\u201d.")
+                return TurnResult(reply, {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
         reply = describe_text_turn(text, tokens, self.model.classes, gained, reading)
         return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
 

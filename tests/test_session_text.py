@@ -107,3 +107,33 @@ def test_clicks_after_text_are_honoured(text_model, scene):
 def test_unknown_composition_is_rejected(text_model):
     with pytest.raises(ValueError, match="text_compose"):
         GuideSession(text_model, text_compose="blend")
+
+
+def test_a_text_turn_that_backfires_is_taken_back(text_model, scene, monkeypatch):
+    """A "find" that shrinks its class is taken back (and says so); a "remove" that shrinks it is kept."""
+    import guide.text.understand as understand
+    from guide.block import GuideParams
+
+    probe = GuideSession(text_model)
+    probe.set_image(scene)
+    p0 = probe.predict()
+    label = int(np.bincount(p0.ravel()).argmax())
+    name = text_model.classes[label]
+    other = int(np.argsort(probe.probabilities().mean(axis=(1, 2)))[-2])  # the runner-up class overall
+    probe.add_clicks([(y, x, other) for y in range(4, 64, 8) for x in range(4, 64, 8)])
+    assert (probe.predict() == label).sum() < (p0 == label).sum()
+    shrink = probe.turns[-1]["click_params"]  # guiding parameters that shrink the class
+    real = understand.encode_hint
+    monkeypatch.setattr(understand, "encode_hint", lambda tg, text: (GuideParams.from_lists(shrink), real(tg, text)[1]))
+
+    for keep in (False, True):
+        session = GuideSession(text_model, keep_backfiring_text=keep)
+        session.set_image(scene)
+        result = session.add_text(f"there is a {name}")
+        if keep:
+            assert len(session.turns) == 1 and result.gained[name] < 0
+        else:
+            assert "took it back" in result.reply and result.gained == {}
+            assert session.turns == [] and np.array_equal(session.predict(), p0)
+            removed = session.add_text(f"there is no {name}")
+            assert len(session.turns) == 1 and removed.gained[name] < 0

@@ -56,6 +56,7 @@ def evaluate_text(
     progress: bool = True,
     dataset: Any = None,
     compose: str | None = None,
+    keep_backfiring: bool = False,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -78,7 +79,7 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
-    session = GuideSession(model, text_compose=compose or TEXT_COMPOSE)
+    session = GuideSession(model, text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -103,6 +104,7 @@ def evaluate_text(
         "images": n,
         "ops": list(ops),
         "compose": compose or TEXT_COMPOSE,
+        "keep_backfiring": keep_backfiring,
         "ablation": ablation,
         "runs": runs,
         "seed": seed,
@@ -142,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compose", default=TEXT_COMPOSE, choices=list(TEXT_COMPOSE_MODES),
                    help="how successive hints combine (stack = the paper's Table 5)")
+    p.add_argument("--keep-backfiring", action="store_true",
+                   help="keep text turns that move their class the wrong way (the app takes them back)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -155,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     report = evaluate_text(
         model, args.split, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
         args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
+        keep_backfiring=args.keep_backfiring,
     )
     print(format_table(report))
     if args.json:
