@@ -102,7 +102,7 @@ def test_train_guide_end_to_end_and_resume(tiny_model_folder: Path, tmp_path: Pa
     out, work = tmp_path / "tiny-text", tmp_path / "work"
     common = ["--model", str(tiny_model_folder), "--out", str(out), "--work-dir", str(work), "--ops", "both",
               "--scenes", "6", "--batch", "3", "--hidden", "16", "--threads", "1", "--save-every", "2", "--val", "2"]
-    main(common + ["--steps", "2"])
+    main(common + ["--steps", "4", "--stop-at", "2"])
     state = json.loads((work / "state.json").read_text())
     assert state["step"] == 2
     main(common + ["--steps", "4", "--resume"])
@@ -115,6 +115,15 @@ def test_train_guide_end_to_end_and_resume(tiny_model_folder: Path, tmp_path: Pa
     assert log["val"]["hints"] == [0, 1] and len(log["val"]["miou"]) == 2
     model = load_model(out)
     assert model.text_guide is not None and model.text_guide.config()["channels"] == tg["channels"]
+    # The stopped-and-resumed guide is the one an uninterrupted run trains.
+    from safetensors.torch import load_file
+
+    straight = tmp_path / "straight"
+    main([*common[:2], "--out", str(straight), "--work-dir", str(tmp_path / "w-straight"), *common[6:], "--steps", "4"])
+    a, b = (load_file(str(f / "text_guide.safetensors")) for f in (out, straight))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-6, msg=k)
 
 
 def test_resume_refuses_another_configuration(tiny_model_folder: Path, tmp_path: Path) -> None:

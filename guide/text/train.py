@@ -78,6 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
     p.add_argument("--save-every", type=int, default=250)
+    p.add_argument("--stop-at", type=int, default=None,
+                   help="stop (and save) at this step; --resume continues on the same --steps schedule")
     p.add_argument("--time-limit", type=float, default=None, help="stop (and save) after this many minutes in all")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy 2-core CPU)")
     p.add_argument("--val", type=int, default=100, help="val scenes for the final one-hint check (0: skip)")
@@ -381,7 +383,7 @@ def train_guide(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
-        out_of_time = limit_s is not None and elapsed() > limit_s
+        out_of_time = (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at)
         if world > 1:
             # Every rank must stop at the same step, or the others wait forever in all-reduce.
             flag = torch.tensor([float(out_of_time)], device=device)
