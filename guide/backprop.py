@@ -31,7 +31,8 @@ class BackpropSettings:
     l2: float = 1e-3  # weight of sum(p^2): prefer the smallest change that satisfies the hints
     # Stop once each hinted logit leads the runner-up by this much. The paper stops at a
     # bare flip (0.0); a small margin makes the flip stick and spread to similar pixels:
-    # +13.0 vs +8.3 mIoU after 20 questions on 20 test scenes (README, "Twenty questions").
+    # chosen on 20 test scenes (+13.0 vs +8.3 mIoU after 20 questions); README, "Twenty questions",
+    # reports it with uncertain-area asking against the paper's rule on 100 scenes.
     margin: float = 1.0
 
 
