@@ -295,6 +295,7 @@ class GuideSession:
         self._require_image("add_text")
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
+        from .text.queries import article
         from .text.understand import describe_text_turn, encode_hint, interpret
 
         text = " ".join(str(text).split())
@@ -320,8 +321,7 @@ class GuideSession:
             moved = gained.get(name, 0)
             if (reading.op == REMOVE and moved > 0) or (reading.op != REMOVE and moved < 0):
                 self.undo()
-                article = "an" if name[:1] in "aeiou" else "a"
-                example = f"there is no {name} on the top left" if reading.op == REMOVE else f"there is {article} {name} on the left"
+                example = f"there is no {name} on the top left" if reading.op == REMOVE else f"there is {article(name)} {name} on the left"
                 reply = (f"That hint moved {name} the wrong way ({moved:+d} px), so I took it back; nothing changed. "
                          f"Saying where often helps, e.g. \u201c{example}\u201d.")
                 return TurnResult(reply, {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))

@@ -124,11 +124,11 @@ def train_segmenter(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{lr:.2e}")
-        out_of_time = (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit) or (
+        stop_early = (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit) or (
             args.stop_at is not None and step >= args.stop_at)
-        if rank == 0 and (step % args.save_every == 0 or step == args.steps or out_of_time):
+        if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
             save_state(work, net, opt, {"step": step, "seconds": elapsed + time.time() - start})
-        if out_of_time:
+        if stop_early:
             break
     bar.close()
     if rank == 0:

@@ -187,14 +187,15 @@ def spatial_phrase(cells: Sequence[int], grid: int = 3, everywhere: float = 0.75
     return ""
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
+    """The article before ``word``: "a" or "an"."""
     return "an" if word[:1] in "aeiou" else "a"
 
 
 def render_text(op: str, class_name: str, where: str, template: int) -> str:
     """Fill template number ``template`` of ``op`` (modulo their count) and tidy spaces."""
     options = TEMPLATES[op]
-    text = options[template % len(options)].format(c=class_name, a=_article(class_name), where=where)
+    text = options[template % len(options)].format(c=class_name, a=article(class_name), where=where)
     return " ".join(text.split())
 
 

@@ -383,15 +383,15 @@ def train_guide(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
-        out_of_time = (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at)
+        stop_early = (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at)
         if world > 1:
             # Every rank must stop at the same step, or the others wait forever in all-reduce.
-            flag = torch.tensor([float(out_of_time)], device=device)
+            flag = torch.tensor([float(stop_early)], device=device)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            out_of_time = bool(flag.item())
-        if rank == 0 and (step % args.save_every == 0 or step == args.steps or out_of_time):
+            stop_early = bool(flag.item())
+        if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
             save_state(work, text_guide, opt, meta())
-        if out_of_time:
+        if stop_early:
             break
     bar.close()
     step_ms = 1000 * (time.time() - step_start) / max(step_count, 1)
