@@ -52,7 +52,8 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError  # noqa: E402
 
 from guide.backprop import BackpropSettings  # noqa: E402
-from guide.hub import GuidedModel, ModelLoadError, load_model  # noqa: E402
+from guide.hub import load_model
+from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.session import GuideSession, SessionOrderError, empty_state  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.

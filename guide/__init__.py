@@ -13,6 +13,8 @@ Quick start::
 
 DEFAULT_MODEL = "scenes-lraspp"
 
-from .hub import GuidedModel, ModelConfig, load_model  # noqa: E402
+from .hub import load_model  # noqa: E402
+from .model import GuidedModel, ModelConfig  # noqa: E402
+from .session import GuideSession  # noqa: E402
 
-__all__ = ["DEFAULT_MODEL", "GuidedModel", "ModelConfig", "load_model"]
+__all__ = ["DEFAULT_MODEL", "GuideSession", "GuidedModel", "ModelConfig", "load_model"]

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
         return 2
-    from .hub import ModelLoadError
+    from .model import ModelLoadError
 
     try:
         run(rest)

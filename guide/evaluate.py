@@ -19,7 +19,8 @@ import torch
 from tqdm import tqdm
 
 from .backprop import BackpropSettings
-from .hub import GuidedModel, load_model
+from .hub import load_model
+from .model import GuidedModel
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from .questions import play_twenty_questions
 from .session import ASK_REGION, GuideSession

@@ -15,9 +15,7 @@ import json
 import logging
 import os
 import socket
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 # Bound the Hub's network waits so an unreachable Hub fails fast instead of hanging
@@ -25,127 +23,21 @@ from urllib.parse import urlparse
 os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
 os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from PIL import Image  # noqa: E402
 from safetensors import SafetensorError  # noqa: E402
 from safetensors.torch import load_file, save_file  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
+from torch import nn  # noqa: E402
 
-from .block import GuidingBlock  # noqa: E402
+from .model import CONFIG_NAME, GuidedModel, ModelConfig, ModelLoadError  # noqa: E402
 from .models import build_segmenter  # noqa: E402
-from .split import SplitSegmenter  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINTS = REPO_ROOT / "checkpoints"
-CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TEXT_GUIDE_NAME = "text_guide.safetensors"
 CARD_NAME = "README.md"
-IMAGENET_MEAN = [0.485, 0.456, 0.406]
-IMAGENET_STD = [0.229, 0.224, 0.225]
-
-
-class ModelLoadError(RuntimeError):
-    """A model folder could not be found or read; the message names the file and the fix."""
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild and use a guided segmenter (stored as config.json)."""
-
-    arch: str
-    classes: list[str]
-    palette: list[list[int]]
-    input_size: int  # longer image side fed to the network, in pixels
-    split_layer: str
-    mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
-    std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
-    # Guiding block used by backprop: variant and lengths of alpha (rows) / beta (columns).
-    guide: dict[str, Any] = field(default_factory=lambda: {"variant": "guide", "alpha_size": 10, "beta_size": 10})
-    text_guide: dict[str, Any] | None = None
-    name: str = ""
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @staticmethod
-    def from_dict(data: dict[str, Any], where: str = CONFIG_NAME) -> ModelConfig:
-        required = ("arch", "classes", "palette", "input_size", "split_layer")
-        missing = [k for k in required if k not in data]
-        if missing:
-            raise ModelLoadError(f"{where} lacks {missing}; a model config needs {list(required)}")
-        known = {k: v for k, v in data.items() if k in ModelConfig.__dataclass_fields__}
-        config = ModelConfig(**known)
-        if len(config.palette) < config.num_classes:
-            raise ModelLoadError(f"{where}: palette has {len(config.palette)} colours for {config.num_classes} classes")
-        return config
-
-
-def default_device() -> torch.device:
-    """CUDA when present, CPU otherwise."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-class GuidedModel:
-    """A frozen segmenter split for guiding, its guiding block, and optionally a text guide."""
-
-    def __init__(
-        self,
-        config: ModelConfig,
-        net: nn.Module,
-        text_guide: nn.Module | None = None,
-        device: torch.device | str | None = None,
-        source: str = "",
-        folder: Path | None = None,
-    ) -> None:
-        self.config = config
-        self.device = torch.device(device) if device is not None else default_device()
-        self.source = source
-        self.folder = folder
-        net.eval().requires_grad_(False)  # frozen: guiding never changes network weights
-        self.segmenter = SplitSegmenter(net, config.split_layer).to(self.device)
-        channels, _, _ = self.segmenter.feature_shape((config.input_size, config.input_size))
-        g = config.guide
-        self.block = GuidingBlock(channels, int(g["alpha_size"]), int(g["beta_size"]), g.get("variant", "guide"))
-        self.text_guide = text_guide.to(self.device).eval().requires_grad_(False) if text_guide is not None else None
-        self._mean = torch.tensor(config.mean, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(config.std, device=self.device).view(1, 3, 1, 1)
-
-    @property
-    def classes(self) -> list[str]:
-        return self.config.classes
-
-    @property
-    def num_classes(self) -> int:
-        return self.config.num_classes
-
-    def network_size(self, height: int, width: int) -> tuple[int, int]:
-        """(h, w) fed to the network for an HxW image: longer side = config.input_size."""
-        scale = self.config.input_size / max(height, width)
-        return max(1, round(height * scale)), max(1, round(width * scale))
-
-    def preprocess(self, image: np.ndarray) -> Tensor:
-        """HxWx3 uint8 RGB image -> 1x3xhxw normalised tensor on the model's device."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} array of shape {image.shape}")
-        h, w = self.network_size(image.shape[0], image.shape[1])
-        if (h, w) != image.shape[:2]:
-            image = np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR))
-        return self.normalize(torch.from_numpy(np.array(image, dtype=np.uint8))[None])
-
-    def normalize(self, images: Tensor) -> Tensor:
-        """BxHxWx3 uint8 tensor -> Bx3xHxW float tensor, normalised, on the model's device."""
-        x = images.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
-        return (x - self._mean) / self._std
-
-
 # ---------------------------------------------------------------- resolving names
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-VOID = 255
+from .labels import VOID
+
 
 
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int, ignore_index: int = VOID) -> np.ndarray:

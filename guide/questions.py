@@ -8,14 +8,18 @@ The oracle answers from ground truth, so evaluation replays the app's path.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch.nn.functional as F
 from torch import Tensor
 
 from .hints import PixelHint
-from .session import GuideSession
+from .labels import VOID
 
-VOID = 255
+if TYPE_CHECKING:  # the session calls most_uncertain_pixel; only type hints point back
+    from .session import GuideSession
+
 
 
 def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None, region: int = 0) -> tuple[int, int]:

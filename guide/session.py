@@ -27,10 +27,10 @@ from torch import Tensor
 from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
 from .hints import REMOVE, Hint, PixelHint, TextHint
-from .hub import GuidedModel
+from .model import GuidedModel
+from .questions import most_uncertain_pixel
 from .split import Features
 
-VOID = 255
 
 
 # ask() looks for the centre of the most uncertain (2*ASK_REGION+1)^2 area, not the single
@@ -345,8 +345,6 @@ class GuideSession:
         ground truth) is True. Marks it as asked.
         """
         spread = self.ask_spread if spread is None else spread
-        from .questions import most_uncertain_pixel
-
         logits = self.logits()
         asked = np.zeros(self.network_size, dtype=bool)
         if exclude is not None:

@@ -23,12 +23,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .hub import ModelConfig, default_device, save_model
+from .hub import save_model
+from .model import ModelConfig, default_device
+from .labels import VOID
 from .models import ARCHITECTURES, build_segmenter
 from .split import default_layer
 from .trainstate import load_state, save_state, setup_distributed
 
-VOID = 255
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from guide.hub import ModelConfig, save_model
+from guide.hub import save_model
+from guide.model import ModelConfig
 from guide.models import build_segmenter
 
 TINY_CLASSES = ["sky", "grass", "coat", "shirt"]

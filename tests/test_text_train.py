@@ -80,7 +80,8 @@ def test_training_steps_decrease_the_loss(residual: bool) -> None:
 def tiny_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (random-weight) LR-ASPP model folder at 64 px input, written by guide.hub."""
     from guide.data import CLASSES, PALETTE
-    from guide.hub import ModelConfig, save_model
+    from guide.hub import save_model
+    from guide.model import ModelConfig
     from guide.models import build_segmenter
     from guide.split import SplitSegmenter, default_layer
 

@@ -30,9 +30,9 @@ import os
 import numpy as np
 from PIL import Image
 
-from guide.data.voc import read_label_png, voc_palette
+from guide.data.voc import read_label_png
+from guide.labels import VOID, voc_palette
 
-VOID = 255
 
 #: The 182 COCO-Stuff classes in label order (official labels.txt ids 1..182 -> 0..181).
 COCOSTUFF_CLASSES: list[str] = [

@@ -66,6 +66,7 @@ from PIL import Image
 from scipy import ndimage
 
 from guide.data.fashion_mnist import FASHION_CLASSES, PART_SIZES, load_fashion_mnist
+from guide.labels import VOID, palette_image
 
 CLASSES: list[str] = [
     "sky", "grass", "gravel", "wall", "water", "sand",
@@ -77,7 +78,6 @@ STUFF_CLASSES: tuple[int, ...] = (SKY, GRASS, GRAVEL, WALL, WATER, SAND)
 #: Fashion-MNIST label k is scene class ``THING_OFFSET + k``.
 THING_OFFSET = 6
 THING_CLASSES: tuple[int, ...] = tuple(range(THING_OFFSET, THING_OFFSET + 10))
-VOID = 255
 
 #: One RGB triple per class (index = class), distinct and readable on a label map.
 PALETTE: list[tuple[int, int, int]] = [
@@ -657,21 +657,9 @@ class SceneDataset:
 # ------------------------------------------------------------------------ utilities
 
 
-def colorize(label: np.ndarray) -> np.ndarray:
-    """H x W class map -> H x W x 3 uint8 RGB using :data:`PALETTE` (void black)."""
-    lut = np.zeros((256, 3), np.uint8)
-    lut[:len(PALETTE)] = PALETTE
-    return lut[label]
-
-
 def label_to_png(label: np.ndarray) -> Image.Image:
     """H x W uint8 label -> palette-mode PIL image (class colours, void 255 black)."""
-    im = Image.fromarray(label.astype(np.uint8), mode="P")
-    flat = [0] * 768
-    for c, rgb in enumerate(PALETTE):
-        flat[3 * c:3 * c + 3] = rgb
-    im.putpalette(flat)
-    return im
+    return palette_image(label, PALETTE)
 
 
 def write_examples(out_dir: str = "examples", n: int = 12, size: int = 160) -> list[str]:

@@ -19,6 +19,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from guide.labels import VOID, voc_palette
+
 #: The 21 VOC classes. The three run-together official names ("diningtable",
 #: "pottedplant", "tvmonitor") are spelt as phrases so every word is in the GloVe
 #: vocabulary used by text hints.
@@ -26,25 +28,9 @@ VOC_CLASSES: list[str] = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "dining table", "dog", "horse", "motorbike", "person", "potted plant", "sheep", "sofa", "train", "tv monitor",
 ]
-VOID = 255
 
 LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClass/<id>.png (palette PNG, 255 = void), "
           "ImageSets/Segmentation/<split>.txt")
-
-
-def voc_palette(n: int = 256) -> list[tuple[int, int, int]]:
-    """The standard VOC colour map (bit-interleaved class index); entry 255 is (224, 224, 192)."""
-    out = []
-    for i in range(n):
-        r = g = b = 0
-        c = i
-        for j in range(8):
-            r |= ((c >> 0) & 1) << (7 - j)
-            g |= ((c >> 1) & 1) << (7 - j)
-            b |= ((c >> 2) & 1) << (7 - j)
-            c >>= 3
-        out.append((r, g, b))
-    return out
 
 
 VOC_PALETTE: list[tuple[int, int, int]] = voc_palette(len(VOC_CLASSES))

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from guide.hints import FIND, OPERATIONS, REMOVE, TextHint
+from guide.labels import VOID
 
-VOID = 255
 ABLATIONS = ("none", "wrong-class", "no-place")
 
 FIND_TEMPLATES: tuple[str, ...] = (

@@ -43,12 +43,12 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from guide.hints import FIND, OPERATIONS, REMOVE, TextHint
+from guide.labels import VOID
 from guide.split import Features, SplitSegmenter
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.queries import find_candidates, generate_hint
 from guide.trainstate import load_state, save_state, setup_distributed
 
-VOID = 255
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
 
@@ -253,7 +253,8 @@ class TextCache:
 
 
 def train_guide(args: argparse.Namespace) -> Path:
-    from guide.hub import ModelConfig, load_model, save_model
+    from guide.hub import load_model, save_model
+    from guide.model import ModelConfig
     from guide.text.vectors import load_vectors
 
     invocation_start = time.time()
@@ -397,7 +398,7 @@ def train_guide(args: argparse.Namespace) -> Path:
     step_ms = 1000 * (time.time() - step_start) / max(step_count, 1)
 
     if rank == 0:
-        from guide.hub import GuidedModel
+        from guide.model import GuidedModel
         from guide.text.vectors import VECTORS_SOURCE
 
         config = ModelConfig.from_dict(model.config.to_dict())
