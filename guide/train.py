@@ -28,7 +28,7 @@ from .model import ModelConfig, default_device
 from .labels import VOID
 from .models import ARCHITECTURES, build_segmenter
 from .split import default_layer
-from .trainstate import load_state, save_state, setup_distributed
+from .trainstate import agree_to_stop, load_state, save_state, setup_distributed
 
 
 
@@ -125,8 +125,9 @@ def train_segmenter(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{lr:.2e}")
-        stop_early = (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit) or (
-            args.stop_at is not None and step >= args.stop_at)
+        stop_early = agree_to_stop(
+            (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit)
+            or (args.stop_at is not None and step >= args.stop_at), device)
         if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
             save_state(work, net, opt, {"step": step, "seconds": elapsed + time.time() - start})
         if stop_early:

@@ -47,7 +47,7 @@ from guide.labels import VOID
 from guide.split import Features, SplitSegmenter
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.queries import find_candidates, generate_hint
-from guide.trainstate import load_state, save_state, setup_distributed
+from guide.trainstate import agree_to_stop, load_state, save_state, setup_distributed
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
@@ -384,12 +384,8 @@ def train_guide(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
-        stop_early = (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at)
-        if world > 1:
-            # Every rank must stop at the same step, or the others wait forever in all-reduce.
-            flag = torch.tensor([float(stop_early)], device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            stop_early = bool(flag.item())
+        stop_early = agree_to_stop(
+            (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at), device)
         if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
             save_state(work, text_guide, opt, meta())
         if stop_early:
