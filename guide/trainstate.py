@@ -1,5 +1,5 @@
-"""What both trainers share: DDP setup under ``torchrun``, one stop decision for all ranks,
-and resumable training state.
+"""What both trainers share: DDP setup under ``torchrun``, the learning-rate schedule, one
+stop decision for all ranks, and resumable training state.
 
 Training state is a model's ``state_dict`` plus the optimizer's moments in one
 ``state.safetensors`` (never pickle) and a small ``state.json`` (step, seconds,
@@ -10,6 +10,7 @@ killed mid-save keeps its previous state.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ def setup_distributed() -> tuple[int, int, torch.device | None]:
         torch.cuda.set_device(local)
         return dist.get_rank(), world, torch.device("cuda", local)
     return dist.get_rank(), world, torch.device("cpu")
+
+
+def cosine_lr(base: float, step: int, steps: int, elapsed_s: float, limit_s: float | None) -> float:
+    """Cosine decay from ``base`` to 0 over the step budget, or over the time limit when that
+    comes first, so a time-limited run still ends with a small learning rate."""
+    progress = step / steps
+    if limit_s:
+        progress = max(progress, elapsed_s / limit_s)
+    return base * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 def agree_to_stop(stop: bool, device: torch.device) -> bool:

@@ -100,3 +100,13 @@ def test_agree_to_stop_stops_every_rank_when_one_wants_to(tmp_path: Path) -> Non
 
     mp.start_processes(_agree_rank, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2, start_method="fork")
     assert [json.loads((tmp_path / str(r)).read_text()) for r in range(2)] == [[True, False], [True, False]]
+
+
+def test_cosine_lr_follows_steps_or_the_time_limit_whichever_is_further() -> None:
+    from guide.trainstate import cosine_lr
+
+    assert cosine_lr(1.0, 0, 10, 0.0, None) == 1.0
+    assert cosine_lr(1.0, 5, 10, 0.0, None) == pytest.approx(0.5)
+    assert cosine_lr(1.0, 10, 10, 0.0, None) == pytest.approx(0.0)
+    assert cosine_lr(1.0, 1, 10, 30.0, 60.0) == pytest.approx(0.5)  # half the time gone, a tenth of the steps
+    assert cosine_lr(1.0, 1, 10, 90.0, 60.0) == pytest.approx(0.0)  # past the limit: stays at 0
