@@ -1,7 +1,8 @@
 """Command line: ``python -m guide COMMAND ...`` (``python -m guide COMMAND --help`` for its options).
 
 A mistake the user can fix (unknown command, wrong ``--model``, missing data set, a bad
-option value) ends in one ``error:`` line on stderr and exit status 2, never a traceback.
+option value) ends in one ``error:`` line on stderr and exit status 2, never a traceback;
+Ctrl-C ends in ``interrupted`` (status 130).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelLoadError, FileNotFoundError, ValueError) as e:  # a wrong --model, a missing data set, a bad value
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: trainers keep their last saved state (--resume)
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -39,6 +39,16 @@ def test_a_bad_option_value_is_argparse_usage_not_a_traceback(capsys: pytest.Cap
     assert "error: argument --count: must be at least 1, not 0" in err and "Traceback" not in err
 
 
+def test_ctrl_c_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import guide.bench
+
+    def interrupted(argv: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(guide.bench, "main", interrupted)
+    assert main(["bench"]) == 130 and capsys.readouterr().err == "interrupted\n"
+
+
 def test_a_trainer_refusal_is_one_error_line(tiny_model_dir: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     # train-guide refuses with SystemExit("...") when --init has no text guide to start from.
