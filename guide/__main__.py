@@ -5,6 +5,7 @@
   evaluate          evaluate segmenter | questions | text (guide/evaluate.py, guide/text/evaluate.py)
   bench             time head, tail, text and click turns (guide/bench.py)
   examples          write example scenes for the app (guide/data/scenes.py)
+  import            write a model folder from torchvision's pretrained weights (guide/pretrained.py)
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         from .bench import main as run
     elif command == "examples":
         from .data.scenes import main as run
+    elif command == "import":
+        from .pretrained import main as run
     else:
         print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
         return 2
