@@ -87,7 +87,7 @@ def _hub_folder(repo_id: str, revision: str | None) -> tuple[Path, str]:
         # A commit hash never changes: when it is cached, loading needs no network.
         try:
             path = snapshot_download(repo_id, revision=revision, allow_patterns=patterns, local_files_only=True)
-            return Path(path), f"Hub {repo_id}@{revision} (local HF cache)"
+            return Path(path), f"local HF cache of {repo_id}@{revision} (a pinned commit: the Hub was not asked)"
         except Exception:  # not cached yet: fetch it below
             pass
     try:
