@@ -57,14 +57,16 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
 
-@functools.lru_cache(maxsize=16)
 def reachable(url: str, timeout: float = 3.0) -> bool:
     """Whether ``url``'s host accepts a connection within ``timeout`` s (False at once
     when offline). Libraries retry failed requests with back-off (huggingface_hub: ~25 s
     here with no network) or wait without a timeout (torch.hub); one quick connection
-    attempt avoids that wait. Remembered per URL for the life of the process."""
-    if offline():
-        return False
+    attempt avoids that wait. The answer is remembered per URL for the process."""
+    return not offline() and _connects(url, timeout)
+
+
+@functools.lru_cache(maxsize=16)
+def _connects(url: str, timeout: float) -> bool:
     parts = urlparse(url)
     port = parts.port or (80 if parts.scheme == "http" else 443)
     try:
