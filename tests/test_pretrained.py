@@ -140,7 +140,7 @@ def test_a_malicious_pickle_is_refused_without_running(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     path = folder / file_name("lraspp_mobilenet_v3_large")
-    for save in (torch.save, lambda obj, p: p.write_bytes(pickle.dumps(obj))):  # zip and plain pickle
+    for save in (torch.save, lambda obj, p: p.write_bytes(pickle.dumps(obj, protocol=2))):  # zip and plain pickle
         save({"backbone.0.0.weight": Evil()}, path)
         with pytest.raises(ModelLoadError, match="refused .*lraspp_mobilenet_v3_large-d234d4ea.pth"):
             load_model("torchvision:lraspp_mobilenet_v3_large", device="cpu")
