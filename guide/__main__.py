@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate text": ("guide.text.evaluate", "mIoU after N text hints"),
     "bench": ("guide.bench", "time head, tail, text and click turns"),
     "examples": ("guide.data.scenes", "write example scenes (and labels) for the app"),
+    "import": ("guide.pretrained", "write a model folder from torchvision's pretrained weights"),
 }
 
 
