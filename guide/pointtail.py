@@ -335,13 +335,14 @@ def dense_point_forward(segmenter: SplitSegmenter, block: nn.Module, features: F
 
 
 def click_forward(segmenter: SplitSegmenter, block: nn.Module, features: Features, base: Tensor,
-                  ys: Tensor, xs: Tensor, offset: Tensor | None = None, fast: bool = True) -> tuple[PointForward, bool]:
+                  ys: Tensor, xs: Tensor, offset: Tensor | None = None, fast: bool = True,
+                  max_fraction: float = MAX_FRACTION) -> tuple[PointForward, bool]:
     """What guide_by_backprop needs: params -> NxK logits at the hinted pixels, and whether
     it is the point tail (True) or the dense reference (False).
 
     offset: 1xKxHxW logit offset added after the tail (text turns in "delta" mode), or None.
     """
-    forward: PointForward | None = point_tail(segmenter, block, features, base, ys, xs) if fast else None
+    forward: PointForward | None = point_tail(segmenter, block, features, base, ys, xs, max_fraction) if fast else None
     is_fast = forward is not None
     if forward is None:
         forward = dense_point_forward(segmenter, block, features, base, ys, xs)
