@@ -105,10 +105,10 @@ def run_arch_bench(arch: str, size: int, device: torch.device, repeats: int = 5,
     settings = BackpropSettings(max_steps=CLICK_STEPS, margin=float("inf"))
 
     with torch.no_grad():
-        head_ms = _median_ms(lambda: seg.head(x), repeats, device)
-        tail_ms = _median_ms(lambda: seg.tail(feats), repeats, device)
-    slow = tail_ms > 500  # ResNet-101 at 520 px on a small CPU: keep repeats small
-    reps = 1 if slow else repeats
+        slow = _median_ms(lambda: seg.tail(feats), 1, device) > 500  # ResNets at 520 px on a small CPU
+        reps = 1 if slow else repeats  # ...keep repeats small
+        head_ms = _median_ms(lambda: seg.head(x), reps, device, warmup=not slow)
+        tail_ms = _median_ms(lambda: seg.tail(feats), max(reps, 2), device, warmup=False)
 
     def click_turn(fast: bool, steps: int = CLICK_STEPS) -> tuple[int, bool]:
         forward, is_fast = click_forward(seg, block, feats, feats.guided, ys, xs, fast=fast)
@@ -120,7 +120,7 @@ def run_arch_bench(arch: str, size: int, device: torch.device, repeats: int = 5,
 
     steps, is_fast = click_turn(True)
     assert steps == CLICK_STEPS
-    turn_ms = _median_ms(lambda: click_turn(True), max(reps, 3), device)
+    turn_ms = _median_ms(lambda: click_turn(True), max(reps, 2), device, warmup=False)  # warmed above
     n_dense = dense_steps if dense_steps is not None else (3 if slow else CLICK_STEPS)
     dense_ms = _median_ms(lambda: click_turn(False, n_dense), reps, device, warmup=not slow)
     if n_dense != CLICK_STEPS:  # extrapolate the optimisation, keep one render
@@ -130,7 +130,7 @@ def run_arch_bench(arch: str, size: int, device: torch.device, repeats: int = 5,
     gen = torch.Generator(device="cpu").manual_seed(seed)
     p = type(p)(*(0.1 * torch.randn(t.shape, generator=gen).to(device) for t in p.tensors()))
     with torch.no_grad():
-        text_ms = _median_ms(lambda: seg.tail(feats, block(feats.guided, p)), reps, device)
+        text_ms = _median_ms(lambda: seg.tail(feats, block(feats.guided, p)), reps, device, warmup=not slow)
     return {
         "arch": arch,
         "size": size,
