@@ -29,6 +29,7 @@ Positions are flat indices ``row * width + col`` into a map; (row, col) = (y, x)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -157,7 +158,7 @@ class Chain(Layer):
     """A plain nn.Sequential of stride-1 convs and pointwise modules (and ASPP first)."""
 
     def __init__(self, modules: list[nn.Module], out: Tensor, size: tuple[int, int]) -> None:
-        self.steps: list[tuple[str, nn.Module, Tensor | None]] = []
+        self.steps: list[tuple[str, Any, Any]] = []
         pos = out
         self.first_positions = len(out)
         for m in reversed(modules):
@@ -177,8 +178,11 @@ class Chain(Layer):
                     self.steps.append(("conv1", m, None))
                 else:
                     taps = conv_taps(pos, size, kh, dh, ph)
-                    pos = union(taps)
-                    self.steps.append(("conv", m, rows_of(taps, pos)))
+                    live = (taps >= 0).any(0)  # taps outside the map for every position read zeros: skip them
+                    taps, pos = taps[:, live], union(taps)
+                    weight = m.weight.flatten(2)  # Cout x C x T, T in (row, col) order as conv_taps
+                    weight = (weight if bool(live.all()) else weight[:, :, live]).flatten(1)
+                    self.steps.append(("conv", (m, weight), rows_of(taps, pos)))  # type: ignore[arg-type]
             elif isinstance(m, POINTWISE):
                 self.steps.append(("point", m, None))
             else:
@@ -193,9 +197,10 @@ class Chain(Layer):
             elif kind == "conv1":
                 x = F.linear(x, m.weight.flatten(1), m.bias)
             elif kind == "conv":
+                conv, weight = m  # type: ignore[misc]
                 padded = torch.cat([x, x.new_zeros(1, x.shape[1])])
                 taps = padded[extra]  # MxTxC
-                x = F.linear(taps.transpose(1, 2).flatten(1), m.weight.flatten(1), m.bias)  # (C, T) order
+                x = F.linear(taps.transpose(1, 2).flatten(1), weight, conv.bias)  # (C, T) order
             else:
                 x = m(x[:, :, None, None])[:, :, 0, 0]
         return x
