@@ -302,15 +302,17 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
     return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs}
 
 
-def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None) -> gr.Blocks:
-    """The Blocks app for ``model`` (loaded once, shared by all tabs)."""
+def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
+               tab_ttl: float = TAB_TTL) -> gr.Blocks:
+    """The Blocks app for ``model`` (loaded once, shared by all tabs); a tab's state lives
+    ``tab_ttl`` seconds after its last change."""
     app = GuideApp(model, backprop)
     classes = app.classes
     colours = [f"rgb({r}, {g}, {b})" for r, g, b in app.palette.tolist()]
     examples = example_paths() if examples is None else examples
 
     with gr.Blocks(title="Guide Me", delete_cache=(3600, 7200)) as demo:
-        state = gr.State(blank_tab(), time_to_live=TAB_TTL)
+        state = gr.State(blank_tab(), time_to_live=tab_ttl)
         gr.Markdown(
             "# Guide Me: talk to a segmentation network\n"
             "Pick or upload an image, then correct the network: **paint** class colours on the image and press **Guide**, "

@@ -18,8 +18,6 @@ from PIL import Image
 
 import app
 from guide.export import rle_decode, rle_encode
-from guide.conversation import UserError
-from guide.uivalues import load_image, strokes_to_points, subsample
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -224,25 +222,6 @@ def test_large_image_is_downscaled(url: str, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- plain helpers
 
 
-def test_strokes_to_points_maps_colours_and_coordinates() -> None:
-    palette = np.array([[135, 206, 235], [60, 180, 75], [0, 128, 128]], np.uint8)
-    layer = np.zeros((100, 200, 4), np.uint8)  # display is 2x the 50x100 image
-    layer[10, 20] = [60, 180, 75, 255]  # grass
-    layer[60, 150] = [2, 125, 130, 255]  # nearly coat
-    layer[80, 10] = [255, 0, 255, 255]  # no class
-    layer[90, 90] = [60, 180, 75, 40]  # faint anti-aliased edge: ignored
-    points, ignored = strokes_to_points([layer], (50, 100), palette)
-    assert sorted(points) == [(5, 10, 1), (30, 75, 2)] and ignored == 1
-    assert strokes_to_points([], (50, 100), palette) == ([], 0)
-
-
-def test_subsample_keeps_every_class() -> None:
-    pts = [(y, x, 0) for y in range(50) for x in range(50)] + [(0, x, 1) for x in range(5)]
-    out = subsample(pts, 400)
-    assert len(out) <= 400 and {p[2] for p in out} == {0, 1}
-    assert subsample(pts[:10], 400) == pts[:10]
-
-
 def test_rle_round_trip() -> None:
     rng = np.random.default_rng(1)
     for mask in (rng.random((7, 9)) > 0.5, np.ones((3, 4), bool), np.zeros((3, 4), bool)):
@@ -253,23 +232,6 @@ def test_rle_round_trip() -> None:
 
     rle = rle_encode(np.array([[1, 0], [1, 1]], bool))
     assert coco_mask.area({"size": rle["size"], "counts": rle["counts"].encode()}) == 3
-
-
-def test_load_image_guards(tmp_path: Path) -> None:
-    rgba = tmp_path / "a.png"
-    Image.new("RGBA", (30, 20), (255, 0, 0, 0)).save(rgba)
-    img, note = load_image(rgba)
-    assert img.shape == (20, 30, 3) and img.dtype == np.uint8 and (img == 255).all() and note == ""
-    grey = tmp_path / "g.png"
-    Image.new("L", (2000, 100), 7).save(grey)
-    img, note = load_image(grey)
-    assert img.shape == (51, 1024, 3) and "downscaled" in note
-    with pytest.raises(UserError):
-        load_image(None)
-    bad = tmp_path / "bad.jpg"
-    bad.write_bytes(b"\xff\xd8\xff\xe0garbage")
-    with pytest.raises(UserError):
-        load_image(bad)
 
 
 def test_shipped_default_model(example: str) -> None:
