@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import io
+from abc import ABCMeta
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -87,46 +88,56 @@ def raw_upload(component: gr.Image) -> gr.Image:
     return component
 
 
-def raw_sketch(editor: gr.ImageEditor) -> gr.ImageEditor:
-    """Make ``editor`` hand the handler its layers unopened (file paths, or the PNG bytes
-    the browser sent), or ``BAD_SKETCH`` for a payload Gradio cannot parse, so layers are
-    size-checked before decoding and a malformed payload gets a message, not a traceback.
-    The browser's layer uploads (``accept_blobs``) are bounded in count and size."""
-    model, accept = editor.data_model, editor.accept_blobs
+class _Lenient:
+    """A Gradio data model that turns any payload it cannot parse into ``BAD_SKETCH``."""
 
-    class Lenient:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(model, name)
+    def __init__(self, model: Any) -> None:
+        self.model = model
 
-        def model_validate(self, value: Any, **kwargs: Any) -> Any:
-            try:
-                return model.model_validate(value, **kwargs)
-            except Exception:  # pydantic errors, recursion: any payload that is not a sketch
-                return BAD_SKETCH
+    def __getattr__(self, name: str) -> Any:  # schema, from_json, ...: the real model's
+        return getattr(self.model, name)
 
-    def preprocess(payload: Any) -> list | str | None:
-        if payload is None:
-            return None
-        if not isinstance(payload, model):
+    def model_validate(self, value: Any, **kwargs: Any) -> Any:
+        try:
+            return self.model.model_validate(value, **kwargs)
+        except Exception:  # pydantic errors, recursion: any payload that is not a sketch
             return BAD_SKETCH
-        if payload.id is not None:
-            blobs = editor.blob_storage.pop(payload.id, None)
-            return [io.BytesIO(b) for b in (blobs.layers if blobs else []) if b]
-        return [layer.path for layer in payload.layers]
 
-    def accept_blobs(data: Any) -> Any:
-        index = data.data.get("index")
-        if (index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS)) or any(len(f[1]) > MAX_BLOB for f in data.files):
-            raise gr.Error(BAD_SKETCH)
-        while len(editor.blob_storage) >= MAX_BLOB_SETS:
-            editor.blob_storage.pop(next(iter(editor.blob_storage)))
-        return accept(data)
 
-    accept_blobs._is_server_fn = True  # type: ignore[attr-defined]
-    editor.data_model = Lenient()  # type: ignore[assignment]
-    editor.preprocess = preprocess  # type: ignore[method-assign]
-    editor.accept_blobs = accept_blobs  # type: ignore[method-assign]
-    return editor
+def _sketch_preprocess(self: gr.ImageEditor, payload: Any) -> list | str | None:
+    """The layers unopened (file paths, or the PNG bytes the browser sent), or BAD_SKETCH."""
+    if payload is None:
+        return None
+    if not isinstance(payload, self.data_model.model):
+        return BAD_SKETCH
+    if payload.id is not None:
+        blobs = self.blob_storage.pop(payload.id, None)
+        return [io.BytesIO(b) for b in (blobs.layers if blobs else []) if b]
+    return [layer.path for layer in payload.layers]
+
+
+def _sketch_accept_blobs(self: gr.ImageEditor, data: Any) -> Any:
+    """The browser's layer uploads, bounded in index, size and number waiting."""
+    index = data.data.get("index")
+    if (index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS)) or any(len(f[1]) > MAX_BLOB for f in data.files):
+        raise gr.Error(BAD_SKETCH)
+    while len(self.blob_storage) >= MAX_BLOB_SETS:
+        self.blob_storage.pop(next(iter(self.blob_storage)))
+    return gr.ImageEditor.accept_blobs(self, data)
+
+
+_sketch_accept_blobs.__name__ = "accept_blobs"  # the frontend calls it by this name
+_sketch_accept_blobs._is_server_fn = True  # type: ignore[attr-defined]
+# An ImageEditor that hands the handler its layers unopened, so guide.uivalues checks their
+# size before decoding and a malformed payload gets a message, not a traceback. A subclass
+# (not an instance override) because Gradio rebuilds a component from its class when an
+# event updates it (the brush colour); made without Gradio's metaclass hook, which would
+# write a .pyi stub next to this file; ``is_template`` keeps the ImageEditor frontend.
+SketchEditor = ABCMeta.__new__(
+    type(gr.ImageEditor), "SketchEditor", (gr.ImageEditor,),
+    {"__module__": __name__, "is_template": True, "data_model": _Lenient(gr.ImageEditor.data_model),
+     "preprocess": _sketch_preprocess, "accept_blobs": _sketch_accept_blobs},
+)
 
 
 def legend_html(classes: list[str], palette: np.ndarray, labels: np.ndarray | None) -> str:
@@ -336,7 +347,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                         opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):
-                        editor = raw_sketch(gr.ImageEditor(
+                        editor = SketchEditor(
                             label="2 · Paint",
                             type="numpy",
                             image_mode="RGBA",
@@ -347,7 +358,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             height=400,
                             brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6),
                             elem_id="gm-editor",
-                        ))
+                        )
                         brush_class = gr.Dropdown(classes, value=classes[0], label="Brush class (or pick a colour in the editor)")
                         guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
                 legend = gr.HTML(legend_html(classes, app.palette, None), label="Classes")
@@ -389,7 +400,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
 
         def set_brush(name: str):
             k = classes.index(name) if name in classes else 0
-            return gr.ImageEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
+            return SketchEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
 
         brush_class.change(set_brush, [brush_class], [editor], api_name="brush_class", **fast)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts

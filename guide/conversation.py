@@ -111,8 +111,12 @@ def empty_conversation() -> dict[str, Any]:
 class Conversation:
     """One image's dialogue. Not thread-safe: one caller at a time (the app locks it)."""
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, session: GuideSession | None = None, **session_options: Any) -> None:
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, session: GuideSession | None = None,
+                 max_turns: int | None = None, **session_options: Any) -> None:
+        """``session`` (else a new one from ``backprop`` and ``session_options``) does the
+        guiding; ``max_turns`` bounds the session turns (default ``MAX_TURNS``)."""
         self.model = model
+        self.max_turns = max_turns
         self.classes = list(model.classes)
         self.session = session if session is not None else GuideSession(model, backprop or BackpropSettings(), **session_options)
         self.image: np.ndarray | None = None
@@ -349,8 +353,9 @@ class Conversation:
         A step that added no turn (a taken-back hint, nothing to remove) is not recorded
         as a step but its reply is still said."""
         turns_before = sum(int(s["turns"]) for s in self.steps)  # == the session's turns
-        if turns_before >= MAX_TURNS:
-            raise UserError(f"This conversation has {MAX_TURNS} turns, the most one image keeps; press Undo or Reset to go on.")
+        limit = self.max_turns or MAX_TURNS
+        if turns_before >= limit:
+            raise UserError(f"This conversation has {limit} turns, the most one image keeps; press Undo or Reset to go on.")
         before = self.labels()
         try:
             result = run()

@@ -262,3 +262,19 @@ def test_main_explains_bad_model_and_busy_port(app_model_dir: Path, tmp_path: Pa
         port = busy.getsockname()[1]
         with pytest.raises(SystemExit, match="Pick another port"):
             app.main(["--model", str(app_model_dir), "--port", str(port)])
+
+
+def test_an_event_reuses_the_cached_prediction(app_model_dir: Path, example: str) -> None:
+    """Re-rendering (opacity, what-changed) or reopening a tab recomputes nothing."""
+    from guide.hub import load_model
+
+    guide_app = app.GuideApp(load_model(app_model_dir, device="cpu"), app.BackpropSettings(optimizer="lbfgs", max_steps=5))
+    tab = guide_app.set_image(example, None)[0]
+    tab = guide_app.guide_points('[[20, 20, "coat"]]', tab)[0]
+    with guide_app.pool.open(tab) as conv:
+        logits, labels = conv.session.logits(), conv.labels()
+    for opacity, changes in [(0.3, True), (0.9, False)]:
+        again, overlay, *_ = guide_app.view(tab, opacity, changes)
+        assert again is tab and overlay.shape == (512, 512, 3)
+    with guide_app.pool.open(tab) as conv:
+        assert conv.session.logits() is logits and conv.labels() is labels

@@ -58,10 +58,12 @@ def unchanged_and_still_working(c: Client, before: tuple[np.ndarray, list]) -> N
 
 def test_huge_sketch_layer_is_refused_before_decoding(tab, tmp_path: Path) -> None:
     c, before = tab
+    c.predict("coat", api_name="/brush_class")  # Gradio rebuilds the editor from its class on this update
     layer = tmp_path / "layer.png"  # 3000x3000 fully painted: a ~40 KB file that decodes to 36 MB
     Image.new("RGBA", (3000, 3000), (210, 180, 140, 255)).save(layer, optimize=True)
     r = c.predict({"background": None, "layers": [handle_file(str(layer))], "composite": None}, api_name="/guide")
     assert "That sketch layer is 3000x3000 pixels" in r[STATUS], r[STATUS]
+    assert c.predict({"layers": "x"}, api_name="/guide")[STATUS] == BAD_SKETCH
     unchanged_and_still_working(c, before)
 
 
