@@ -63,7 +63,7 @@ except ImportError:  # pragma: no cover - depends on the host
 
 ROOT = Path(__file__).resolve().parent
 MAX_UPLOAD = "20mb"  # per uploaded file (Gradio refuses larger ones before the app sees them)
-MAX_TABS = 200  # tab states kept (oldest dropped first); each holds a reference to one image
+MAX_TABS = 100  # tab states kept (oldest dropped first): each <= one image (3 MB) + MAX_TURNS turns (~6.5 MB)
 TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
 MAX_LAYERS = 8  # sketch layers one editor may send
 MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads

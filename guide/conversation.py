@@ -49,7 +49,7 @@ STATE_VERSION = 1
 MAX_TEXT = 500  # characters per chat message
 MAX_ANSWER = 100  # characters of an answer to "what is here?"
 MAX_TRANSCRIPT = 200  # messages kept in the transcript
-MAX_TURNS = 100  # session turns one conversation may hold (each stores its guiding parameters)
+MAX_TURNS = 50  # session turns one conversation may hold (each stores its guiding parameters, ~130 KB in memory)
 
 NO_IMAGE = "Pick an example scene or upload an image first."
 NO_TEXT_GUIDE = (
