@@ -3,7 +3,7 @@
 * ``segmenter``: unguided mIoU, pixel accuracy and per-class IoU on a split
   (optionally a confusion-matrix plot).
 * ``questions``: the paper's Table 1 — mIoU after 0, 1, 5, ... questions answered by
-  a ground-truth oracle, through the same ``GuideSession`` path the app uses.
+  a ground-truth oracle, through the same ``Conversation`` the app uses.
 (``evaluate text`` lives in guide/text/evaluate.py.)
 """
 
@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from .backprop import BackpropSettings
+from .conversation import Conversation
 from .hub import load_model
 from .model import GuidedModel
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
@@ -74,12 +75,12 @@ def evaluate_questions(
     dataset, n = _dataset(model, data, split, root, limit)
     K = model.num_classes
     cms = {c: np.zeros((K, K), dtype=np.int64) for c in counts}
-    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    conversation = Conversation(model, settings, max_turns=max(counts, default=0), ask_spread=ask_spread, ask_region=ask_region)
     start = time.time()
     for i in tqdm(range(n), desc=f"twenty questions ({split})"):
         image, label = dataset[i]
-        session.set_image(image)
-        for c, pred in play_twenty_questions(session, label, counts).items():
+        conversation.set_image(image)
+        for c, pred in play_twenty_questions(conversation, label, counts).items():
             cms[c] += confusion_matrix(pred, label, K)
     return {
         "model": model.config.name or str(model.folder),

@@ -143,6 +143,8 @@ class GuideSession:
         self._require_image("set_state")
         if not isinstance(state, dict) or not isinstance(state.get("turns"), list):
             raise ValueError("not a GuideSession state: expected a dict from get_state()")
+        if state == self._state:  # the state it already holds (an app reopening a tab): keep the cached logits
+            return
         self._state = copy.deepcopy(state)
         self._state.setdefault("asked", [])
         self._logits = None

@@ -1,13 +1,13 @@
 """Evaluate a text guide: ``python -m guide evaluate text`` (paper Tables 2-5).
 
 For every image of a split the simulated user (:func:`guide.text.queries.generate_hint`)
-compares the current prediction with the ground truth and sends a ``TextHint`` through
-``GuideSession.add_hint`` -- the very path the app takes. With several hints each new
-one is generated from the current guided prediction and combines with the earlier ones
-as ``--compose`` says: by default (``delta``) each hint guides the head's activation on
-its own and the changes the hints make to the logits add up; ``stack`` guides on top of
-the previous guided features, as the paper's Table 5 does. As in the app, a hint that
-moves the class it names the wrong way is taken back (``--keep-backfiring`` keeps it).
+compares the current prediction with the ground truth and types the hint's text into the
+app's :class:`~guide.conversation.Conversation` (``say``) -- the very path the app takes.
+With several hints each new one is generated from the current guided prediction; how
+their guides combine is ``--compose`` (default ``delta``: each hint's change to the
+logits is added; ``stack``: each guides the previous one's output, the paper's Table 5).
+As in the app, a hint that moves the class it names the wrong way is taken back
+(``--keep-backfiring`` keeps it).
 mIoU after 0, 1, 2, ... hints is accumulated over the whole split per run; runs differ
 only in the random hints and are averaged (the paper uses 5).
 
@@ -69,7 +69,7 @@ def evaluate_text(
     ``np.random.default_rng([seed, r, i])``, so a report is reproducible and runs differ.
     When the simulated user finds nothing left to say, later counts keep the prediction.
     """
-    from guide.session import GuideSession
+    from guide.conversation import Conversation
 
     if model.text_guide is None:
         raise ValueError("this model has no text guide: train one with `python -m guide train-guide`")
@@ -83,23 +83,23 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
-    session = GuideSession(model, text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring)
+    conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
-        session.set_image(image)  # the head runs once per image, shared by all runs
+        conversation.set_image(image)  # the head runs once per image, shared by all runs
         for r in range(runs):
-            session.reset()
+            conversation.reset()
             rng = np.random.default_rng([seed, r, i])
-            pred = session.predict()
+            pred = conversation.labels()
             cms[r, 0] += confusion_matrix(pred, label, k)
             for turn in range(1, max(counts) + 1):
                 hint = generate_hint(pred, label, classes, rng, ops, ablation=ablation)
                 if hint is None:
                     silent[r, turn] += 1
                 else:
-                    session.add_hint(hint)
-                    pred = session.predict()
+                    conversation.say(hint.text)  # typed into the app's chat, as a person would
+                    pred = conversation.labels()
                 cms[r, turn] += confusion_matrix(pred, label, k)
     scores = np.array([[miou(cms[r, c]) for c in counts] for r in range(runs)])
     return {

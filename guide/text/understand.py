@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from guide.block import GuideParams
+from guide.classnames import find_class  # the one class-name resolver (also used by interpret below)
 from guide.hints import FIND, REMOVE
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.tokenizer import Tokens
@@ -53,22 +54,6 @@ def encode_hint(text_guide: TextGuide, text: str) -> tuple[GuideParams, Tokens]:
     device = next(text_guide.parameters()).device
     emb, lengths, tokens = encode_texts([text], load_vectors(), device=device)
     return text_guide(emb, lengths).detach(), tokens[0]
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
-
-
-def find_class(words: Sequence[str], classes: Sequence[str]) -> int | None:
-    """Index of the class named in ``words`` (longest name first; plurals accepted)."""
-    norm = [_singular(w) for w in words]
-    for k in sorted(range(len(classes)), key=lambda k: -len(classes[k])):
-        name = classes[k].lower().split()
-        n = len(name)
-        for i in range(len(words) - n + 1):
-            if words[i : i + n] == name or norm[i : i + n] == [_singular(p) for p in name]:
-                return k
-    return None
 
 
 def near_classes(words: Sequence[str], classes: Sequence[str], vectors, top: int = 2, threshold: float = 0.5) -> list[str]:
