@@ -4,6 +4,8 @@ painting, chatting, or answering the questions it asks.
     python app.py                       # embedded default model, local only, offline
     python app.py --share               # public link (where the network allows)
     python app.py --model owner/name@rev --host 0.0.0.0 --port 7860
+    GUIDE_MODEL=torchvision:lraspp_mobilenet_v3_large python app.py        # a real-photo model
+    GUIDE_MODELS=scenes-lraspp,torchvision:deeplabv3_mobilenet_v3_large python app.py   # a model selector
 
 Every event has an ``api_name``, so a script can drive a whole conversation::
 
@@ -45,9 +47,10 @@ from PIL import Image  # noqa: E402
 from guide.backprop import BackpropSettings  # noqa: E402
 from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserError, text_guide_ready  # noqa: E402
 from guide.export import ExportFolders, write_export  # noqa: E402
-from guide.hub import load_model  # noqa: E402
+from guide.domain import example_images, scene_examples  # noqa: E402
+from guide.hub import describe_model, load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
-from guide.pool import ConversationPool, blank_tab, is_tab  # noqa: E402
+from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
 from guide.render import display_size, legend, render_overlay, resize  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
 
@@ -153,32 +156,49 @@ def _html(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class GuideApp:
-    """UI values <-> the tab's :class:`Conversation`. Events return (tab, overlay, chat, legend, status[, extra])."""
+def brush_colours(palette: np.ndarray) -> list[str]:
+    return [f"rgb({r}, {g}, {b})" for r, g, b in palette.tolist()]
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None) -> None:
-        self.model, self.classes = model, list(model.classes)
-        self.palette = np.array(model.config.palette[: model.num_classes], dtype=np.uint8)
-        self.pool = ConversationPool(model, backprop)
+
+class GuideApp:
+    """UI values <-> the tab's :class:`Conversation`. Events return (tab, overlay, chat, legend, status[, extra]).
+
+    Models: ``shelf`` holds the loaded ones (a bounded LRU, guide/pool.py); a tab's state
+    names its model (``tab["model"]``, None: ``model``, the default, held as ``spec``)."""
+
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, shelf: ModelShelf | None = None,
+                 spec: str | None = None) -> None:
+        self.default = spec or model.source or "default"
+        self.shelf = shelf or ModelShelf(load_model, backprop, examples=example_images)
+        self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
+        self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.exports = ExportFolders()
         self.has_text_guide = text_guide_ready(model)
+        self.galleries: list[tuple[str, ...]] = []  # example lists shown, one gr.Column each (build_demo)
 
-    def info_markdown(self) -> str:
-        text = "text guide ✓" if self.has_text_guide else "no text guide (painting and questions still work)"
-        return f"Model: **{_html(self.model.config.name or 'unnamed')}** from {_html(self.model.source)} · {self.model.num_classes} classes · {text} · {self.model.device}"
+    def _pool(self, tab: dict) -> ConversationPool:
+        return self.shelf.pool(tab.get("model") or self.default)
 
-    def _show(self, conv: Conversation, opacity: float, show_changes: bool, status: str, tab: dict | None = None):
+    def info_markdown(self, pool: ConversationPool | None = None) -> str:
+        model = (pool or self.pool).model
+        text = "text guide ✓" if text_guide_ready(model) else "no text guide (painting and questions still work)"
+        return f"Model: **{_html(model.config.name or 'unnamed')}** from {_html(model.source)} · {model.num_classes} classes · {text} · {model.device}"
+
+    def _show(self, conv: Conversation, opacity: float, show_changes: bool, status: str, tab: dict | None = None,
+              pool: ConversationPool | None = None):
+        pool = pool or self.pool
         labels = conv.labels()
         changed = conv.changed() if show_changes else None
-        overlay = render_overlay(conv.image, labels, self.palette, opacity, tuple(conv.pending) if conv.pending else None, changed)
-        return tab or self.pool.tab(conv), overlay, list(conv.transcript), legend_html(self.classes, self.palette, labels), status
+        overlay = render_overlay(conv.image, labels, pool.palette, opacity, tuple(conv.pending) if conv.pending else None, changed)
+        return tab or pool.tab(conv), overlay, list(conv.transcript), legend_html(pool.classes, pool.palette, labels), status
 
     def _run(self, tab: Any, opacity: float, show_changes: bool, act: Callable[[Conversation], Reply]):
         """``act`` on the tab's conversation -> (outputs, ok); a failed act leaves the tab as it was."""
         tab = tab if is_tab(tab) else blank_tab()
         try:
-            with self.pool.open(tab) as conv:
-                return self._show(conv, opacity, show_changes, act(conv).text), True
+            pool = self._pool(tab)
+            with pool.open(tab) as conv:
+                return self._show(conv, opacity, show_changes, act(conv).text, pool=pool), True
         except UserError as e:
             message = str(e)
         except Exception as e:  # never a dead tab: report and keep the old state
@@ -202,10 +222,9 @@ class GuideApp:
         except UserError as e:
             gr.Warning(str(e))
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip()
-        image, key = self.pool.intern(image)
-        with self.pool.conversation(image, key) as conv:
-            conv.set_image(image, Path(str(path)).stem, note, key=key)
-            return (*self._show(conv, opacity, show_changes, "Image loaded."), self.editor_value(image))
+        pool = self._pool(tab)
+        with pool.start(image, Path(str(path)).stem, note) as conv:
+            return (*self._show(conv, opacity, show_changes, "Image loaded.", pool=pool), self.editor_value(conv.image))
 
     def guide_sketch(self, layers: list | str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
         """Strokes on the editor -> labelled pixels -> guide by backprop; last output: applied."""
@@ -213,7 +232,7 @@ class GuideApp:
         def act(conv: Conversation) -> Reply:
             if isinstance(layers, str):
                 raise UserError(BAD_SKETCH)
-            points, ignored = strokes_to_points(layers, conv.image.shape[:2], self.palette)
+            points, ignored = strokes_to_points(layers, conv.image.shape[:2], self._pool(tab).palette)
             note = f" ({ignored} stroke pixels in non-class colours were ignored.)" if ignored else ""
             return conv.guide_points(points, how="painted", note=note)
 
@@ -229,7 +248,7 @@ class GuideApp:
 
     def guide_points(self, points_json: str, tab: Any, opacity: float = 0.55, show_changes: bool = False):
         """API: ``[[row, col, class], ...]`` (class index or name) in image pixels."""
-        act = lambda conv: conv.guide_points(parse_points(points_json, self.classes, conv.image.shape[:2]))  # noqa: E731
+        act = lambda conv: conv.guide_points(parse_points(points_json, conv.classes, conv.image.shape[:2]))  # noqa: E731
         return self._run(tab, opacity, show_changes, act)[0]
 
     def chat(self, message: str, tab: Any, opacity: float = 0.55, show_changes: bool = False):
@@ -253,42 +272,73 @@ class GuideApp:
         """Re-render (opacity, what-changed toggle): no new state, nothing recomputed."""
         tab = tab if is_tab(tab) else blank_tab()
         try:
-            with self.pool.open(tab) as conv:
+            pool = self._pool(tab)
+            with pool.open(tab) as conv:
                 n = len(conv.steps)
-                return self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab)
+                return self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab, pool=pool)
         except UserError as e:
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e)
 
     def export(self, tab: Any) -> list[str] | None:
         """Label map as a palette PNG (pixel = class index) + JSON (classes, palette, turns, COCO RLE)."""
         try:
-            with self.pool.open(tab) as conv:
+            pool = self._pool(tab) if is_tab(tab) else self.pool
+            with pool.open(tab) as conv:
                 labels, turns, name = conv.labels(), conv.summary(), conv.name
         except UserError as e:
             gr.Warning(str(e))
             return None
-        model = {"name": self.model.config.name, "source": self.model.source}
-        return [str(p) for p in write_export(self.exports.new(), name, labels, self.classes, self.palette.tolist(), turns, model)]
+        model = {"name": pool.model.config.name, "source": pool.model.source}
+        return [str(p) for p in write_export(self.exports.new(), name, labels, pool.classes, pool.palette.tolist(), turns, model)]
+
+    # ------------------------------------------------------------ the model selector
+
+    def load_choice(self, spec: str, tab: Any, progress: gr.Progress = gr.Progress()):
+        """Load the chosen model here, in the main process (never in a GPU worker) -> (selector, status, ok)."""
+        current = (tab.get("model") if is_tab(tab) else None) or self.default
+        progress(0, desc=f"Loading {spec} …")
+        try:
+            self.shelf.pool(spec)
+        except ModelLoadError as e:
+            gr.Warning(f"Could not load {spec}: {e}")
+            return current, f"Could not load {_html(spec)}; still on {_html(current)}.", False
+        return gr.skip(), f"Model {_html(spec)} ready.", True
+
+    def switch_model(self, spec: str, tab: Any, opacity: float = 0.55, show_changes: bool = False, ok: bool = True):
+        """This tab moves to ``spec``'s model: a fresh conversation about its image, said in the chat."""
+        tab = tab if is_tab(tab) else blank_tab()
+        if not ok or not spec or spec == (tab["model"] or self.default):
+            return tab, gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        try:
+            tab = self.shelf.switch(tab, spec, f"Switched to **{_html(describe_model(spec))}**: a fresh conversation with this model.")
+        except ModelLoadError as e:
+            gr.Warning(f"Could not load {spec}: {e}")
+            return tab, gr.skip(), gr.skip(), gr.skip(), f"Could not load {_html(spec)}."
+        pool = self._pool(tab)
+        if tab["image"] is None:
+            return tab, None, list(tab["transcript"]), legend_html(pool.classes, pool.palette, None), NO_IMAGE
+        return self.view(tab, opacity, show_changes)
+
+    def model_widgets(self, tab: Any):
+        """What follows the tab's model: info, brush and answer classes, editor brush, examples shown."""
+        pool = self._pool(tab) if is_tab(tab) else self.pool
+        colours = brush_colours(pool.palette)
+        editor = SketchEditor(value=self.editor_value(tab["image"] if is_tab(tab) else None),
+                              brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6))
+        shown = tuple(pool.examples)
+        return (self.info_markdown(pool), gr.Dropdown(choices=pool.classes, value=pool.classes[0]), gr.Dropdown(choices=pool.classes, value=None),
+                editor, *[gr.Column(visible=g == shown) for g in self.galleries])
+
+    def brush(self, name: str, tab: Any):
+        pool = self._pool(tab) if is_tab(tab) else self.pool
+        colours = brush_colours(pool.palette)
+        k = pool.classes.index(name) if name in pool.classes else 0
+        return SketchEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
 
 
 def example_paths(n: int = 12) -> list[str]:
     """Example scenes: examples/scene_XX.png, else written from the scenes test split."""
-    found = sorted(str(p) for p in (ROOT / "examples").glob("scene_[0-9][0-9].png"))
-    if found:
-        return found[:n]
-    folder = ROOT / ".cache" / "examples"
-    paths = [folder / f"scene_{i:02d}.png" for i in range(n)]
-    if not all(p.is_file() for p in paths):
-        try:
-            from guide.data import SceneDataset
-
-            folder.mkdir(parents=True, exist_ok=True)
-            ds = SceneDataset("test")
-            for i, p in enumerate(paths):
-                Image.fromarray(ds[i][0]).save(p)
-        except Exception:  # the scenes need skimage + Fashion-MNIST; the app works without examples
-            return []
-    return [str(p) for p in paths]
+    return [str(p) for p in scene_examples(n)]
 
 
 CSS = """
@@ -314,13 +364,19 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
 
 
 def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
-               tab_ttl: float = TAB_TTL) -> gr.Blocks:
+               tab_ttl: float = TAB_TTL, shelf: ModelShelf | None = None, spec: str | None = None,
+               choices: list[str] | None = None) -> gr.Blocks:
     """The Blocks app for ``model`` (loaded once, shared by all tabs); a tab's state lives
-    ``tab_ttl`` seconds after its last change."""
-    app = GuideApp(model, backprop)
+    ``tab_ttl`` seconds after its last change. ``choices`` (model specs, held by ``shelf``;
+    ``spec`` names ``model``) fill a model selector when there are two or more; ``examples``
+    replaces the default model's own examples (guide/domain.py)."""
+    app = GuideApp(model, backprop, shelf, spec)
     classes = app.classes
-    colours = [f"rgb({r}, {g}, {b})" for r, g, b in app.palette.tolist()]
-    examples = example_paths() if examples is None else examples
+    colours = brush_colours(app.palette)
+    if examples is not None:
+        app.pool.examples = [str(p) for p in examples]
+    choices = list(dict.fromkeys([app.default, *(choices or [])]))
+    app.galleries = list(dict.fromkeys([tuple(app.pool.examples), *(tuple(app.shelf.example_files(c)) for c in choices)]))
 
     with gr.Blocks(title="Guide Me", delete_cache=(3600, 7200)) as demo:
         state = gr.State(blank_tab(), time_to_live=tab_ttl)
@@ -332,13 +388,20 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             "([Rupprecht et al., CVPR 2018](https://arxiv.org/abs/1803.11544)).",
             elem_id="gm-title",
         )
-        gr.Markdown(app.info_markdown())
+        with gr.Row(equal_height=False):
+            info = gr.Markdown(app.info_markdown())
+            selector = gr.Dropdown([(describe_model(c), c) for c in choices], value=app.default, label="Model", visible=len(choices) > 1,
+                                   elem_id="gm-model", scale=0, min_width=360)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=200):
                 upload = raw_upload(gr.Image(label="1 · Your image", type="filepath", sources=["upload", "clipboard"], height=220))
             with gr.Column(scale=4):
-                if examples:
-                    gr.Examples(examples=[[p] for p in examples], inputs=[upload], label="…or pick an example scene", examples_per_page=12)
+                galleries = []  # one per example list; the tab's model decides which one shows
+                for paths in app.galleries:
+                    with gr.Column(visible=paths == tuple(app.pool.examples)) as gallery:
+                        if paths:
+                            gr.Examples(examples=[[p] for p in paths], inputs=[upload], label="…or pick an example", examples_per_page=12)
+                    galleries.append(gallery)
         with gr.Row(equal_height=False):
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
@@ -359,7 +422,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6),
                             elem_id="gm-editor",
                         )
-                        brush_class = gr.Dropdown(classes, value=classes[0], label="Brush class (or pick a colour in the editor)")
+                        brush_class = gr.Dropdown(classes, value=classes[0], label="Brush class (or pick a colour in the editor)", allow_custom_value=True)
                         guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
                 legend = gr.HTML(legend_html(classes, app.palette, None), label="Classes")
                 with gr.Row():
@@ -394,34 +457,63 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", trigger_mode="once")
         undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", trigger_mode="once")
         reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", trigger_mode="once")
-        opacity.release(gpu(app.view), [state, *view_in], outs, api_name="view", **fast)
-        show_changes.change(gpu(app.view), [state, *view_in], outs, api_name="toggle_changes", **fast)
-        export_btn.click(gpu(app.export), [state], [files], api_name="export")
+        opacity.release(app.view, [state, *view_in], outs, api_name="view", **fast)  # cheap: no gpu
+        show_changes.change(app.view, [state, *view_in], outs, api_name="toggle_changes", **fast)
+        export_btn.click(app.export, [state], [files], api_name="export")
+        brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)
 
-        def set_brush(name: str):
-            k = classes.index(name) if name in classes else 0
-            return SketchEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
-
-        brush_class.change(set_brush, [brush_class], [editor], api_name="brush_class", **fast)
+        # The model selector: load in this process (ZeroGPU: never inside a GPU worker), then a
+        # fresh conversation on it (gpu: runs the head), then the widgets that follow the model.
+        loaded = gr.State(False)
+        selector.input(app.load_choice, [selector, state], [selector, status, loaded], api_name="load_model", show_progress="full").then(
+            gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model"
+        ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **fast)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 
 
-def main(argv: list[str] | None = None) -> None:
+def model_specs(model: str | None, models: str | None) -> list[str]:
+    """The default model's spec first, then the selector's (a comma list), each once."""
+    from guide import DEFAULT_MODEL
+
+    extra = [m.strip() for m in (models or "").split(",") if m.strip()]
+    return list(dict.fromkeys([model or DEFAULT_MODEL, *extra]))
+
+
+def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.Namespace]:
+    """Parse the command line (and GUIDE_MODEL / GUIDE_MODELS), load the models, build the app.
+    Every model named is loaded once here, so a bad one stops the start with a message."""
     p = argparse.ArgumentParser(description="Guide Me: correct a segmentation network by painting, chatting and answering its questions.")
-    p.add_argument("--model", default=None, help="model folder, checkpoints/ name, or Hub owner/name@rev (default: the embedded model)")
+    p.add_argument("--model", default=os.environ.get("GUIDE_MODEL") or None,
+                   help="default model: a model folder, checkpoints/ name, Hub owner/name@rev, or torchvision:ARCH (env GUIDE_MODEL; default: the embedded model)")
+    p.add_argument("--models", default=os.environ.get("GUIDE_MODELS", ""),
+                   help="comma list of model specs a model selector offers besides the default (env GUIDE_MODELS)")
+    p.add_argument("--max-models", type=int, default=MAX_MODELS, help=f"models kept loaded at once (default {MAX_MODELS}; others reload when chosen)")
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"), help="address to listen on (0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 0)) or None, help="port (default: first free from 7860)")
     p.add_argument("--share", action="store_true", help="also create a public gradio.live link (needs internet)")
     p.add_argument("--concurrency", type=int, default=None, help="events run at once (default: 4 on GPU, 1 on CPU)")
     p.add_argument("--queue-size", type=int, default=64, help="most events waiting in the queue")
     args = p.parse_args(argv)
-    try:
-        model = load_model(args.model)
-    except ModelLoadError as e:
-        raise SystemExit(f"Could not load the model: {e}\nGive one with --model (a model folder, a checkpoints/ name, or owner/name@rev).") from None
+    if args.max_models < 1:
+        raise SystemExit("--max-models must be at least 1.")
+    specs = model_specs(args.model, args.models)
+    shelf = ModelShelf(load_model, size=args.max_models, examples=example_images)
+    for spec in specs:
+        try:
+            shelf.add(spec, load_model(spec))
+        except ModelLoadError as e:
+            where = "--model / GUIDE_MODEL" if spec == specs[0] else "--models / GUIDE_MODELS"
+            raise SystemExit(f"Could not load the model {spec!r} (from {where}): {e}\n"
+                             "Give models as a model folder, a checkpoints/ name, owner/name@rev, or torchvision:ARCH.") from None
+        default = shelf.pool(specs[0])  # kept the most recently used (reloaded if --max-models 1)
+    return build_demo(default.model, shelf=shelf, spec=specs[0], choices=specs), args
+
+
+def main(argv: list[str] | None = None) -> None:
+    demo, args = demo_from_args(argv)
+    model = demo.guide_app.model  # type: ignore[attr-defined]
     print(f"Loaded model {model.config.name or '?'} from {model.source} on {model.device}; text guide: {'yes' if model.text_guide is not None else 'no'}")
-    demo = build_demo(model)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
     try:

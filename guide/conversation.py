@@ -41,6 +41,7 @@ import numpy as np
 
 from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
+from .domain import domain_note
 from .export import rle_decode, rle_encode
 from .model import GuidedModel
 from .session import GuideSession, SessionOrderError, TurnResult, empty_state
@@ -129,10 +130,14 @@ class Conversation:
 
     # ------------------------------------------------------------------ image and state
 
-    def set_image(self, image: np.ndarray, name: str = "image", note: str = "", key: str | None = None) -> Reply:
+    def set_image(self, image: np.ndarray, name: str = "image", note: str = "", key: str | None = None,
+                  own: bool = False, intro: str = "") -> Reply:
         """Start a conversation about ``image`` (HxWx3 uint8 RGB); ``note`` is appended to
         the greeting's size (e.g. " (downscaled from ...)"). Runs the head unless the
-        session already holds this image."""
+        session already holds this image. ``own``: a person's own image, not one of the
+        model's examples; a model trained on synthetic images then says what it knows and
+        how to load one for real photos (guide/domain.py). ``intro``: said first (e.g.
+        "Switched to model ...")."""
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
@@ -146,6 +151,10 @@ class Conversation:
             f"New image, {image.shape[1]}x{image.shape[0]}{note}. I see {', '.join(seen)}. "
             "Correct me: paint class colours and press **Guide**, tell me in words, or press **Ask me**."
         )
+        caveat = domain_note(self.model.config) if own else None
+        greeting += f"\n\n{caveat}" if caveat else ""
+        if intro:
+            self._say("assistant", intro)
         self._say("assistant", greeting)
         return Reply(greeting)
 

@@ -61,6 +61,11 @@ def example_images(config: ModelConfig, folder: str | Path | None = None, n: int
     return _photos(folder)[:n]
 
 
+def scene_examples(n: int = 12, folder: str | Path | None = None) -> list[Path]:
+    """Example scenes (what the embedded synthetic model knows), whatever a model's config says."""
+    return _scenes(Path(folder) if folder is not None else CACHE, n)
+
+
 def _scenes(folder: Path, n: int) -> list[Path]:
     shipped = sorted((REPO_ROOT / "examples").glob("scene_[0-9][0-9].png"))
     if shipped:

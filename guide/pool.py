@@ -1,7 +1,8 @@
-"""Many conversations over one model, as a server holds them (one per browser tab).
+"""Many conversations over one model, as a server holds them (one per browser tab), and
+a few models at once (:class:`ModelShelf`: the app's model selector).
 
-A tab's state is small: :meth:`Conversation.get_state` plus a reference to its image
-(``{"image": ndarray | None, **conversation_state}``). The image is stored once per
+A tab's state is small: :meth:`Conversation.get_state` plus a reference to its image and
+the spec of its model (``{"image": ndarray | None, "model": str | None, **conversation_state}``). The image is stored once per
 process however many tabs show it (:meth:`ConversationPool.intern`), and a bounded LRU
 keeps one :class:`Conversation` with the head features of each recently used image;
 a tab's event borrows that conversation under its lock and restores the tab's state
@@ -10,10 +11,11 @@ into it (cheap when it is the state it already holds: cached logits survive).
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,24 +23,58 @@ import numpy as np
 
 from .backprop import BackpropSettings
 from .conversation import NO_IMAGE, Conversation, UserError, empty_conversation, image_key
-from .model import GuidedModel
+from .model import GuidedModel, ModelConfig
 
 CACHE_SIZE = 16  # images whose head features stay cached
+MAX_MODELS = 3  # models a ModelShelf keeps loaded (each with its pool): ~10-250 MB of weights each
 
 
-def blank_tab() -> dict[str, Any]:
-    """A tab with no image yet."""
-    return {"image": None, **empty_conversation()}
+def blank_tab(model: str | None = None) -> dict[str, Any]:
+    """A tab with no image yet, on the model named ``model`` (a spec; None: the default)."""
+    return {"image": None, "model": model, **empty_conversation()}
 
 
 class ConversationPool:
-    """Bounded LRU: image key -> (Conversation holding that image's head features, lock)."""
+    """Bounded LRU: image key -> (Conversation holding that image's head features, lock).
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, size: int = CACHE_SIZE) -> None:
-        self.model, self.backprop, self.size = model, backprop or BackpropSettings(), size
+    ``spec`` names the model (tabs record it); ``examples`` are the model's example image
+    files: an image that is not one of them is a person's own, and a model trained on
+    synthetic images says so in its first reply (guide/domain.py)."""
+
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, size: int = CACHE_SIZE,
+                 spec: str | None = None, examples: Sequence[str | os.PathLike] = ()) -> None:
+        self.model, self.backprop, self.size, self.spec = model, backprop or BackpropSettings(), size, spec
+        self.classes = list(model.classes)
+        self.palette = np.array(model.config.palette[: model.num_classes], dtype=np.uint8)
+        self.examples = [str(p) for p in examples]
+        self._example_keys: set[str] | None = None  # image keys of the examples, read on first use
         self._entries: OrderedDict[str, tuple[Conversation, threading.Lock]] = OrderedDict()
         self._images: weakref.WeakValueDictionary[str, np.ndarray] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
+
+    def is_example(self, key: str) -> bool:
+        """Whether the image with this key is one of the model's examples (as an upload of
+        the example file decodes: same downscaling)."""
+        if self._example_keys is None:
+            from .uivalues import load_image
+
+            keys = set()
+            for path in self.examples:
+                try:
+                    keys.add(image_key(load_image(path)[0]))
+                except (UserError, OSError):  # a missing example is simply not one
+                    pass
+            self._example_keys = keys
+        return key in self._example_keys
+
+    @contextmanager
+    def start(self, image: np.ndarray, name: str = "image", note: str = "", intro: str = "") -> Iterator[Conversation]:
+        """A new conversation about ``image`` (its greeting said), locked. A person's own
+        image (not an example) gets the domain note of a synthetic-domain model."""
+        image, key = self.intern(image)
+        with self.conversation(image, key) as conversation:
+            conversation.set_image(image, name, note, key=key, own=not self.is_example(key), intro=intro)
+            yield conversation
 
     def intern(self, image: np.ndarray) -> tuple[np.ndarray, str]:
         """(the one stored copy of ``image``, its key): tabs showing one image share it."""
@@ -72,14 +108,82 @@ class ConversationPool:
         if not is_tab(tab) or tab["image"] is None:
             raise UserError(NO_IMAGE)
         with self.conversation(tab["image"], tab["key"]) as conversation:
-            state = {k: v for k, v in tab.items() if k != "image"}
+            state = {k: v for k, v in tab.items() if k not in ("image", "model")}
             conversation.set_state(state, tab["image"] if conversation.key != tab["key"] or conversation.image is None else None)
             yield conversation
 
-    @staticmethod
-    def tab(conversation: Conversation) -> dict[str, Any]:
+    def tab(self, conversation: Conversation) -> dict[str, Any]:
         """The tab state for ``conversation`` now."""
-        return {"image": conversation.image, **conversation.get_state()}
+        return {"image": conversation.image, "model": self.spec, **conversation.get_state()}
+
+
+class ModelShelf:
+    """Bounded LRU of loaded models: spec -> its :class:`ConversationPool` (at most ``size``).
+
+    ``load(spec)`` loads a model (``guide.hub.load_model``); ``examples(config)`` lists its
+    example files (``guide.domain.example_images``). A spec that was evicted is loaded
+    again when a tab that uses it comes back. ``configs`` remembers every loaded model's
+    config (small: names, palette, domain) so a UI can describe models it no longer holds.
+
+    On ZeroGPU Spaces load models here in the main process (at start-up, or in an event
+    that is not a GPU function): a model loaded inside a forked GPU worker is lost with it.
+    """
+
+    def __init__(self, load: Callable[[str], GuidedModel], backprop: BackpropSettings | None = None, size: int = MAX_MODELS,
+                 examples: Callable[[ModelConfig], Sequence[str | os.PathLike]] | None = None) -> None:
+        if size < 1:
+            raise ValueError("a ModelShelf holds at least one model")
+        self.load, self.backprop, self.size, self.examples = load, backprop, size, examples
+        self.configs: dict[str, ModelConfig] = {}
+        self._pools: OrderedDict[str, ConversationPool] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}  # one load per spec at a time
+
+    def add(self, spec: str, model: GuidedModel) -> ConversationPool:
+        """Hold ``model`` (already loaded) under ``spec``; the least recently used beyond ``size`` go."""
+        pool = ConversationPool(model, self.backprop, spec=spec, examples=self.examples(model.config) if self.examples else ())
+        with self._lock:
+            self.configs[spec] = model.config
+            self._pools[spec] = pool
+            self._pools.move_to_end(spec)
+            while len(self._pools) > self.size:
+                self._pools.popitem(last=False)
+        return pool
+
+    def pool(self, spec: str) -> ConversationPool:
+        """The pool of ``spec``'s model, loading it if it is not held (ModelLoadError if it cannot be)."""
+        with self._lock:
+            pool = self._pools.get(spec)
+            if pool is not None:
+                self._pools.move_to_end(spec)
+                return pool
+            loading = self._loading.setdefault(spec, threading.Lock())
+        with loading:  # a second tab asking for the same model waits for the first load
+            with self._lock:
+                pool = self._pools.get(spec)
+            return pool if pool is not None else self.add(spec, self.load(spec))
+
+    def example_files(self, spec: str) -> list[str]:
+        """The example files of ``spec``'s model, from its remembered config when it is not held."""
+        with self._lock:
+            pool = self._pools.get(spec)
+        if pool is None and spec in self.configs:
+            return [str(p) for p in self.examples(self.configs[spec])] if self.examples else []
+        return (pool or self.pool(spec)).examples
+
+    def loaded(self) -> list[str]:
+        """Specs of the models held now, least recently used first."""
+        with self._lock:
+            return list(self._pools)
+
+    def switch(self, tab: dict[str, Any], spec: str, said: str) -> dict[str, Any]:
+        """``tab`` moved to ``spec``'s model: a fresh conversation about the same image (if
+        any) that starts by saying ``said``. Loads the model when it is not held."""
+        pool = self.pool(spec)
+        if not is_tab(tab) or tab["image"] is None:
+            return {**blank_tab(spec), "transcript": [{"role": "assistant", "content": said}]}
+        with pool.start(np.array(tab["image"]), tab.get("name", "image"), intro=said) as conversation:
+            return pool.tab(conversation)
 
 
 def is_tab(value: Any) -> bool:

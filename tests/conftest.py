@@ -53,6 +53,42 @@ def calibrate_batchnorm(net: torch.nn.Module, input_size: int) -> None:
     net.eval()
 
 
+# torchvision's pretrained weights in a locally laid-out torch hub cache (no network):
+# state dicts of the real key layout (aux classifiers included), random values, saved
+# under the weights' real file names.
+CACHED = ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "fcn_resnet50"]
+
+
+def file_name(arch: str) -> str:
+    """The weights' real file name, from torchvision's own metadata."""
+    import os
+    from urllib.parse import urlparse
+
+    from torchvision.models import get_model_weights
+
+    from guide.models import ARCHITECTURES
+
+    url = get_model_weights(ARCHITECTURES[arch]).COCO_WITH_VOC_LABELS_V1.url
+    return os.path.basename(urlparse(url).path)
+
+
+@pytest.fixture(scope="session")
+def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A TORCH_HOME whose hub/checkpoints holds random weights in the real layout."""
+    from guide.models import has_aux
+
+    home = tmp_path_factory.mktemp("torch-home")
+    folder = home / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    for arch in CACHED:
+        torch.manual_seed(0)
+        net = build_segmenter(arch, 21, aux_loss=has_aux(arch))
+        if arch == "lraspp_mobilenet_v3_large":  # guided in tests: give it a real network's activations
+            calibrate_batchnorm(net, 64)
+        torch.save(net.state_dict(), folder / file_name(arch))
+    return home
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_model_folder(tmp_path_factory.mktemp("models") / "tiny")
@@ -136,3 +172,32 @@ def app_server(app_model_dir: Path):
         yield f"http://127.0.0.1:{port}/", demo
     finally:
         demo.close()
+
+
+REAL_MODEL = "torchvision:lraspp_mobilenet_v3_large"
+
+
+@pytest.fixture(scope="session")
+def models_server(hub_cache: Path, app_model_dir: Path):
+    """`python app.py` as a Space would start it: GUIDE_MODEL=torchvision:lraspp_mobilenet_v3_large
+    (from a locally laid-out torch hub cache, offline) and GUIDE_MODELS naming the tiny app
+    model too, so the model selector offers both; yields (url, demo, the tiny model's spec)."""
+    import socket
+
+    import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TORCH_HOME", str(hub_cache))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("GUIDE_MODEL", REAL_MODEL)
+        mp.setenv("GUIDE_MODELS", f"{REAL_MODEL}, {app_model_dir}")
+        demo, _ = app.demo_from_args([])
+        demo.queue(default_concurrency_limit=2, max_size=16)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+        try:
+            yield f"http://127.0.0.1:{port}/", demo, str(app_model_dir)
+        finally:
+            demo.close()

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import pickle
 import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from torchvision import transforms as T
-from torchvision.models import get_model_weights
 
-from conftest import calibrate_batchnorm
+from conftest import CACHED, calibrate_batchnorm, file_name
 from guide import pretrained
 from guide.backprop import BackpropSettings
 from guide.hub import describe_model, load_model, model_choices
@@ -32,32 +29,10 @@ from guide.model import ModelLoadError, network_size
 from guide.models import ARCHITECTURES, build_segmenter, has_aux
 from guide.session import GuideSession
 
-CACHED = ["lraspp_mobilenet_v3_large", "deeplabv3_mobilenet_v3_large", "fcn_resnet50"]
 VOC_WORDS = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
     "dining table", "dog", "horse", "motorbike", "person", "potted plant", "sheep", "sofa", "train", "tv monitor",
 ]
-
-
-def file_name(arch: str) -> str:
-    """The weights' real file name, from torchvision's own metadata."""
-    url = get_model_weights(ARCHITECTURES[arch]).COCO_WITH_VOC_LABELS_V1.url
-    return os.path.basename(urlparse(url).path)
-
-
-@pytest.fixture(scope="session")
-def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A TORCH_HOME whose hub/checkpoints holds random weights in the real layout."""
-    home = tmp_path_factory.mktemp("torch-home")
-    folder = home / "hub" / "checkpoints"
-    folder.mkdir(parents=True)
-    for arch in CACHED:
-        torch.manual_seed(0)
-        net = build_segmenter(arch, 21, aux_loss=has_aux(arch))
-        if arch == "lraspp_mobilenet_v3_large":  # guided below: give it a real network's activations
-            calibrate_batchnorm(net, 64)
-        torch.save(net.state_dict(), folder / file_name(arch))
-    return home
 
 
 @pytest.fixture
