@@ -135,3 +135,57 @@ def test_a_bad_model_spec_stops_the_start_with_a_message(monkeypatch: pytest.Mon
     with pytest.raises(SystemExit, match=r"Could not load the model 'torchvision:resnet_nope' \(from --models / GUIDE_MODELS\)"):
         app.demo_from_args([])
     assert app.model_specs(None, " a, ,b,a ") == ["scenes-lraspp", "a", "b"]
+
+
+def test_examples_and_widgets_follow_the_tabs_model(tiny_model_dir: Path, app_model_dir: Path) -> None:
+    """A synthetic-scenes model shows scenes, a photo model photos: one gallery each, the
+    tab's model decides which is visible; brush and answer classes are the model's."""
+    from guide.domain import example_images
+
+    def load(spec: str):
+        model = load_model(tiny_model_dir if spec == "synthetic" else app_model_dir, device="cpu")
+        model.config.domain = "synthetic scenes" if spec == "synthetic" else "photos (COCO with VOC labels)"
+        return model
+
+    shelf = ModelShelf(load, size=2, examples=example_images)
+    shelf.add("photos", load("photos"))
+    demo = app.build_demo(shelf.pool("photos").model, shelf=shelf, spec="photos", choices=["photos", "synthetic"])
+    guide_app = demo.guide_app
+    scenes, photos = tuple(shelf.example_files("synthetic")), tuple(shelf.example_files("photos"))
+    if not scenes or not photos:
+        pytest.skip("example scenes or scikit-image photos cannot be made here")
+    assert all("scene_" in p for p in scenes) and {Path(p).stem for p in photos} >= {"astronaut", "coffee"}
+    assert set(guide_app.galleries) == {scenes, photos}
+    for spec, shown in [("synthetic", scenes), ("photos", photos)]:
+        info, brush, answer, editor, *galleries = guide_app.model_widgets(blank_tab(spec))
+        assert [g.visible for g in galleries] == [g == shown for g in guide_app.galleries]
+        assert brush.choices == answer.choices and [v for _, v in brush.choices] == shelf.pool(spec).classes
+
+
+
+def test_only_compute_events_borrow_the_gpu_and_their_values_pickle(app_model_dir: Path, tmp_path: Path, image: np.ndarray,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """ZeroGPU's ``spaces.GPU`` pickles a GPU event's arguments into a forked worker and its
+    results back: only events that run the network are wrapped (not view, export, the brush,
+    loading a model or the widgets that follow it), and their values survive pickling."""
+    import pickle
+
+    wrapped = {}
+
+    def fake_gpu(fn):
+        def worker(*args):
+            return pickle.loads(pickle.dumps(fn(*pickle.loads(pickle.dumps(args)))))
+
+        wrapped[fn.__name__] = worker
+        return worker
+
+    monkeypatch.setattr(app, "gpu", fake_gpu)
+    app.build_demo(load_model(app_model_dir, device="cpu"), app.BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[])
+    assert set(wrapped) == {"set_image", "guide_sketch", "guide_points", "chat", "ask", "answer", "undo", "reset", "switch_model"}
+    path = tmp_path / "mine.png"
+    Image.fromarray(image).save(path)
+    tab = wrapped["set_image"](str(path), None)[0]
+    tab = wrapped["guide_points"]('[[20, 20, "coat"]]', tab)[0]
+    tab = wrapped["ask"](tab)[0]
+    tab, overlay, chat, legend, status = wrapped["answer"]("sky", tab)
+    assert status.startswith("Thanks: that's sky") and len(tab["steps"]) == 2 and overlay.shape[2] == 3

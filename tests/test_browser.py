@@ -85,3 +85,34 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         finally:
             browser.close()
     assert (ARTIFACTS / "browser.png").stat().st_size > 10_000
+
+
+def test_model_selector_switches_the_tab(models_server) -> None:
+    """GUIDE_MODELS fills the model selector: choosing the other model restarts the chat
+    (said so), and the legend and examples follow the model."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, demo, tiny = models_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    legend = "document.querySelector('.gm-legend').innerText"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1150})
+            page.goto(url)
+            page.wait_for_selector("#gm-model input", timeout=60_000)
+            page.wait_for_function(f"() => {legend}.includes('aeroplane')", timeout=30_000)  # the default: VOC classes
+
+            page.locator("#gm-model input").click()
+            page.locator("ul[role=listbox] li", has_text="tiny-app").first.click()
+            chat_has(page, "Switched to")
+            page.wait_for_function(f"() => {legend}.includes('coat') && !{legend}.includes('aeroplane')", timeout=30_000)
+
+            page.locator(".gallery-item:visible").first.click()  # an example: the new model answers
+            chat_has(page, "New image")
+            page.wait_for_selector("#gm-overlay img", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser-models-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
