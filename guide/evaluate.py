@@ -4,6 +4,11 @@
   (optionally a confusion-matrix plot).
 * ``questions``: the paper's Table 1 — mIoU after 0, 1, 5, ... questions answered by
   a ground-truth oracle, through the same ``GuideSession`` path the app uses.
+* ``clicks``: the interactive-segmentation metric (RITM's protocol on semantic maps,
+  guide/clicks.py): NoC@85 / NoC@90 and mIoU after 1, 3, 5, 10, 20 simulated clicks,
+  beside twenty questions on the same scenes — who asks better, the network or the person?
+* ``effort``: interactions per image for a simulated annotator (clicks, answers, then
+  hand fixes) to reach 95 % pixel accuracy, against hand-painting alone.
 (``evaluate text`` lives in guide/text/evaluate.py.)
 """
 
@@ -22,6 +27,7 @@ from .backprop import BackpropSettings
 from .hub import load_model
 from .model import GuidedModel
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
+from .clicks import annotate, clicks_to_reach, hand_fix, image_miou, paint_from_scratch, pixel_accuracy, play_clicks
 from .questions import play_twenty_questions
 from .session import ASK_REGION, GuideSession
 
@@ -95,6 +101,140 @@ def evaluate_questions(
     }
 
 
+CLICK_COUNTS = (0, 1, 3, 5, 10, 20)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def evaluate_clicks(
+    model: GuidedModel,
+    data: str = "scenes",
+    split: str = "test",
+    root: str | None = None,
+    limit: int | None = None,
+    settings: BackpropSettings = BackpropSettings(),
+    ask_spread: int = 0,
+    ask_region: int = ASK_REGION,
+    max_clicks: int = 20,
+    targets: tuple[float, ...] = (0.85, 0.90),
+    pixel_target: float = 0.95,
+) -> dict:
+    """Simulated clicks (guide/clicks.py) against twenty questions on the same scenes.
+
+    Per image and per protocol ("clicks": the person picks where; "questions": the
+    network asks): per-image mIoU after 0..max_clicks interactions (mean IoU over the
+    classes present in that image's ground truth or prediction, VOID pixels ignored),
+    NoC@target (interactions until it first reaches the target; ``max_clicks`` when it
+    never does, counted in ``failed``), and the dataset mIoU (confusion matrices summed
+    over images, like the other evaluations) after CLICK_COUNTS interactions. Also, from
+    the click trajectory: interactions to reach ``pixel_target`` pixel accuracy with k
+    clicks and then hand fixes (guide/clicks.py: hand_fix), for each k in CLICK_COUNTS.
+    """
+    dataset, n = _dataset(model, data, split, root, limit)
+    K = model.num_classes
+    counts = [c for c in CLICK_COUNTS if c <= max_clicks]
+    protocols = ("clicks", "questions")
+    cms = {p: {c: np.zeros((K, K), dtype=np.int64) for c in counts} for p in protocols}
+    per_image: dict[str, list[list[float]]] = {p: [] for p in protocols}
+    then_hand: dict[int, list[int]] = {c: [] for c in counts}
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    start = time.time()
+    for i in tqdm(range(n), desc=f"clicks and questions ({split})"):
+        image, label = dataset[i]
+        session.set_image(image)
+        clicks = play_clicks(session, label, max_clicks)
+        session.reset()
+        asked = play_twenty_questions(session, label, list(range(max_clicks + 1)))
+        for p, preds in (("clicks", clicks), ("questions", [asked[c] for c in range(max_clicks + 1)])):
+            per_image[p].append([image_miou(pred, label, K) for pred in preds])
+            for c in counts:
+                cms[p][c] += confusion_matrix(preds[c], label, K)
+        for c in counts:
+            then_hand[c].append(c + hand_fix(clicks[c], label, pixel_target)[1])
+    report: dict = {
+        "model": model.config.name or str(model.folder),
+        "split": split,
+        "images": n,
+        "max_clicks": max_clicks,
+        "counts": counts,
+        "per_image_miou": "mean IoU over the classes in the image's ground truth or prediction, VOID ignored",
+        "seconds_per_image": (time.time() - start) / max(n, 1),
+        "backprop": settings.__dict__,
+        "ask_spread": ask_spread,
+        "ask_region": ask_region,
+    }
+    for p in protocols:
+        scores = per_image[p]
+        report[p] = {
+            "miou": [miou(cms[p][c]) for c in counts],
+            "mean_image_miou": [_mean([s[c] for s in scores]) for c in counts],
+            **{f"noc@{round(100 * t)}": _mean([clicks_to_reach(s, t, max_clicks) for s in scores]) for t in targets},
+            **{f"failed@{round(100 * t)}": sum(max(s) < t for s in scores) for t in targets},
+        }
+    report["clicks_then_hand_fixes"] = {"pixel_target": pixel_target,
+                                        "interactions": {str(c): _mean(v) for c, v in then_hand.items()}}
+    return report
+
+
+def evaluate_effort(
+    model: GuidedModel,
+    data: str = "scenes",
+    split: str = "test",
+    root: str | None = None,
+    limit: int | None = None,
+    settings: BackpropSettings = BackpropSettings(),
+    ask_spread: int = 0,
+    ask_region: int = ASK_REGION,
+    target: float = 0.95,
+    max_clicks: int = 20,
+    max_answers: int = 20,
+) -> dict:
+    """Interactions per image to reach ``target`` pixel accuracy (issue 13's annotation effort).
+
+    * ``guided``: the simulated annotator of guide/clicks.py: annotate (clicks, then
+      answers to the network's questions, then hand fixes of whole wrong regions);
+    * ``clicks_then_hand``: the same annotator without the answers phase;
+    * ``hand_fix_prediction``: hand fixes only, starting from the unguided prediction;
+    * ``paint_from_scratch``: an empty map, one interaction per connected ground-truth region.
+    """
+    dataset, n = _dataset(model, data, split, root, limit)
+    rows: dict[str, list[float]] = {k: [] for k in ("guided", "clicks", "answers", "hand_fixes", "clicks_then_hand",
+                                                   "hand_fix_prediction", "paint_from_scratch", "unguided_accuracy",
+                                                   "guided_accuracy")}
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    start = time.time()
+    for i in tqdm(range(n), desc=f"annotation effort ({split})"):
+        image, label = dataset[i]
+        session.set_image(image)
+        pred = session.predict()
+        rows["unguided_accuracy"].append(pixel_accuracy(pred, label))
+        rows["hand_fix_prediction"].append(hand_fix(pred, label, target)[1])
+        rows["paint_from_scratch"].append(paint_from_scratch(label, target))
+        effort = annotate(session, label, target, max_clicks, max_answers)
+        rows["guided"].append(effort.total)
+        rows["clicks"].append(effort.clicks)
+        rows["answers"].append(effort.answers)
+        rows["hand_fixes"].append(effort.hand_fixes)
+        rows["clicks_then_hand"].append(effort.clicks_then_hand)
+        rows["guided_accuracy"].append(effort.accuracy_guided)
+    return {
+        "model": model.config.name or str(model.folder),
+        "split": split,
+        "images": n,
+        "pixel_target": target,
+        "interaction": "a click, an answer to the network's question, or one hand fix (painting one 4-connected "
+                       "wrong region of one true class); painting from scratch: one connected ground-truth region",
+        "mean": {k: _mean(v) for k, v in rows.items()},
+        "median": {k: float(np.median(v)) for k, v in rows.items()},
+        "seconds_per_image": (time.time() - start) / max(n, 1),
+        "backprop": settings.__dict__,
+        "ask_spread": ask_spread,
+        "ask_region": ask_region,
+    }
+
+
 def write_reference(model: GuidedModel, image_path: str, out: str, stride: int = 4) -> dict:
     """Store a small subsampled prediction for ``image_path`` so tests can check the shipped model."""
     from PIL import Image
@@ -131,7 +271,7 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m guide evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["segmenter", "questions", "reference"],
+    p.add_argument("what", choices=["segmenter", "questions", "clicks", "effort", "reference"],
                    help="reference: store a prediction for tests; (evaluate text: see guide/text/evaluate.py)")
     p.add_argument("--image", default="examples/scene_00.png", help="image for reference mode")
     p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev")
@@ -142,9 +282,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--questions", default="0,1,5,10,15,20", help="question counts (questions mode)")
     p.add_argument("--optimizer", default=BackpropSettings.optimizer, choices=["sgd", "lbfgs"])
     p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by; 0 = the paper's bare flip")
+    p.add_argument("--lr", type=float, default=BackpropSettings.lr, help="backprop learning rate")
+    p.add_argument("--l2", type=float, default=BackpropSettings.l2, help="weight of the L2 penalty on the guiding parameters")
+    p.add_argument("--max-steps", type=int, default=BackpropSettings.max_steps, help="backprop steps per turn at most")
     p.add_argument("--spread", type=int, default=0, help="skip pixels this close to earlier questions (questions mode)")
     p.add_argument("--region", type=int, default=ASK_REGION,
                    help="ask inside uncertain areas of this radius; 0 = the paper's single most uncertain pixel")
+    p.add_argument("--max-clicks", type=int, default=20, help="clicks / questions per image at most (clicks, effort modes)")
+    p.add_argument("--target", type=float, default=0.95, help="pixel accuracy the annotator stops at (effort mode)")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
     args = p.parse_args(argv)
@@ -163,13 +308,33 @@ def main(argv: list[str] | None = None) -> None:
         if args.plot:
             plot_confusion(cm, model.classes, args.plot)
     else:
-        counts = [int(c) for c in args.questions.split(",")]
-        report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit,
-                                    BackpropSettings(optimizer=args.optimizer, margin=args.margin), args.spread, args.region)
-        print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
-        print("questions   " + "".join(f"{c:>7}" for c in counts))
-        print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))
-        print("pixel acc.  " + "".join(f"{100 * v:7.1f}" for v in report["pixel_accuracy"]))
+        settings = BackpropSettings(optimizer=args.optimizer, margin=args.margin, lr=args.lr, l2=args.l2,
+                                    max_steps=args.max_steps)
+        if args.what == "questions":
+            counts = [int(c) for c in args.questions.split(",")]
+            report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit, settings,
+                                        args.spread, args.region)
+            print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
+            print("questions   " + "".join(f"{c:>7}" for c in counts))
+            print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))
+            print("pixel acc.  " + "".join(f"{100 * v:7.1f}" for v in report["pixel_accuracy"]))
+        elif args.what == "clicks":
+            report = evaluate_clicks(model, args.data, args.split, args.root, args.limit, settings, args.spread,
+                                     args.region, args.max_clicks)
+            print(f"{report['model']} on {args.split} ({report['images']} images): simulated clicks vs twenty questions")
+            print("interactions        " + "".join(f"{c:>7}" for c in report["counts"]) + "   NoC@85  NoC@90")
+            for p_ in ("clicks", "questions"):
+                r = report[p_]
+                print(f"{p_ + ', mIoU':<20}" + "".join(f"{100 * v:7.1f}" for v in r["miou"])
+                      + f"   {r['noc@85']:6.2f}  {r['noc@90']:6.2f}")
+        else:
+            report = evaluate_effort(model, args.data, args.split, args.root, args.limit, settings, args.spread,
+                                     args.region, args.target, args.max_clicks, args.max_clicks)
+            print(f"{report['model']} on {args.split} ({report['images']} images): interactions per image to "
+                  f"{100 * args.target:.0f} % pixel accuracy (mean, median)")
+            for k in ("guided", "clicks", "answers", "hand_fixes", "clicks_then_hand", "hand_fix_prediction",
+                      "paint_from_scratch"):
+                print(f"  {k:<20} {report['mean'][k]:6.2f}  {report['median'][k]:5.1f}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
