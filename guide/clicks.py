@@ -100,7 +100,7 @@ def image_miou(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> float:
     return 1.0 if np.isnan(value) else value
 
 
-def pixel_accuracy(pred: np.ndarray, gt: np.ndarray) -> float:
+def image_pixel_accuracy(pred: np.ndarray, gt: np.ndarray) -> float:
     """Fraction of non-VOID pixels that are right (1.0 when all are VOID)."""
     keep = gt != VOID
     return float((pred[keep] == gt[keep]).mean()) if keep.any() else 1.0
@@ -122,7 +122,7 @@ def hand_fix(pred: np.ndarray, gt: np.ndarray, target: float) -> tuple[np.ndarra
     """
     fixed = np.array(pred, copy=True)
     painted = 0
-    if pixel_accuracy(fixed, gt) >= target:
+    if image_pixel_accuracy(fixed, gt) >= target:
         return fixed, 0
     keep = int((gt != VOID).sum())
     right = int(((fixed == gt) & (gt != VOID)).sum())
@@ -230,4 +230,4 @@ def annotate(session: GuideSession, gt: np.ndarray, target: float = 0.95, max_cl
         if phase == "clicks":
             clicks_then_hand = done["clicks"] + hand_fix(pred, gt, target)[1]
     _, fixes = hand_fix(pred, gt, target)
-    return Effort(done["clicks"], done["answers"], fixes, clicks_then_hand, pixel_accuracy(pred, gt))
+    return Effort(done["clicks"], done["answers"], fixes, clicks_then_hand, image_pixel_accuracy(pred, gt))

@@ -1,19 +1,19 @@
 import numpy as np
 import pytest
 
+from guide.backprop import BackpropSettings
 from guide.clicks import (
     annotate,
     clicks_to_reach,
     hand_fix,
     image_miou,
+    image_pixel_accuracy,
     interior_point,
     next_click,
     paint_from_scratch,
-    pixel_accuracy,
     play_clicks,
     wrong_regions,
 )
-from guide.backprop import BackpropSettings
 from guide.labels import VOID
 
 
@@ -102,7 +102,7 @@ def test_clicks_to_reach_caps():
 def test_hand_fix_paints_largest_regions_until_the_target():
     pred, gt = _maps()  # 2000 px, 240 + 16 wrong: accuracy 0.872
     fixed, n = hand_fix(pred, gt, 0.95)
-    assert n == 1 and pixel_accuracy(fixed, gt) == pytest.approx(1 - 16 / 2000)
+    assert n == 1 and image_pixel_accuracy(fixed, gt) == pytest.approx(1 - 16 / 2000)
     fixed, n = hand_fix(pred, gt, 1.0)
     assert n == 2 and np.array_equal(fixed, gt)
     assert hand_fix(gt, gt, 0.95)[1] == 0
@@ -169,7 +169,7 @@ def test_annotate_reaches_the_target_and_counts_every_interaction(tiny_model, im
     assert 1 <= effort.clicks <= 3 and effort.answers <= 2
     # hand fixes finish what guiding left: the fixes counted bring the guided prediction to the target
     fixed, n = hand_fix(session.predict(), gt, 0.99)
-    assert n == effort.hand_fixes and pixel_accuracy(fixed, gt) >= 0.99
+    assert n == effort.hand_fixes and image_pixel_accuracy(fixed, gt) >= 0.99
     assert effort.total == effort.clicks + effort.answers + effort.hand_fixes
     # nothing to do when the prediction is already right
     session.reset()
