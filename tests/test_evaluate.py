@@ -26,6 +26,12 @@ def test_evaluate_clicks_reports_both_protocols(app_model_dir: Path, tmp_path: P
         assert 0 <= r["noc@85"] <= 2 and 0 <= r["noc@90"] <= 2 and r["noc@85"] <= r["noc@90"]
         assert 0 <= r["failed@90"] <= 2
     assert set(report["clicks_then_hand_fixes"]["interactions"]) == {"0", "1"}
+    # its twenty-questions protocol is evaluate questions' (one run gives Table 1 and the click metric)
+    out_q = tmp_path / "questions.json"
+    assert main(["evaluate", "questions", "--model", str(app_model_dir), *FAST, "--questions", "0,1",
+                 "--json", str(out_q)]) == 0
+    table1 = json.loads(out_q.read_text())
+    assert table1["miou"] == questions["miou"] and table1["pixel_accuracy"] == questions["pixel_accuracy"]
 
 
 def test_evaluate_effort_counts_interactions(app_model_dir: Path, tmp_path: Path) -> None:
