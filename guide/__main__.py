@@ -15,7 +15,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "train-segmenter": ("guide.train", "train a segmenter from scratch on a dataset"),
     "train-guide": ("guide.text.train", "train a text guide for a frozen segmenter"),
-    "evaluate": ("guide.evaluate", "evaluate segmenter | questions | reference (mIoU unguided, after N clicked answers)"),
+    "evaluate": ("guide.evaluate", "evaluate segmenter | questions | clicks | effort | reference (mIoU unguided, after N answers or clicks; annotation effort)"),
     "evaluate text": ("guide.text.evaluate", "mIoU after N text hints"),
     "bench": ("guide.bench", "time head, tail, text and click turns"),
     "examples": ("guide.data.scenes", "write example scenes (and labels) for the app"),
