@@ -2,7 +2,7 @@
 
   train-segmenter   train a segmenter from scratch on a dataset (guide/train.py)
   train-guide       train a text guide for a frozen segmenter (guide/text/train.py)
-  evaluate          evaluate segmenter | questions | text (guide/evaluate.py, guide/text/evaluate.py)
+  evaluate          evaluate segmenter | questions | text | reader (guide/evaluate.py, guide/text/evaluate.py)
   bench             time head, tail, text and click turns (guide/bench.py)
   examples          write example scenes for the app (guide/data/scenes.py)
 """
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     elif command == "evaluate":
         if rest and rest[0] == "text":
             from .text.evaluate import main as run
+
+            rest = rest[1:]
+        elif rest and rest[0] == "reader":
+            from .text.evaluate import reader_main as run
 
             rest = rest[1:]
         else:
