@@ -175,8 +175,10 @@ def near_classes(words: Sequence[str], classes: Sequence[str], vectors, top: int
 
 
 def _plural_forms(word: str) -> list[str]:
-    """Singular candidates of ``word`` beyond find_class's "-s": "dresses" -> "dress", "ponies" -> "pony"."""
+    """Singular candidates of ``word``: "kittens" -> "kitten", "dresses" -> "dress", "ponies" -> "pony"."""
     out = []
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        out.append(word[:-1])
     if word.endswith("es") and len(word) > 3:
         out.append(word[:-2])
     if word.endswith("ies") and len(word) > 4:
