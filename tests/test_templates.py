@@ -10,7 +10,7 @@ import pytest
 
 from guide.hints import FIND, REMOVE
 from guide.text.heldout import HELDOUT
-from guide.text.templates import TRAINING, place_kind, place_phrase, render
+from guide.text.templates import PAPER, TRAINING, place_kind, place_phrase, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +22,17 @@ def test_heldout_and_training_share_no_frame_or_place_phrase() -> None:
     for kind in ("corner", "side_h", "side_v", "middle"):
         assert not set(getattr(TRAINING, kind)) & set(getattr(HELDOUT, kind)), kind
     assert set(TRAINING.anywhere) & set(HELDOUT.anywhere) == {""}  # only "no place at all" is shared
+    for op in (FIND, REMOVE):  # the first guides' templates are not held-out phrasings either
+        assert not set(PAPER.frames(op)) & (set(HELDOUT.frames(FIND)) | set(HELDOUT.frames(REMOVE)))
+
+
+def test_paper_phrasings_keep_the_first_guides_random_stream() -> None:
+    # one draw per hint (the frame), as before issue 14, so --phrasings paper reproduces the earlier numbers
+    rng, twin = np.random.default_rng(3), np.random.default_rng(3)
+    text = render(PAPER, FIND, "coat", "on the top left", rng)
+    assert text == PAPER.find[int(twin.integers(len(PAPER.find)))].format(c="coat", a="a", w="on the top left")
+    assert rng.integers(1 << 30) == twin.integers(1 << 30)
+    assert not PAPER.varied and TRAINING.varied
 
 
 def test_training_never_imports_the_heldout_set() -> None:

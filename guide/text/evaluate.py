@@ -37,15 +37,16 @@ from guide.text.vectors import vectors_source
 from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
-PHRASINGS = ("templates", "heldout")
+PHRASINGS = ("templates", "heldout", "paper")
 
 
 def phrasebook(name: str) -> Any:
-    """The training phrasebook ("templates") or the held-out one ("heldout", measuring only)."""
-    if name == "templates":
-        from guide.text.templates import TRAINING
+    """The training phrasebook ("templates"), the first guides' ("paper") or the held-out one
+    ("heldout", measuring only)."""
+    from guide.text.templates import BOOKS
 
-        return TRAINING
+    if name in BOOKS:
+        return BOOKS[name]
     if name == "heldout":
         from guide.text.heldout import HELDOUT
 
@@ -170,7 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keep-backfiring", action="store_true",
                    help="keep text turns that move their class the wrong way (the app takes them back)")
     p.add_argument("--phrasings", default="templates", choices=list(PHRASINGS),
-                   help="training phrasings, or the held-out ones (guide/text/heldout.py, never trained on)")
+                   help="training phrasings (templates), the first guides' 7+7 templates (paper), or the held-out "
+                        "ones (heldout: guide/text/heldout.py, never trained on)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)

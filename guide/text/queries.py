@@ -208,7 +208,7 @@ def render_hint(
     # Draw the wording first so that the faithful and the ablated hints of one random
     # stream use the same frame.
     template = int(rng.integers(len(book.frames(op))))
-    place = int(rng.integers(1 << 30))
+    place = int(rng.integers(1 << 30)) if book.varied else 0  # PAPER: the random stream of the first guides
     cells = tuple(sorted(int(c) for c in cells))
     if ablation == "wrong-class":
         others = [i for i in range(len(class_names)) if i != label]

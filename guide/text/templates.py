@@ -45,6 +45,11 @@ class Phrasebook:
     def places(self) -> tuple[str, ...]:
         return self.corner + self.side_h + self.side_v + self.middle + self.anywhere
 
+    @property
+    def varied(self) -> bool:
+        """Whether any place has more than one phrase (else no random draw is spent on it)."""
+        return len(self.places()) > 5
+
 
 TRAINING = Phrasebook(
     name="templates",
@@ -185,6 +190,39 @@ TRAINING = Phrasebook(
     anywhere=("", "in the image", "all over the image", "anywhere", "somewhere"),
 )
 
+PAPER = Phrasebook(
+    name="paper",
+    find=(
+        "find the {c} {w}",
+        "the {c} is missing {w}",
+        "there is {a} {c} {w}",
+        "there is {a} {c} in the image {w}",
+        "{a} {c} is missing {w}",
+        "look for the {c} {w}",
+        "you missed the {c} {w}",
+    ),
+    remove=(
+        "there is no {c} {w}",
+        "the {c} is not visible {w}",
+        "remove the {c} {w}",
+        "there is no {c} in the image {w}",
+        "the {c} is wrong {w}",
+        "get rid of the {c} {w}",
+        "there should be no {c} {w}",
+    ),
+    corner=("on the {v} {h}",),
+    side_h=("on the {h}",),
+    side_v=("on the {v}",),
+    middle=("in the middle",),
+    anywhere=("",),
+)
+"""The 7 + 7 templates and one place phrase per place the shipped guide was first trained with
+(before issue 14; ``--phrasings paper`` reproduces those numbers). Its "the coat is not
+visible" as a *remove* hint contradicts how people use it (the reader reads it as find)."""
+
+BOOKS = {"templates": TRAINING, "paper": PAPER}
+"""Phrasebooks training may use (``train-guide --phrasings``); the held-out one is not here."""
+
 UPPER = {"top": "upper", "bottom": "lower"}
 UP = {"top": "up", "bottom": "down"}
 
@@ -228,10 +266,10 @@ def article(word: str) -> str:
 def render(book: Phrasebook, op: str, class_name: str, where: str, rng: np.random.Generator) -> str:
     """One hint in ``book``'s words: a random frame of ``op`` and a random place phrase for ``where``.
 
-    Draws the frame, then the place phrase, from ``rng`` (two draws, always).
+    Draws the frame, then (if ``book`` has several) the place phrase from ``rng``.
     """
     frames = book.frames(op)
     frame = frames[int(rng.integers(len(frames)))]
-    place = place_phrase(book, where, int(rng.integers(1 << 30)))
+    place = place_phrase(book, where, int(rng.integers(1 << 30)) if book.varied else 0)
     text = frame.format(c=class_name, a=article(class_name), w=place)
     return " ".join(text.split())
