@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
             rest = rest[1:]
         elif rest and rest[0] == "reader":
-            from .text.evaluate import reader_main as run
+            from .text.evaluate_reader import main as run
 
             rest = rest[1:]
         else:
