@@ -238,13 +238,43 @@ class Conversation:
             label = resolve_class(text, self.classes)
             if label is not None:
                 return self.answer(label, said=text)
-        if find_class(words, self.classes) is None:
-            return self._which_class(text, words)
         if not self.has_text_guide:
+            if find_class(words, self.classes) is None:
+                return self._which_class(text, words)
             self._say("user", text)
             self._say("assistant", NO_TEXT_GUIDE)
             return Reply(NO_TEXT_GUIDE)
-        return self._step(text, lambda: self.session.add_text(text), lambda r: r.reply)
+        from .text.understand import name_class, split_clauses
+        from .text.vectors import load_vectors
+
+        # One message may hold several hints ("a coat on the left and no grass on the bottom"):
+        # each clause is its own text turn, and the message is one step (undone as a whole).
+        clauses = split_clauses(text, self.classes)
+        vectors = load_vectors()
+        if all(name_class(_WORD.findall(c.lower()), self.classes, vectors)[0] is None for c in clauses):
+            return self._which_class(text, words)
+        return self._step(text, lambda: self._add_clauses(clauses), lambda r: r.reply)
+
+    def _add_clauses(self, clauses: Sequence[str]) -> TurnResult:
+        """Apply each clause as a text turn; one result whose reply has a sentence per clause.
+        If one fails, the turns the earlier clauses added are taken back before it is raised."""
+        start = len(self.session.turns)
+        results = []
+        try:
+            for clause in clauses:
+                results.append(self.session.add_text(clause))
+        except Exception:
+            while len(self.session.turns) > start:
+                self.session.undo()
+            raise
+        if len(results) == 1:
+            return results[0]
+        gained: dict[str, int] = {}
+        for r in results:
+            for name, n in r.gained.items():
+                gained[name] = gained.get(name, 0) + n
+        reply = " ".join(f"({i}) \u201c{c}\u201d: {r.reply}" for i, (c, r) in enumerate(zip(clauses, results), 1))
+        return TurnResult(reply, {k: v for k, v in gained.items() if v}, ignored_words=[w for r in results for w in r.ignored_words])
 
     def _which_class(self, text: str, words: Sequence[str]) -> Reply:
         """Nothing changes; ask which class the message means, nearest names first."""
