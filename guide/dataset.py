@@ -34,6 +34,7 @@ import os
 import tempfile
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -179,8 +180,10 @@ def coco_to_labels(coco: Any, image_id: int) -> np.ndarray:
     index, unannotated = 255): the inverse of :func:`coco_annotations`."""
     info = coco.imgs[image_id]
     labels = np.full((info["height"], info["width"]), VOID, np.uint8)
-    for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
-        labels[coco.annToMask(ann).astype(bool)] = ann["category_id"]
+    with warnings.catch_warnings():  # pycocotools' decode predates numpy 2's copy keyword
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
+            labels[coco.annToMask(ann).astype(bool)] = ann["category_id"]
     return labels
 
 
