@@ -42,6 +42,7 @@ MAX_ZIP_ENTRIES = 5000  # entries (files and folders) in one zip
 MAX_ZIP_RATIO = 100  # uncompressed / compressed bytes of a whole zip (photos barely compress: ~1)
 MAX_INPUT_PIXELS = 50_000_000  # refuse larger images without decoding them
 MAX_SIDE = 1024  # longer image side after downscaling
+SNIFF_BYTES = 64 * 1024  # bytes read to tell an image from other files (PIL needs the header only)
 
 #: What PIL must recognise a file as for it to count as an image.
 IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO"})
@@ -70,7 +71,7 @@ class ImageFile:
     id: str
     name: str
     size: int
-    read: Callable[[], bytes] = field(repr=False)
+    read: Callable[..., bytes] = field(repr=False)  # read() -> all bytes; read(n) -> the first n
 
 
 @dataclass
@@ -168,10 +169,10 @@ def _unsafe_member(name: str) -> bool:
     return False
 
 
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """An entry's bytes, never more than it declared (a lying header cannot grow it)."""
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, n: int = -1) -> bytes:
+    """An entry's bytes (the first ``n``), never more than it declared (a lying header cannot grow it)."""
     with zf.open(info) as f:
-        data = f.read(info.file_size + 1)
+        data = f.read(info.file_size + 1 if n < 0 else min(n, info.file_size + 1))
     if len(data) > info.file_size:
         raise BadImage("it is larger than its zip header says")
     return data
@@ -216,18 +217,18 @@ def _zip_images(path: Path, label: str, messages: list[str]) -> list[tuple[str, 
         return out
 
 
-def _member_reader(path: Path, info: zipfile.ZipInfo) -> Callable[[], bytes]:
-    def read() -> bytes:
+def _member_reader(path: Path, info: zipfile.ZipInfo) -> Callable[..., bytes]:
+    def read(n: int = -1) -> bytes:
         with zipfile.ZipFile(path) as zf:
-            return _read_member(zf, info)
+            return _read_member(zf, info, n)
 
     return read
 
 
-def _file_reader(path: Path) -> Callable[[], bytes]:
-    def read() -> bytes:
+def _file_reader(path: Path) -> Callable[..., bytes]:
+    def read(n: int = -1) -> bytes:
         with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+            data = f.read(MAX_FILE_BYTES + 1 if n < 0 else min(n, MAX_FILE_BYTES + 1))
         if len(data) > MAX_FILE_BYTES:
             raise BadImage(f"it is larger than {MAX_FILE_BYTES >> 20} MB")
         return data
@@ -254,7 +255,7 @@ def _candidates(paths: Iterable[str | os.PathLike], messages: list[str]) -> Iter
 
 def _is_image_file(path: Path) -> bool:
     with open(path, "rb") as f:
-        return sniff_image(f.read(64 * 1024))
+        return sniff_image(f.read(SNIFF_BYTES))
 
 
 def collect(paths: Iterable[str | os.PathLike], taken: Iterable[str] = ()) -> Batch:
@@ -276,7 +277,9 @@ def collect(paths: Iterable[str | os.PathLike], taken: Iterable[str] = ()) -> Ba
             left_out.append(name)
             continue
         try:
-            head = read()
+            head = read(SNIFF_BYTES)
+            if not sniff_image(head) and size > len(head):  # long metadata before the frame header
+                head = read()
         except (BadImage, OSError, zipfile.BadZipFile, RuntimeError, EOFError) as e:  # RuntimeError: encrypted / bad zip entry
             batch.messages.append(f"{name}: skipped, it could not be read ({e}).")
             continue

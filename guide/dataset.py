@@ -27,6 +27,7 @@ the same classes unless ``allow_other_model`` (each save records its model).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -59,6 +60,7 @@ CONVERSATIONS = "conversations"
 JPEG_QUALITY = 95
 VOID_COLOUR = (224, 224, 192)  # VOC's colour for 255
 VAL_EVERY = 5  # about one saved image in VAL_EVERY goes to val.txt (by a hash of its id: stable)
+THUMB_SIDE = 128  # longer side of a thumbnail, pixels
 
 TODO, IN_PROGRESS, SAVED, CHANGED = "to do", "in progress", "saved", "changed"
 STATUSES = (TODO, IN_PROGRESS, SAVED, CHANGED)
@@ -229,6 +231,7 @@ class AnnotationDataset:
         self.model = {"name": str(model.get("name", "")), "source": str(model.get("source", ""))}
         if len(self.classes) >= VOID:
             raise DatasetError(f"{len(self.classes)} classes do not fit a PNG label map with {VOID} as void.")
+        self._records: dict[str, dict[str, Any] | None] = {}  # conversation records as last read or written
         with _locks_guard:
             self._lock = _locks.setdefault(str(self.root.resolve()), threading.RLock())
         with self._lock:
@@ -408,17 +411,39 @@ class AnnotationDataset:
         """The latest conversation state stored for the image (saved or not), or None."""
         self.entry(image_id)
         record = self._record(image_id)
-        return None if record is None else record.get("state")
+        return None if record is None else copy.deepcopy(record.get("state"))
 
     def saved_conversation(self, image_id: str) -> dict[str, Any] | None:
         """The conversation state as of the last save, or None."""
         self.entry(image_id)
         saved = (self._record(image_id) or {}).get("saved")
-        return None if not saved else saved.get("state")
+        return None if not saved else copy.deepcopy(saved.get("state"))
 
     def _record(self, image_id: str) -> dict[str, Any] | None:
-        path = self.root / CONVERSATIONS / f"{image_id}.json"
-        return _read_json(path) if path.is_file() else None
+        """The image's conversation record (cached: this process is the only writer; never mutate it)."""
+        if image_id not in self._records:
+            path = self.root / CONVERSATIONS / f"{image_id}.json"
+            self._records[image_id] = _read_json(path) if path.is_file() else None
+        return self._records[image_id]
+
+    def _write_record(self, image_id: str, record: dict[str, Any], body: bytes | None = None) -> None:
+        body = body if body is not None else self._record_bytes(record)
+        atomic_write(self.root / CONVERSATIONS / f"{image_id}.json", body)
+        self._records[image_id] = json.loads(body)  # exactly what a reopen reads (tuples become lists)
+
+    def thumbnail(self, image_id: str, folder: str | os.PathLike, side: int = THUMB_SIDE) -> Path:
+        """A small JPEG of the image in ``folder`` (made once, named by the image's hash)."""
+        e = self.entry(image_id)
+        path = Path(folder) / f"{e['sha1']}-{side}.jpg"
+        if not path.is_file():
+            with Image.open(self.root / IMAGES / f"{image_id}.jpg") as im:
+                im.draft("RGB", (side, side))
+                im = im.convert("RGB")
+                im.thumbnail((side, side))
+                buf = io.BytesIO()
+                im.save(buf, "JPEG", quality=85)
+            atomic_write(path, buf.getvalue())
+        return path
 
     def _saved_records(self) -> dict[str, dict[str, Any]]:
         out = {}
@@ -435,9 +460,8 @@ class AnnotationDataset:
         a saved image's labels stay as saved. Returns the new status."""
         self.entry(image_id)
         with self._lock:
-            record = self._record(image_id) or {"id": image_id, "saved": None}
-            record["state"] = state
-            atomic_write(self.root / CONVERSATIONS / f"{image_id}.json", self._record_bytes(record))
+            record = {"id": image_id, "saved": None, **(self._record(image_id) or {}), "state": state}
+            self._write_record(image_id, record)
         return self.status(image_id)
 
     def save(self, image_id: str, labels: np.ndarray, state: dict[str, Any]) -> str:
@@ -460,17 +484,17 @@ class AnnotationDataset:
             raise DatasetError(f"Labels for {image_id} hold class indices {bad.tolist()[:5]} this data set does not have "
                                f"({len(self.classes)} classes, {VOID} = void); nothing was saved.")
         with self._lock:
-            record = self._record(image_id) or {"id": image_id}
             digest = labels_sha1(labels)
-            record.update(state=state, saved={"state": state, "labels_sha1": digest, "model": self.model,
-                                              "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            saved = {"state": state, "labels_sha1": digest, "model": self.model,
+                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            record = {"id": image_id, **(self._record(image_id) or {}), "state": state, "saved": saved}
             body = self._record_bytes(record)  # fails here, before any file is touched, if state is not plain data
             buf = io.BytesIO()
             palette_image(labels, self.palette, VOID_COLOUR).save(buf, "PNG", optimize=False)
             final = self.root / LABELS / f"{image_id}.png"
             pending = self.root / LABELS / f".{image_id}.png.new"
             atomic_write(pending, buf.getvalue())  # 1. labels aside, whole
-            atomic_write(self.root / CONVERSATIONS / f"{image_id}.json", body)  # 2. commit point
+            self._write_record(image_id, record, body)  # 2. commit point
             os.replace(pending, final)  # 3. labels in place
             coco = self._read_coco()  # 4. derived files
             number = self._index[image_id] + 1

@@ -435,3 +435,11 @@ def test_large_images_are_downscaled_and_exif_rotation_applied(tmp_path: Path, m
     assert report.messages == ["rot.jpg: downscaled from 64x20."]
     assert ds.image("rot").shape == (32, 10, 3) and ds.entry("rot")["height"] == 32
     assert "exif" not in Image.open(ds.root / "JPEGImages/rot.jpg").info  # no metadata carried into the data set
+
+
+def test_an_image_with_long_metadata_before_its_pixels_is_still_an_image(tmp_path: Path) -> None:
+    path = tmp_path / "icc.jpg"
+    Image.fromarray(photo(10, 10, 1)).save(path, icc_profile=b"\x00" * 300_000)  # ICC profile segments first
+    assert path.stat().st_size > batch_mod.SNIFF_BYTES
+    got = collect([path])
+    assert [im.id for im in got.images] == ["icc"] and got.messages == []
