@@ -1,0 +1,109 @@
+"""Annotating many images (guide/annotate.py): each image keeps its own conversation while
+moving back and forth, saves land in the data set, and a restart continues exactly."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from guide.annotate import Annotator
+from guide.conversation import UserError
+from guide.dataset import CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, ModelMismatch
+from guide.pool import ConversationPool
+
+
+def write_images(folder: Path, n: int = 3) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        img = rng.integers(0, 255, (40 + 4 * i, 48, 3), dtype=np.uint8)
+        img[: 12 + i] = [120, 180, 240]
+        out.append(folder / f"img{i}.png")
+        Image.fromarray(img).save(out[-1])
+    (folder / "notes.txt").write_text("not an image")
+    return out
+
+
+def annotator(model, out: Path | None, **kw) -> Annotator:
+    return Annotator(model, ConversationPool(model), out, **kw)
+
+
+def guide(a: Annotator, tab: dict, points) -> dict:
+    with a.pool.open(tab) as conv:
+        conv.guide_points(points)
+        return {**a.pool.tab(conv), "dataset": tab["dataset"], "current": tab["current"]}
+
+
+def test_many_images_each_keep_their_conversation_and_resume(tiny_model, tmp_path: Path) -> None:
+    write_images(tmp_path / "in")
+    a = annotator(tiny_model, tmp_path / "out")
+    tab, msg = a.open_images([tmp_path / "in"], None)
+    assert msg.startswith("Opened 3 new images, 1 problem.") and "notes.txt: skipped, not an image." in msg
+    assert tab["current"] == "img0" and tab["image"].shape == (40, 48, 3)
+
+    tab = guide(a, tab, [(30, 5, 2), (35, 40, 2)])
+    guided0 = tab["session"]
+    tab, msg = a.step(tab, +1)  # leaving img0 keeps its conversation
+    assert tab["current"] == "img1" and msg.startswith("Image 2 of 3: img1 (to do)")
+    ds = a.dataset(tab)
+    assert ds.status("img0") == IN_PROGRESS and ds.status("img1") == TODO
+    tab = guide(a, tab, [(2, 2, 3)])
+    tab, msg = a.step(tab, -1)
+    assert tab["current"] == "img0" and tab["session"] == guided0  # back exactly where it was
+    with pytest.raises(UserError, match="first image"):
+        a.step(tab, -1)
+
+    with a.pool.open(tab) as conv:
+        labels0 = conv.labels().copy()
+    tab, msg = a.save_and_next(tab)
+    assert msg.startswith("Saved img0. 1 / 3 saved.") and tab["current"] == "img1"
+    assert np.array_equal(ds.labels("img0"), labels0)
+    assert ds.statuses() == {"img0": SAVED, "img1": IN_PROGRESS, "img2": TODO}
+    items, current, progress = a.strip(tab)
+    assert [c for _, c in items] == ["img0 · saved", "img1 · in progress", "img2 · to do"]
+    assert current == 1 and progress == "1 / 3 saved" and all(Path(p).is_file() for p, _ in items)
+
+    # a restart on the same folder: the statuses, and each image's conversation, are back
+    b = annotator(tiny_model, tmp_path / "out")
+    tab2, msg = b.open_images([tmp_path / "in"], None)  # the same folder again adds nothing
+    assert msg.startswith("Opened 0 new images, 3 already in the data set")
+    assert tab2["current"] == "img1" and len(tab2["session"]["turns"]) == 1  # first image not saved
+    tab2, _ = b.go(tab2, "img0")
+    assert tab2["session"] == guided0
+    with b.pool.open(tab2) as conv:
+        assert np.array_equal(conv.labels(), labels0)  # the same labels, recomputed from the conversation
+    tab2 = guide(b, tab2, [(1, 1, 1)])
+    tab2, _ = b.go(tab2, "img2")
+    assert b.dataset(tab2).status("img0") == CHANGED  # edited since saved: the files hold the save
+    assert np.array_equal(b.dataset(tab2).labels("img0"), labels0)
+
+
+def test_every_image_saved_and_download(tiny_model, tmp_path: Path) -> None:
+    write_images(tmp_path / "in", 2)
+    a = annotator(tiny_model, None)  # the browser: a data set in a temporary folder per tab
+    tab, _ = a.open_images([tmp_path / "in" / "img0.png", tmp_path / "in" / "img1.png"], None)
+    other, _ = a.open_images([tmp_path / "in" / "img1.png"], None)
+    assert other["dataset"] != tab["dataset"] and len(a.dataset(other)) == 1
+    tab, _ = a.save_and_next(tab)
+    tab, msg = a.save_and_next(tab)
+    assert "Every image is saved" in msg and a.dataset(tab).progress() == (2, 2)
+    path = a.download(tab)
+    with zipfile.ZipFile(path) as zf:
+        assert {"dataset/SegmentationClass/img0.png", "dataset/SegmentationClass/img1.png", "dataset/coco.json"} <= set(zf.namelist())
+
+
+def test_no_images_and_other_models_get_messages(tiny_model, tmp_path: Path) -> None:
+    a = annotator(tiny_model, None)
+    with pytest.raises(UserError, match="Open some images first"):
+        a.save(None)
+    with pytest.raises(UserError, match="No files given"):
+        a.open_images([], None)
+    assert a.strip(None) == ([], None, "")
+    AnnotationDataset(tmp_path / "ds", ["a", "b"], [[0, 0, 0], [1, 1, 1]], {"name": "other", "source": "x"})
+    with pytest.raises(ModelMismatch, match="other classes"):
+        annotator(tiny_model, tmp_path / "ds")
