@@ -13,6 +13,7 @@ from PIL import Image
 pytest.importorskip("guide.conversation")  # TEMPORARY until the house branch (Conversation, pool) is merged
 
 from guide.annotate import Annotator  # noqa: E402
+from guide.backprop import BackpropSettings  # noqa: E402
 from guide.conversation import UserError  # noqa: E402
 from guide.dataset import CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, ModelMismatch  # noqa: E402
 from guide.pool import ConversationPool  # noqa: E402
@@ -32,69 +33,77 @@ def write_images(folder: Path, n: int = 3) -> list[Path]:
 
 
 def annotator(model, out: Path | None, **kw) -> Annotator:
-    return Annotator(model, ConversationPool(model), out, **kw)
+    return Annotator(model, ConversationPool(model, BackpropSettings(max_steps=5)), out, **kw)  # few steps: fast
 
 
 def guide(a: Annotator, tab: dict, points) -> dict:
     with a.pool.open(tab) as conv:
         conv.guide_points(points)
-        return {**a.pool.tab(conv), "dataset": tab["dataset"], "current": tab["current"]}
+        return a.pool.tab(conv)
 
 
 def test_many_images_each_keep_their_conversation_and_resume(tiny_model, tmp_path: Path) -> None:
     write_images(tmp_path / "in")
     a = annotator(tiny_model, tmp_path / "out")
-    tab, msg = a.open_images([tmp_path / "in"], None)
+    tab, place, msg = a.open_images([tmp_path / "in"], None, None)
     assert msg.startswith("Opened 3 new images, 1 problem.") and "notes.txt: skipped, not an image." in msg
-    assert tab["current"] == "img0" and tab["image"].shape == (40, 48, 3)
+    assert place["current"] == "img0" and tab["image"].shape == (40, 48, 3)
 
     tab = guide(a, tab, [(30, 5, 2), (35, 40, 2)])
     guided0 = tab["session"]
-    tab, msg = a.step(tab, +1)  # leaving img0 keeps its conversation
-    assert tab["current"] == "img1" and msg.startswith("Image 2 of 3: img1 (to do)")
-    ds = a.dataset(tab)
+    tab, place, msg = a.step(tab, place, +1)  # leaving img0 keeps its conversation
+    assert place["current"] == "img1" and msg.startswith("Image 2 of 3: img1 (to do)")
+    ds = a.dataset(place)
     assert ds.status("img0") == IN_PROGRESS and ds.status("img1") == TODO
     tab = guide(a, tab, [(2, 2, 3)])
-    tab, msg = a.step(tab, -1)
-    assert tab["current"] == "img0" and tab["session"] == guided0  # back exactly where it was
+    tab, place, msg = a.step(tab, place, -1)
+    assert place["current"] == "img0" and tab["session"] == guided0  # back exactly where it was
     with pytest.raises(UserError, match="first image"):
-        a.step(tab, -1)
+        a.step(tab, place, -1)
 
     with a.pool.open(tab) as conv:
         labels0 = conv.labels().copy()
-    tab, msg = a.save_and_next(tab)
-    assert msg.startswith("Saved img0. 1 / 3 saved.") and tab["current"] == "img1"
+    tab, place, msg = a.save_and_next(tab, place)
+    assert msg.startswith("Saved img0. 1 / 3 saved.") and place["current"] == "img1"
     assert np.array_equal(ds.labels("img0"), labels0)
     assert ds.statuses() == {"img0": SAVED, "img1": IN_PROGRESS, "img2": TODO}
-    items, current, progress = a.strip(tab)
+    items, current, progress = a.strip(place)
     assert [c for _, c in items] == ["img0 · saved", "img1 · in progress", "img2 · to do"]
     assert current == 1 and progress == "1 / 3 saved" and all(Path(p).is_file() for p, _ in items)
 
+    # a single image opened on its own is never saved under the data set's id
+    with a.pool.conversation(*a.pool.intern(np.zeros((8, 8, 3), np.uint8))) as conv:
+        conv.set_image(conv_image := np.zeros((8, 8, 3), np.uint8), "lone")
+        lone = a.pool.tab(conv)
+    with pytest.raises(UserError, match="not one of the data set's"):
+        a.save(lone, place)
+    assert conv_image.shape == (8, 8, 3) and ds.status("img1") == IN_PROGRESS
+
     # a restart on the same folder: the statuses, and each image's conversation, are back
     b = annotator(tiny_model, tmp_path / "out")
-    tab2, msg = b.open_images([tmp_path / "in"], None)  # the same folder again adds nothing
+    tab2, place2, msg = b.open_images([tmp_path / "in"], None, None)  # the same folder again adds nothing
     assert msg.startswith("Opened 0 new images, 3 already in the data set")
-    assert tab2["current"] == "img1" and len(tab2["session"]["turns"]) == 1  # first image not saved
-    tab2, _ = b.go(tab2, "img0")
+    assert place2["current"] == "img1" and len(tab2["session"]["turns"]) == 1  # the first image not saved
+    tab2, place2, _ = b.go(tab2, place2, "img0")
     assert tab2["session"] == guided0
     with b.pool.open(tab2) as conv:
         assert np.array_equal(conv.labels(), labels0)  # the same labels, recomputed from the conversation
     tab2 = guide(b, tab2, [(1, 1, 1)])
-    tab2, _ = b.go(tab2, "img2")
-    assert b.dataset(tab2).status("img0") == CHANGED  # edited since saved: the files hold the save
-    assert np.array_equal(b.dataset(tab2).labels("img0"), labels0)
+    tab2, place2, _ = b.go(tab2, place2, "img2")
+    assert b.dataset(place2).status("img0") == CHANGED  # edited since saved: the files hold the save
+    assert np.array_equal(b.dataset(place2).labels("img0"), labels0)
 
 
 def test_every_image_saved_and_download(tiny_model, tmp_path: Path) -> None:
     write_images(tmp_path / "in", 2)
     a = annotator(tiny_model, None)  # the browser: a data set in a temporary folder per tab
-    tab, _ = a.open_images([tmp_path / "in" / "img0.png", tmp_path / "in" / "img1.png"], None)
-    other, _ = a.open_images([tmp_path / "in" / "img1.png"], None)
-    assert other["dataset"] != tab["dataset"] and len(a.dataset(other)) == 1
-    tab, _ = a.save_and_next(tab)
-    tab, msg = a.save_and_next(tab)
-    assert "Every image is saved" in msg and a.dataset(tab).progress() == (2, 2)
-    path = a.download(tab)
+    tab, place, _ = a.open_images([tmp_path / "in" / "img0.png", tmp_path / "in" / "img1.png"], None, None)
+    other, other_place, _ = a.open_images([tmp_path / "in" / "img1.png"], None, None)
+    assert other_place["dataset"] != place["dataset"] and len(a.dataset(other_place)) == 1
+    tab, place, _ = a.save_and_next(tab, place)
+    tab, place, msg = a.save_and_next(tab, place)
+    assert "Every image is saved" in msg and a.dataset(place).progress() == (2, 2)
+    path = a.download(tab, place)
     with zipfile.ZipFile(path) as zf:
         assert {"dataset/SegmentationClass/img0.png", "dataset/SegmentationClass/img1.png", "dataset/coco.json"} <= set(zf.namelist())
 
@@ -102,10 +111,49 @@ def test_every_image_saved_and_download(tiny_model, tmp_path: Path) -> None:
 def test_no_images_and_other_models_get_messages(tiny_model, tmp_path: Path) -> None:
     a = annotator(tiny_model, None)
     with pytest.raises(UserError, match="Open some images first"):
-        a.save(None)
+        a.save(None, None)
     with pytest.raises(UserError, match="No files given"):
-        a.open_images([], None)
+        a.open_images([], None, None)
     assert a.strip(None) == ([], None, "")
     AnnotationDataset(tmp_path / "ds", ["a", "b"], [[0, 0, 0], [1, 1, 1]], {"name": "other", "source": "x"})
     with pytest.raises(ModelMismatch, match="other classes"):
         annotator(tiny_model, tmp_path / "ds")
+
+
+def test_hand_paint_is_a_layer_over_the_guided_prediction(tiny_model, tmp_path: Path) -> None:
+    from guide.conversation import Conversation
+    from guide.labels import VOID
+
+    img = np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)
+    conv = Conversation(tiny_model)
+    conv.set_image(img, "x")
+    base = conv.labels().copy()
+    mask = np.zeros((40, 48), bool)
+    mask[10:20, 5:30] = True
+    target = int((np.bincount(base[mask], minlength=4)).argmin())  # a class most of the patch is not
+    r = conv.paint(mask, target)
+    assert r.text.startswith(f"Set {int((base[mask] != target).sum()):,} px to ")
+    painted = conv.labels()
+    assert (painted[mask] == target).all() and np.array_equal(painted[~mask], base[~mask])
+    unsure = np.zeros_like(mask)
+    unsure[0:3, 0:3] = True
+    conv.paint(unsure, VOID)
+    assert (conv.labels()[unsure] == VOID).all()
+
+    conv.guide_points([(35, 40, (target + 1) % 4), (12, 8, (target + 1) % 4)])  # guiding does not move painted pixels
+    assert (conv.labels()[mask & ~unsure] == target).all() and (conv.labels()[unsure] == VOID).all()
+
+    state = conv.get_state()
+    again = Conversation(tiny_model)
+    again.set_state(state, img)  # a reopened conversation draws the same layer
+    assert np.array_equal(again.labels(), conv.labels())
+
+    conv.undo()  # the guide step
+    conv.undo()  # the unsure paint
+    assert (conv.labels()[unsure] != VOID).all() and (conv.labels()[mask & ~unsure] == target).all()
+    conv.undo()  # the class paint
+    assert np.array_equal(conv.labels(), base)
+    with pytest.raises(UserError, match="Nothing painted"):
+        conv.paint(np.zeros_like(mask), 1)
+    with pytest.raises(UserError, match="Unknown class 9"):
+        conv.paint(mask, 9)
