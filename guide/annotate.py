@@ -35,12 +35,15 @@ from typing import Any
 
 from .batch import limits_text
 from .conversation import UserError
-from .dataset import SAVED, AnnotationDataset
+from .dataset import CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset
 from .model import GuidedModel
 from .pool import ConversationPool, blank_tab, is_tab
 
 NO_DATASET = "Open some images first: drop image files or a zip on “Images to annotate”."
 KEEP_TEMP_DATASETS = 64  # browser data sets (no --out) kept on the server, newest first
+#: Status marks on the thumbnail strip (short: captions are narrow), explained by :data:`MARKS_HELP`.
+MARKS = {SAVED: "✓", CHANGED: "✓✎", IN_PROGRESS: "✎", TODO: "○"}
+MARKS_HELP = " · ".join(f"{m} {s}" for s, m in MARKS.items())
 
 Tab = dict[str, Any]
 Place = dict[str, Any]
@@ -156,6 +159,20 @@ class Annotator:
         k = ds.ids.index(image_id)
         return tab, place, f"Image {k + 1} of {len(ds)}: {image_id} ({ds.status(image_id)}). {ds.progress_text()}."
 
+    def go_index(self, tab: Any, place: Any, index: int) -> tuple[Tab, Place, str]:
+        """Show the data set's ``index``-th image (a click on the thumbnail strip)."""
+        ids = self.dataset(_place(place)).ids
+        if not 0 <= index < len(ids):
+            raise UserError(f"There is no image {index + 1}: the data set has {len(ids)}.")
+        return self.go(tab, place, ids[index])
+
+    def resume(self, tab: Any, place: Any) -> tuple[Tab, Place, str]:
+        """A new tab on the server's data set (``--out``): the first image not saved yet."""
+        place = _place(place)
+        if self.out is None or not len(self.out):
+            return (tab if is_tab(tab) else blank_tab()), place, ""
+        return self.go(tab, place, self._first_open(self.out))
+
     def step(self, tab: Any, place: Any, delta: int) -> tuple[Tab, Place, str]:
         """The image ``delta`` places away in the data set's order."""
         place = _place(place)
@@ -198,14 +215,14 @@ class Annotator:
     # ------------------------------------------------------------ what to show
 
     def strip(self, place: Any) -> tuple[list[tuple[str, str]], int | None, str]:
-        """(thumbnails as (path, "id · status"), index of the place's image, "12 / 50 saved")."""
+        """(thumbnails as (path, "<status mark> id"), index of the place's image, "12 / 50 saved")."""
         place = _place(place)
         try:
             ds = self.dataset(place)
         except UserError:
             return [], None, ""
         statuses = ds.statuses()
-        items = [(str(ds.thumbnail(i, self._thumbs)), f"{i} · {statuses[i]}") for i in ds.ids]
+        items = [(str(ds.thumbnail(i, self._thumbs)), f"{MARKS[statuses[i]]} {i}") for i in ds.ids]
         current = ds.ids.index(place["current"]) if place["current"] in ds.ids else None
         return items, current, ds.progress_text()
 

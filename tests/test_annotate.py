@@ -68,7 +68,7 @@ def test_many_images_each_keep_their_conversation_and_resume(tiny_model, tmp_pat
     assert np.array_equal(ds.labels("img0"), labels0)
     assert ds.statuses() == {"img0": SAVED, "img1": IN_PROGRESS, "img2": TODO}
     items, current, progress = a.strip(place)
-    assert [c for _, c in items] == ["img0 · saved", "img1 · in progress", "img2 · to do"]
+    assert [c for _, c in items] == ["✓ img0", "✎ img1", "○ img2"]
     assert current == 1 and progress == "1 / 3 saved" and all(Path(p).is_file() for p, _ in items)
 
     # a single image opened on its own is never saved under the data set's id
@@ -120,40 +120,43 @@ def test_no_images_and_other_models_get_messages(tiny_model, tmp_path: Path) -> 
         annotator(tiny_model, tmp_path / "ds")
 
 
-def test_hand_paint_is_a_layer_over_the_guided_prediction(tiny_model, tmp_path: Path) -> None:
-    from guide.conversation import Conversation
+def test_hand_paint_is_a_layer_over_the_guided_prediction(tiny_model) -> None:
+    from guide.conversation import UNTOUCHED, Conversation
     from guide.labels import VOID
 
     img = np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)
-    conv = Conversation(tiny_model)
+    conv = Conversation(tiny_model, BackpropSettings(max_steps=5))
     conv.set_image(img, "x")
     base = conv.labels().copy()
     mask = np.zeros((40, 48), bool)
     mask[10:20, 5:30] = True
-    target = int((np.bincount(base[mask], minlength=4)).argmin())  # a class most of the patch is not
-    r = conv.paint(mask, target)
-    assert r.text.startswith(f"Set {int((base[mask] != target).sum()):,} px to ")
-    painted = conv.labels()
-    assert (painted[mask] == target).all() and np.array_equal(painted[~mask], base[~mask])
+    target = int(np.bincount(base[mask], minlength=4).argmin())  # a class most of the patch is not
     unsure = np.zeros_like(mask)
     unsure[0:3, 0:3] = True
-    conv.paint(unsure, VOID)
-    assert (conv.labels()[unsure] == VOID).all()
+    edits = np.full((40, 48), UNTOUCHED, np.int16)
+    edits[mask] = target
+    edits[unsure] = VOID
+    r = conv.paint(edits)  # two classes in one press: one step
+    want = int((base[mask] != target).sum()) + 9
+    assert r.text.startswith(f"Set {want:,} px by hand") and int(r.changed.sum()) == want
+    painted = conv.labels()
+    assert (painted[mask] == target).all() and (painted[unsure] == VOID).all()
+    assert np.array_equal(painted[~mask & ~unsure], base[~mask & ~unsure])
 
-    conv.guide_points([(35, 40, (target + 1) % 4), (12, 8, (target + 1) % 4)])  # guiding does not move painted pixels
-    assert (conv.labels()[mask & ~unsure] == target).all() and (conv.labels()[unsure] == VOID).all()
+    other = (target + 1) % 4
+    conv.guide_points([(35, 40, other), (12, 8, other)])  # guiding does not move painted pixels
+    assert (conv.labels()[mask] == target).all() and (conv.labels()[unsure] == VOID).all()
 
     state = conv.get_state()
-    again = Conversation(tiny_model)
+    again = Conversation(tiny_model, BackpropSettings(max_steps=5))
     again.set_state(state, img)  # a reopened conversation draws the same layer
     assert np.array_equal(again.labels(), conv.labels())
 
-    conv.undo()  # the guide step
-    conv.undo()  # the unsure paint
-    assert (conv.labels()[unsure] != VOID).all() and (conv.labels()[mask & ~unsure] == target).all()
-    conv.undo()  # the class paint
+    conv.undo()  # the guide step: the paint stays
+    assert (conv.labels()[mask] == target).all()
+    conv.undo()  # the paint, whole
     assert np.array_equal(conv.labels(), base)
     with pytest.raises(UserError, match="Nothing painted"):
-        conv.paint(np.zeros_like(mask), 1)
+        conv.paint(np.full((40, 48), UNTOUCHED))
     with pytest.raises(UserError, match="Unknown class 9"):
-        conv.paint(mask, 9)
+        conv.paint(np.where(mask, 9, UNTOUCHED))
