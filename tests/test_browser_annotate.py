@@ -17,7 +17,7 @@ from PIL import Image
 
 pytest.importorskip("guide.conversation")  # TEMPORARY until the house branch (Conversation, pool) is merged
 
-from tests.test_browser import ARGS, ARTIFACTS, CHROMIUM, chat_has  # noqa: E402
+from test_browser import ARGS, ARTIFACTS, CHROMIUM, chat_has  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
 
