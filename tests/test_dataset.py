@@ -180,6 +180,32 @@ def test_voc_reader_and_evaluate_read_it(saved, tiny_model_dir: Path, capsys) ->
     assert report["images"] == 2 and 0.0 <= report["pixel_accuracy"] <= 1.0
 
 
+def test_train_segmenter_on_an_annotated_folder(saved, tmp_path: Path) -> None:
+    """Images of different sizes batch (scaled and padded); the model learns the folder's classes."""
+    from guide.__main__ import main
+
+    ds, _ = saved
+    out = tmp_path / "model"
+    assert main(["train-segmenter", "--data", "voc", "--root", str(ds.root), "--split", "trainval", "--out", str(out),
+                 "--work-dir", str(tmp_path / "work"), "--steps", "1", "--batch", "2", "--size", "32", "--threads", "1"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["classes"] == CLASSES and config["palette"] == PALETTE
+
+
+def test_fit_square_scales_the_longer_side_and_pads_with_void() -> None:
+    from guide.data import fit_square
+
+    image = photo(30, 60, 0)
+    label = np.zeros((30, 60), np.uint8)
+    label[:, 30:] = 2
+    img, lab = fit_square(image, label, 40)
+    assert img.shape == (40, 40, 3) and lab.shape == (40, 40)
+    assert (lab[:20, :20] == 0).all() and (lab[:20, 20:] == 2).all() and (lab[20:] == VOID).all()
+    assert (img[20:] == 0).all() and np.abs(img[:20].astype(int).mean() - image.mean()) < 3
+    square = photo(40, 40, 1)
+    assert fit_square(square, np.ones((40, 40), np.uint8), 40)[0] is square  # already the size: unchanged
+
+
 def test_zip_download_holds_the_dataset(saved, tmp_path: Path) -> None:
     ds, labels = saved
     path = ds.zip(tmp_path / "dl")
