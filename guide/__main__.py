@@ -1,48 +1,61 @@
-"""Command line: ``python -m guide COMMAND ...``.
+"""Command line: ``python -m guide COMMAND ...`` (``python -m guide COMMAND --help`` for its options).
 
-  train-segmenter   train a segmenter from scratch on a dataset (guide/train.py)
-  train-guide       train a text guide for a frozen segmenter (guide/text/train.py)
-  evaluate          evaluate segmenter | questions | text (guide/evaluate.py, guide/text/evaluate.py)
-  bench             time head, tail, text and click turns (guide/bench.py)
-  examples          write example scenes for the app (guide/data/scenes.py)
+A mistake the user can fix (unknown command, wrong ``--model``, missing data set, a bad
+option value) ends in one ``error:`` line on stderr and exit status 2, never a traceback;
+Ctrl-C ends in ``interrupted`` (status 130).
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+
+# command -> (module whose main(argv) runs it, one-line summary). Two-word commands first
+# match on both words ("evaluate text"), then on the first.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train-segmenter": ("guide.train", "train a segmenter from scratch on a dataset"),
+    "train-guide": ("guide.text.train", "train a text guide for a frozen segmenter"),
+    "evaluate": ("guide.evaluate", "evaluate segmenter | questions | reference (mIoU unguided, after N clicked answers)"),
+    "evaluate text": ("guide.text.evaluate", "mIoU after N text hints"),
+    "bench": ("guide.bench", "time head, tail, text and click turns"),
+    "examples": ("guide.data.scenes", "write example scenes (and labels) for the app"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(["usage: python -m guide COMMAND [--help | options]", "", "commands:", *lines,
+                      "", "The app: python app.py [--model ...]"])
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(__doc__)
+        print(usage())
         return 0
-    command, rest = argv[0], argv[1:]
-    if command == "train-segmenter":
-        from .train import main as run
-    elif command == "train-guide":
-        from .text.train import main as run
-    elif command == "evaluate":
-        if rest and rest[0] == "text":
-            from .text.evaluate import main as run
-
-            rest = rest[1:]
-        else:
-            from .evaluate import main as run
-    elif command == "bench":
-        from .bench import main as run
-    elif command == "examples":
-        from .data.scenes import main as run
-    else:
-        print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    name = " ".join(argv[:2]) if " ".join(argv[:2]) in COMMANDS else argv[0]
+    if name not in COMMANDS:
+        print(f"error: unknown command {argv[0]!r}; commands: {', '.join(c for c in COMMANDS if ' ' not in c)} "
+              "(python -m guide --help)", file=sys.stderr)
         return 2
+    rest = argv[len(name.split()):]
+    run = importlib.import_module(COMMANDS[name][0]).main
     from .model import ModelLoadError
 
     try:
         run(rest)
-    except (ModelLoadError, FileNotFoundError) as e:  # a wrong --model or a missing data set: say which
+    except SystemExit as e:  # argparse (--help: 0, a bad option: 2, its message already printed) or a plain message
+        if isinstance(e.code, str):
+            print(f"error: {e.code}", file=sys.stderr)
+            return 2
+        return 0 if e.code is None else int(e.code)
+    except (ModelLoadError, FileNotFoundError, ValueError) as e:  # a wrong --model, a missing data set, a bad value
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: trainers keep their last saved state (--resume)
+        print("interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

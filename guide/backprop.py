@@ -4,8 +4,9 @@ Only the guiding parameters alpha, beta, gamma are optimised; the network is
 frozen and its head runs once per image (the caller passes a ``forward`` that
 starts from cached head features). The loss is the cross-entropy at the hinted
 pixels plus an optional L2 penalty that keeps the change small, so the whole
-image does not turn into the hinted class. Optimisation stops as soon as every
-hinted pixel takes its hinted class.
+image does not turn into the hinted class. Optimisation (SGD with momentum as in the
+paper, or L-BFGS) stops as soon as every hinted pixel's hinted class leads the
+runner-up by ``BackpropSettings.margin`` (the paper's bare flip is margin 0).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class BackpropSettings:
 class BackpropResult:
     params: GuideParams
     steps: int  # optimiser updates (gradient evaluations for L-BFGS); 0 when already satisfied
-    satisfied: bool  # every hinted pixel predicts its hinted class
+    satisfied: bool  # every hinted pixel predicts its hinted class, by the settings' margin
 
 
 def hints_satisfied(logits: Tensor, ys: Tensor, xs: Tensor, labels: Tensor, margin: float = 0.0) -> bool:

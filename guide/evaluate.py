@@ -132,7 +132,7 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m guide evaluate", description=__doc__.splitlines()[0])
     p.add_argument("what", choices=["segmenter", "questions", "reference"],
-                   help="reference: store a prediction for tests; (evaluate text: see guide/text/evaluate.py)")
+                   help="reference: store a prediction for tests (text hints: python -m guide evaluate text --help)")
     p.add_argument("--image", default="examples/scene_00.png", help="image for reference mode")
     p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev")
     p.add_argument("--data", default="scenes")

@@ -1,7 +1,9 @@
 """Twenty questions (paper §4.1): the network asks about its least certain pixel.
 
 After each update the session asks for the class of the pixel with the smallest
-margin between its two most probable classes; an answer is a ``PixelHint`` with
+margin between its two most probable classes (the paper's rule, ``region=0``) or, by
+default (``session.ASK_REGION``), the centre of the area where that margin is smallest
+on average; an answer is a ``PixelHint`` with
 one point, exactly what the app sends when a person answers "what is here?".
 The oracle answers from ground truth, so evaluation replays the app's path.
 """

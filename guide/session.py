@@ -5,10 +5,13 @@ runs only the guiding block and the tail. The conversation is small plain data
 (``get_state`` / ``set_state``), so an app can keep one per browser tab and undo
 is a pop from its list of turns.
 
-How turns compose: text turns guide the activation in order, each on top of the
-previous one (paper Table 5). Pixel hints (clicks, scribbles, answers to "what is
-here?") accumulate over turns; one set of guiding parameters is optimised by
-backprop for all of them, applied last, warm-started from the previous turn's.
+How turns compose: by default (``TEXT_COMPOSE = "delta"``) each text turn guides the
+head's activation on its own and the changes the turns make to the logits add up
+(``"stack"``, each on top of the previous one as in the paper's Table 5, falls
+after the first hint: README, "Text hints"). A text turn that moves the class it names
+the wrong way is taken back and the reply says so. Pixel hints (clicks, scribbles,
+answers to "what is here?") accumulate over turns; one set of guiding parameters is
+optimised by backprop for all of them, applied last, warm-started from the previous turn's.
 Each turn records the click parameters in effect after it, so the state holds its
 whole history and undo needs nothing else.
 """
@@ -339,6 +342,7 @@ class GuideSession:
         """The pixel the network is least sure about (paper §4.1), in image coordinates.
 
         Smallest margin between the two most probable classes at network resolution,
+        averaged over a (2*ask_region+1)^2 window first (0: the paper's single pixel),
         skipping pixels within ``spread`` network pixels (Chebyshev distance) of those
         already asked about — answers near an earlier one teach little — and,
         optionally, pixels where ``exclude`` (HxW bool at image resolution, e.g. void

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from .model import ModelConfig, default_device
 from .labels import VOID
 from .models import ARCHITECTURES, build_segmenter
 from .split import default_layer
-from .trainstate import load_state, save_state, setup_distributed
+from .trainstate import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
 
 
 
@@ -104,12 +103,8 @@ def train_segmenter(args: argparse.Namespace) -> Path:
     bar = tqdm(total=args.steps, initial=step, disable=rank != 0, desc="train-segmenter")
     model.train()
     while step < args.steps:
-        # Cosine decay over the step budget, or over the time limit when that comes first,
-        # so a time-limited CPU run still ends with a small learning rate.
-        progress = step / args.steps
-        if args.time_limit:
-            progress = max(progress, (elapsed + time.time() - start) / (60 * args.time_limit))
-        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        lr = cosine_lr(args.lr, step, args.steps, elapsed + time.time() - start,
+                       60 * args.time_limit if args.time_limit else None)
         for g in opt.param_groups:
             g["lr"] = lr
         first = step * args.batch + rank * per_rank
@@ -128,8 +123,9 @@ def train_segmenter(args: argparse.Namespace) -> Path:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{lr:.2e}")
-        stop_early = (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit) or (
-            args.stop_at is not None and step >= args.stop_at)
+        stop_early = agree_to_stop(
+            (args.time_limit is not None and elapsed + time.time() - start > 60 * args.time_limit)
+            or (args.stop_at is not None and step >= args.stop_at), device)
         if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
             save_state(work, net, opt, {"step": step, "seconds": elapsed + time.time() - start})
         if stop_early:

@@ -1,4 +1,5 @@
-"""What both trainers share: DDP setup under ``torchrun`` and resumable training state.
+"""What both trainers share: DDP setup under ``torchrun``, the learning-rate schedule, one
+stop decision for all ranks, and resumable training state.
 
 Training state is a model's ``state_dict`` plus the optimizer's moments in one
 ``state.safetensors`` (never pickle) and a small ``state.json`` (step, seconds,
@@ -9,6 +10,7 @@ killed mid-save keeps its previous state.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,30 @@ def setup_distributed() -> tuple[int, int, torch.device | None]:
         torch.cuda.set_device(local)
         return dist.get_rank(), world, torch.device("cuda", local)
     return dist.get_rank(), world, torch.device("cpu")
+
+
+def cosine_lr(base: float, step: int, steps: int, elapsed_s: float, limit_s: float | None) -> float:
+    """Cosine decay from ``base`` to 0 over the step budget, or over the time limit when that
+    comes first, so a time-limited run still ends with a small learning rate."""
+    progress = step / steps
+    if limit_s:
+        progress = max(progress, elapsed_s / limit_s)
+    return base * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def agree_to_stop(stop: bool, device: torch.device) -> bool:
+    """True when any rank wants to stop (time limit, ``--stop-at``); ``stop`` itself without DDP.
+
+    Every rank must leave the loop at the same step: a rank that stops alone leaves the
+    others waiting forever in their next gradient all-reduce. Ranks measure time on their
+    own clocks, so a time limit can trip on one rank a step before the rest.
+    ``device`` is where the process group reduces (the rank's CUDA device under NCCL).
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return stop
+    flag = torch.tensor([float(stop)], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
 
 
 def save_state(work: Path, net: nn.Module, opt: torch.optim.Optimizer, meta: dict[str, Any]) -> None:

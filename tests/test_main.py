@@ -9,9 +9,70 @@ import pytest
 from guide.__main__ import main
 
 
-def test_help_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([]) == 0 and "train-guide" in capsys.readouterr().out
-    assert main(["frobnicate"]) == 2 and "unknown command 'frobnicate'" in capsys.readouterr().err
+ALL_COMMANDS = ["train-segmenter", "train-guide", "evaluate", "evaluate text", "bench", "examples"]
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in ([], ["--help"]):
+        assert main(argv) == 0
+        listed = [line.strip().split("  ")[0] for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+        assert listed == ALL_COMMANDS
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS)
+def test_every_command_answers_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command.split(), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: python -m guide {command} ") and "options:" in out
+
+
+def test_unknown_command_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown command 'frobnicate'") and err.count("\n") == 1
+    assert "train-guide" in err and "examples" in err  # says what there is
+
+
+def test_a_bad_option_value_is_argparse_usage_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["examples", "--count", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "error: argument --count: must be at least 1, not 0" in err and "Traceback" not in err
+
+
+def test_ctrl_c_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import guide.bench
+
+    def interrupted(argv: list[str]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(guide.bench, "main", interrupted)
+    assert main(["bench"]) == 130 and capsys.readouterr().err == "interrupted\n"
+
+
+def test_a_trainer_refusal_is_one_error_line(tiny_model_dir: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # train-guide refuses with SystemExit("...") when --init has no text guide to start from.
+    assert main(["train-guide", "--model", str(tiny_model_dir), "--init", str(tiny_model_dir),
+                 "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --init {tiny_model_dir} has no text guide to start from\n"
+
+
+def test_examples_writes_the_test_scenes_the_repo_ships(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from guide.data.fashion_mnist import fashion_mnist_available
+
+    if not fashion_mnist_available():
+        pytest.skip("examples draws test scenes: apt-get install dataset-fashion-mnist")
+    import numpy as np
+    from PIL import Image
+
+    assert main(["examples", "--out", str(tmp_path), "--count", "2"]) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["scene_00.png", "scene_00_label.png", "scene_01.png", "scene_01_label.png"]
+    assert capsys.readouterr().out.split() == [str(tmp_path / n) for n in written]
+    repo_examples = Path(__file__).resolve().parent.parent / "examples"
+    for name in written:  # the shipped examples/ are exactly what the command writes
+        assert np.array_equal(np.asarray(Image.open(tmp_path / name)), np.asarray(Image.open(repo_examples / name))), name
 
 
 def test_a_folder_that_is_not_a_model_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,3 +70,43 @@ def test_train_segmenter_resumes_as_if_uninterrupted(tmp_path: Path) -> None:
     torch.manual_seed(0)
     init = build_segmenter("lraspp_mobilenet_v3_large", len(model.classes)).state_dict()
     assert not torch.equal(init["backbone.0.0.weight"], straight["backbone.0.0.weight"])
+
+
+def test_agree_to_stop_without_distributed_is_the_rank_own_wish() -> None:
+    from guide.trainstate import agree_to_stop
+
+    assert agree_to_stop(True, torch.device("cpu")) is True
+    assert agree_to_stop(False, torch.device("cpu")) is False
+
+
+def _agree_rank(rank: int, store_file: str, results: str) -> None:
+    import torch.distributed as dist
+
+    from guide.trainstate import agree_to_stop
+
+    dist.init_process_group("gloo", store=dist.FileStore(store_file, 2), rank=rank, world_size=2)
+    try:
+        # Only rank 1 hit its time limit; then neither rank did.
+        agreed = [agree_to_stop(rank == 1, torch.device("cpu")), agree_to_stop(False, torch.device("cpu"))]
+        Path(results, str(rank)).write_text(json.dumps(agreed))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_agree_to_stop_stops_every_rank_when_one_wants_to(tmp_path: Path) -> None:
+    # Two gloo ranks (forked: no second torch import). A rank that stopped alone would
+    # leave the other waiting forever in its next all-reduce.
+    import torch.multiprocessing as mp
+
+    mp.start_processes(_agree_rank, args=(str(tmp_path / "store"), str(tmp_path)), nprocs=2, start_method="fork")
+    assert [json.loads((tmp_path / str(r)).read_text()) for r in range(2)] == [[True, False], [True, False]]
+
+
+def test_cosine_lr_follows_steps_or_the_time_limit_whichever_is_further() -> None:
+    from guide.trainstate import cosine_lr
+
+    assert cosine_lr(1.0, 0, 10, 0.0, None) == 1.0
+    assert cosine_lr(1.0, 5, 10, 0.0, None) == pytest.approx(0.5)
+    assert cosine_lr(1.0, 10, 10, 0.0, None) == pytest.approx(0.0)
+    assert cosine_lr(1.0, 1, 10, 30.0, 60.0) == pytest.approx(0.5)  # half the time gone, a tenth of the steps
+    assert cosine_lr(1.0, 1, 10, 90.0, 60.0) == pytest.approx(0.0)  # past the limit: stays at 0

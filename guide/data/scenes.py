@@ -703,10 +703,30 @@ def class_frequencies(split: str = "seg-train", n: int = 500, size: int = 160) -
     return out
 
 
-def _main() -> None:
-    ap = argparse.ArgumentParser(description="scenes benchmark utilities")
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m guide examples``: write test scenes and their labels for the app."""
+    ap = argparse.ArgumentParser(
+        prog="python -m guide examples",
+        description="Write test scenes (scene_XX.png) and their palette labels (scene_XX_label.png) for the app.",
+    )
+    ap.add_argument("--out", default="examples", help="folder to write (default: examples)")
+    ap.add_argument("--count", type=_positive, default=12, help="how many scenes, test scenes 0..N-1 (default: 12)")
+    ap.add_argument("--size", type=_positive, default=160, help="scene side in pixels (default: 160)")
+    args = ap.parse_args(argv)
+    print("\n".join(write_examples(args.out, n=args.count, size=args.size)))
+
+
+def _utilities() -> None:
+    """``python -m guide.data.scenes``: timing and class statistics of the generator."""
+    ap = argparse.ArgumentParser(description="scenes benchmark utilities (examples: python -m guide examples)")
     ap.add_argument("--bench", action="store_true", help="time scene generation")
-    ap.add_argument("--examples", metavar="DIR", help="write example PNGs to DIR")
     ap.add_argument("--freq", type=int, metavar="N", help="class frequencies over N seg-train scenes")
     args = ap.parse_args()
     if args.bench:
@@ -715,12 +735,10 @@ def _main() -> None:
         print(f"first scene (loading + banks): {time.perf_counter() - t:.2f} s")
         wall, cpu = benchmark()
         print(f"{wall:.2f} ms wall, {cpu:.2f} ms CPU per 160x160 scene")
-    if args.examples:
-        print("\n".join(write_examples(args.examples)))
     if args.freq:
         for name, (scenes, px) in class_frequencies(n=args.freq).items():
             print(f"{name:12s} in {100 * scenes:5.1f}% of scenes, {100 * px:5.2f}% of pixels")
 
 
 if __name__ == "__main__":
-    _main()
+    _utilities()

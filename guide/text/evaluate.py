@@ -3,9 +3,13 @@
 For every image of a split the simulated user (:func:`guide.text.queries.generate_hint`)
 compares the current prediction with the ground truth and sends a ``TextHint`` through
 ``GuideSession.add_hint`` -- the very path the app takes. With several hints each new
-one is generated from the current guided prediction and guides on top of the previous
-guided features (Table 5). mIoU after 0, 1, 2, ... hints is accumulated over the whole
-split per run; runs differ only in the random hints and are averaged (the paper uses 5).
+one is generated from the current guided prediction and combines with the earlier ones
+as ``--compose`` says: by default (``delta``) each hint guides the head's activation on
+its own and the changes the hints make to the logits add up; ``stack`` guides on top of
+the previous guided features, as the paper's Table 5 does. As in the app, a hint that
+moves the class it names the wrong way is taken back (``--keep-backfiring`` keeps it).
+mIoU after 0, 1, 2, ... hints is accumulated over the whole split per run; runs differ
+only in the random hints and are averaged (the paper uses 5).
 
 ``--ablation wrong-class`` swaps the class word for another class and ``no-place`` drops
 the spatial phrase: if the guide reads the words, both should lower the gain.

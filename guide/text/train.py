@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from guide.labels import VOID
 from guide.split import Features, SplitSegmenter
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.queries import find_candidates, generate_hint
-from guide.trainstate import load_state, save_state, setup_distributed
+from guide.trainstate import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
@@ -252,31 +251,27 @@ class TextCache:
         return torch.from_numpy(out).to(device), torch.tensor(lengths, dtype=torch.int64)
 
 
-def train_guide(args: argparse.Namespace) -> Path:
-    from guide.hub import load_model, save_model
-    from guide.model import ModelConfig
-    from guide.text.vectors import load_vectors
+# ---------------------------------------------------------------- one run, in pieces
 
-    invocation_start = time.time()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    rank, world, ddp_device = setup_distributed()
-    model = load_model(args.model, device=ddp_device)
-    device = model.device
+
+def initial_text_guide(args: argparse.Namespace, model: Any) -> tuple[SplitSegmenter, TextGuide]:
+    """The frozen segmenter split at ``--layer`` and a fresh text guide for it (or ``--init``'s).
+
+    Seeds torch first, so the guide's initial weights depend only on ``--seed``.
+    """
     segmenter = model.segmenter
     if args.layer and args.layer != segmenter.layer:
-        segmenter = SplitSegmenter(model.segmenter.model, args.layer).to(device)
+        segmenter = SplitSegmenter(model.segmenter.model, args.layer).to(model.device)
     size = int(model.config.input_size)
     channels, fh, fw = segmenter.feature_shape((size, size))
-    loss_size = int(args.loss_size or max(1, size // 2))
-    ops = OPS_CHOICES[args.ops]
-    classes = list(model.classes)
-
     torch.manual_seed(args.seed)
-    text_guide = TextGuide(channels, fh, fw, hidden=args.hidden, variant=args.variant, residual=args.residual, ops=ops).to(device)
+    text_guide = TextGuide(channels, fh, fw, hidden=args.hidden, variant=args.variant, residual=args.residual,
+                           ops=OPS_CHOICES[args.ops]).to(model.device)
     if args.init:
         # Fine-tune an existing text guide (e.g. with --drop-place) instead of starting from scratch.
-        start = load_model(args.init, device=device).text_guide
+        from guide.hub import load_model
+
+        start = load_model(args.init, device=model.device).text_guide
         if start is None:
             raise SystemExit(f"--init {args.init} has no text guide to start from")
         mine = {k: v for k, v in text_guide.config().items() if k != "ops"}
@@ -285,6 +280,162 @@ def train_guide(args: argparse.Namespace) -> Path:
             raise SystemExit(f"--init {args.init} holds a text guide with another shape ({theirs}); "
                              f"this run builds {mine}: match --hidden/--variant/--residual/--layer")
         text_guide.load_state_dict(start.state_dict())
+    return segmenter, text_guide
+
+
+def resume(work: Path, text_guide: TextGuide, opt: torch.optim.Optimizer, device: torch.device) -> tuple[int, float]:
+    """(step, seconds trained before) from ``work``'s saved state; refuses another guide's state."""
+    saved = json.loads((work / "state.json").read_text()).get("text_guide")
+    if saved != text_guide.config():
+        raise SystemExit(f"{work} holds a text guide with another configuration ({saved}); "
+                         "use the same options or another --work-dir")
+    meta = load_state(work, text_guide, opt, device)
+    return int(meta["step"]), float(meta.get("seconds", 0.0))
+
+
+def training_cache(args: argparse.Namespace, model: Any, segmenter: SplitSegmenter, rank: int,
+                   world: int) -> tuple[FeatureCache, int]:
+    """This rank's shard of the first ``--scenes`` training scenes, cached once, keeping only
+    the scenes the simulated user has something to say about; also how many were looked at."""
+    from guide import data
+
+    size = int(model.config.input_size)
+    get_dataset = getattr(data, "get_dataset", None)
+    if get_dataset is not None:
+        dataset = get_dataset(args.data, args.split, root=args.root, size=size)
+    else:
+        dataset = data.SceneDataset(args.split, size=size)
+    scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
+    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0)
+    classes = len(model.classes)
+    labelled = cache.labels[cache.labels != VOID]
+    if labelled.size and int(labelled.max()) >= classes:
+        raise SystemExit(f"{args.data}/{args.split} has class index {int(labelled.max())} but the model "
+                         f"knows {classes} classes: wrong --data for this model?")
+    ops = OPS_CHOICES[args.ops]
+    useful = np.array([has_hint(p, g, ops, classes) for p, g in zip(cache.preds, cache.labels, strict=True)])
+    if not useful.any():
+        raise SystemExit("no training scene has anything to hint about: is the segmenter already perfect?")
+    return cache.keep(useful), len(useful)
+
+
+@dataclass
+class Batch:
+    """One step's samples at the loss grid: ``texts`` B hints, ``features`` (input_size = loss
+    grid), ``labels`` BxSxS int64 (255 void), ``weights`` BxSxS float."""
+
+    texts: list[str]
+    features: Features
+    labels: Tensor
+    weights: Tensor
+
+
+class HintBatches:
+    """One rank's training batches: which cached scenes, which hints, which loss weights.
+
+    Everything drawn depends only on (seed, rank, step), so a resumed run draws exactly
+    what an uninterrupted one would: scenes from epoch-wise permutations seeded by
+    (seed, rank, epoch), hints from (seed, rank, step, 1), place-phrase drops from
+    (seed, rank, step, 2).
+    """
+
+    def __init__(self, cache: FeatureCache, classes: list[str], args: argparse.Namespace, rank: int,
+                 per_rank: int, loss_size: int) -> None:
+        self.cache, self.classes, self.rank = cache, classes, rank
+        self.seed, self.ops, self.drop_place = args.seed, OPS_CHOICES[args.ops], args.drop_place
+        self.per_rank, self.loss_size = per_rank, loss_size
+        self._permutations: dict[int, np.ndarray] = {}
+
+    def row(self, j: int) -> int:
+        """The cache row of this rank's j-th sample."""
+        epoch, k = divmod(j, len(self.cache))
+        if epoch not in self._permutations:
+            self._permutations.clear()
+            self._permutations[epoch] = np.random.default_rng([self.seed, self.rank, epoch]).permutation(len(self.cache))
+        return int(self._permutations[epoch][k])
+
+    def draw(self, step: int, device: torch.device) -> Batch:
+        cache = self.cache
+        rows = [self.row(j) for j in range(step * self.per_rank, (step + 1) * self.per_rank)]
+        rng = np.random.default_rng([self.seed, self.rank, step, 1])
+        # --drop-place: some hints lose their place phrase, as users often write "there is no coat".
+        # A separate stream, so that --drop-place 0 draws exactly the paper's hints.
+        drop = np.random.default_rng([self.seed, self.rank, step, 2]).random(len(rows)) < self.drop_place
+        hints = [generate_hint(cache.preds[r], cache.labels[r], self.classes, rng, self.ops,
+                               ablation="no-place" if d else "none")
+                 for r, d in zip(rows, drop, strict=True)]
+        weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows, strict=True)])  # type: ignore[arg-type]
+        return Batch(
+            texts=[h.text for h in hints],  # type: ignore[union-attr]
+            features=cache.features(rows, (self.loss_size, self.loss_size), device),
+            labels=torch.from_numpy(subsample(cache.labels[rows], self.loss_size).astype(np.int64)).to(device),
+            weights=torch.from_numpy(subsample(weights, self.loss_size)).to(device),
+        )
+
+
+def train_step(step_module: nn.Module, segmenter: SplitSegmenter, opt: torch.optim.Optimizer, batch: Batch,
+               texts: TextCache, device: torch.device) -> float:
+    """One optimizer step on ``batch``; returns its loss."""
+    emb, lengths = texts.encode(batch.texts, device)
+    loss = guided_loss(step_module, segmenter, batch.features, emb, lengths, batch.labels, batch.weights)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.item())
+
+
+def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegmenter, text_guide: TextGuide,
+                      out: Path, step: int, minutes: float) -> Any:
+    """Write ``out`` as a complete model folder with the text guide; returns its ModelConfig."""
+    from guide.hub import save_model
+    from guide.model import ModelConfig
+    from guide.text.vectors import VECTORS_SOURCE
+
+    config = ModelConfig.from_dict(model.config.to_dict())
+    if segmenter.layer != model.segmenter.layer:
+        # The whole model folder is guided at the new layer (text and clicks alike).
+        config.split_layer = segmenter.layer
+        config.guide = {**config.guide, "alpha_size": text_guide.alpha_size, "beta_size": text_guide.beta_size}
+    config.text_guide = {
+        **text_guide.config(),
+        "layer": segmenter.layer,
+        "vectors": VECTORS_SOURCE,
+        "trained": {"steps": step, "batch": args.batch, "lr": args.lr, "scenes": int(args.scenes),
+                    "split": args.split, "seed": args.seed, "minutes": round(minutes, 1),
+                    **({"drop_place": args.drop_place} if args.drop_place else {}),
+                    **({"init": str(args.init)} if args.init else {})},
+    }
+    config.name = out.name
+    text_guide.eval()
+    save_model(out, config, segmenter.model, text_guide)
+    return config
+
+
+def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, text_guide: TextGuide, out: Path,
+             device: torch.device) -> dict[str, Any]:
+    """mIoU of ``--val`` val scenes with no hint and with one (guide/text/evaluate.py); printed and returned."""
+    from guide.model import GuidedModel
+    from guide.text.evaluate import evaluate_text
+
+    guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)
+    report = evaluate_text(guided, split="val", counts=[0, 1], ops=OPS_CHOICES[args.ops], runs=1, limit=args.val,
+                           data=args.data, root=args.root, seed=args.seed, progress=False)
+    print(f"val ({report['images']} scenes, {args.ops} hints): mIoU {100 * report['miou'][0]:.1f} -> "
+          f"{100 * report['miou'][1]:.1f} with one hint")
+    return report
+
+
+def train_guide(args: argparse.Namespace) -> Path:
+    from guide.hub import load_model
+    from guide.text.vectors import load_vectors
+
+    invocation_start = time.time()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rank, world, ddp_device = setup_distributed()
+    model = load_model(args.model, device=ddp_device)
+    device = model.device
+    segmenter, text_guide = initial_text_guide(args, model)
     step_module: nn.Module = GuideStep(text_guide)
     if world > 1:
         step_module = nn.parallel.DistributedDataParallel(step_module)
@@ -293,142 +444,56 @@ def train_guide(args: argparse.Namespace) -> Path:
     work = Path(args.work_dir or Path("runs") / f"{out.name}-text")
     step, seconds_before = 0, 0.0
     if args.resume and (work / "state.json").is_file():
-        saved = json.loads((work / "state.json").read_text()).get("text_guide")
-        if saved != text_guide.config():
-            raise SystemExit(f"{work} holds a text guide with another configuration ({saved}); "
-                             "use the same options or another --work-dir")
-        meta = load_state(work, text_guide, opt, device)
-        step, seconds_before = int(meta["step"]), float(meta.get("seconds", 0.0))
+        step, seconds_before = resume(work, text_guide, opt, device)
         if rank == 0:
             print(f"resumed from {work} at step {step}")
 
-    # --- data: this rank's shard of the first --scenes training scenes, cached once.
-    from guide import data
-
-    get_dataset = getattr(data, "get_dataset", None)
-    if get_dataset is not None:
-        dataset = get_dataset(args.data, args.split, root=args.root, size=size)
-    else:
-        dataset = data.SceneDataset(args.split, size=size)
-    scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
-    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0)
-    labelled = cache.labels[cache.labels != VOID]
-    if labelled.size and int(labelled.max()) >= len(classes):
-        raise SystemExit(f"{args.data}/{args.split} has class index {int(labelled.max())} but the model "
-                         f"knows {len(classes)} classes: wrong --data for this model?")
-    useful = np.array([has_hint(p, g, ops, len(classes)) for p, g in zip(cache.preds, cache.labels, strict=True)])
-    cache = cache.keep(useful)
-    if len(cache) == 0:
-        raise SystemExit("no training scene has anything to hint about: is the segmenter already perfect?")
+    size = int(model.config.input_size)
+    loss_size = int(args.loss_size or max(1, size // 2))
+    cache, examined = training_cache(args, model, segmenter, rank, world)
     if rank == 0:
-        print(f"cached {len(cache)} scenes with something to hint ({useful.mean():.0%} of {len(useful)}) "
-              f"in {time.time() - invocation_start:.0f} s; features {channels}x{fh}x{fw}, loss grid {loss_size}")
+        print(f"cached {len(cache)} scenes with something to hint ({len(cache) / examined:.0%} of {examined}) "
+              f"in {time.time() - invocation_start:.0f} s; features "
+              f"{text_guide.channels}x{text_guide.alpha_size}x{text_guide.beta_size}, loss grid {loss_size}")
     vectors = load_vectors()
     texts = TextCache(vectors)
     if rank == 0:
         print(f"word vectors: {vectors.source}; text guide: {json.dumps(text_guide.config())}")
-
-    per_rank = max(1, args.batch // world)
+    batches = HintBatches(cache, list(model.classes), args, rank, max(1, args.batch // world), loss_size)
     limit_s = 60 * args.time_limit if args.time_limit else None
 
     def elapsed() -> float:
         return seconds_before + time.time() - invocation_start
-
-    def meta() -> dict[str, Any]:
-        return {"step": step, "seconds": elapsed(), "text_guide": text_guide.config(), "args": vars(args)}
-
-    permutations: dict[int, np.ndarray] = {}
-
-    def order(j: int) -> int:
-        """The j-th sample of this rank: epoch-wise permutations seeded by (seed, rank, epoch)."""
-        epoch, k = divmod(j, len(cache))
-        if epoch not in permutations:
-            permutations.clear()
-            permutations[epoch] = np.random.default_rng([args.seed, rank, epoch]).permutation(len(cache))
-        return int(permutations[epoch][k])
 
     losses: list[float] = []
     bar = tqdm(total=args.steps, initial=step, disable=rank != 0, desc="train-guide")
     text_guide.train()
     step_start, step_count = time.time(), 0
     while step < args.steps:
-        # Cosine decay over the step budget, or the time limit if that comes first.
-        progress = step / args.steps
-        if limit_s:
-            progress = max(progress, elapsed() / limit_s)
-        lr = args.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        lr = cosine_lr(args.lr, step, args.steps, elapsed(), limit_s)
         for g in opt.param_groups:
             g["lr"] = lr
-        # Sample order and hints depend only on (seed, rank, step): resumes exactly.
-        rows = [order(j) for j in range(step * per_rank, (step + 1) * per_rank)]
-        rng = np.random.default_rng([args.seed, rank, step, 1])
-        # --drop-place: some hints lose their place phrase, as users often write "there is no coat".
-        # A separate stream, so that --drop-place 0 draws exactly the paper's hints.
-        drop = np.random.default_rng([args.seed, rank, step, 2]).random(len(rows)) < args.drop_place
-        hints = [generate_hint(cache.preds[r], cache.labels[r], classes, rng, ops, ablation="no-place" if d else "none")
-                 for r, d in zip(rows, drop, strict=True)]
-        weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows, strict=True)])  # type: ignore[arg-type]
-        labels = cache.labels[rows]
-        emb, lengths = texts.encode([h.text for h in hints], device)  # type: ignore[union-attr]
-        features = cache.features(rows, (loss_size, loss_size), device)
-        loss = guided_loss(
-            step_module, segmenter, features, emb, lengths,
-            torch.from_numpy(subsample(labels, loss_size).astype(np.int64)).to(device),
-            torch.from_numpy(subsample(weights, loss_size)).to(device),
-        )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        losses.append(train_step(step_module, segmenter, opt, batches.draw(step, device), texts, device))
         step += 1
         step_count += 1
-        losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
-        stop_early = (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at)
-        if world > 1:
-            # Every rank must stop at the same step, or the others wait forever in all-reduce.
-            flag = torch.tensor([float(stop_early)], device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            stop_early = bool(flag.item())
+        stop_early = agree_to_stop(
+            (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at), device)
         if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
-            save_state(work, text_guide, opt, meta())
+            save_state(work, text_guide, opt,
+                       {"step": step, "seconds": elapsed(), "text_guide": text_guide.config(), "args": vars(args)})
         if stop_early:
             break
     bar.close()
     step_ms = 1000 * (time.time() - step_start) / max(step_count, 1)
 
     if rank == 0:
-        from guide.model import GuidedModel
-        from guide.text.vectors import VECTORS_SOURCE
-
-        config = ModelConfig.from_dict(model.config.to_dict())
-        if segmenter.layer != model.segmenter.layer:
-            # The whole model folder is guided at the new layer (text and clicks alike).
-            config.split_layer = segmenter.layer
-            config.guide = {**config.guide, "alpha_size": fh, "beta_size": fw}
-        config.text_guide = {
-            **text_guide.config(),
-            "layer": segmenter.layer,
-            "vectors": VECTORS_SOURCE,
-            "trained": {"steps": step, "batch": args.batch, "lr": args.lr, "scenes": int(args.scenes),
-                        "split": args.split, "seed": args.seed, "minutes": round(elapsed() / 60, 1),
-                        **({"drop_place": args.drop_place} if args.drop_place else {}),
-                        **({"init": str(args.init)} if args.init else {})},
-        }
-        config.name = out.name
-        text_guide.eval()
-        save_model(out, config, segmenter.model, text_guide)
+        config = save_guided_model(args, model, segmenter, text_guide, out, step, elapsed() / 60)
         log: dict[str, Any] = {"steps": step, "minutes": elapsed() / 60, "ms_per_step": step_ms,
                                "final_loss": float(np.mean(losses[-50:])) if losses else None}
         if args.val:
-            from guide.text.evaluate import evaluate_text
-
-            guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)
-            report = evaluate_text(guided, split="val", counts=[0, 1], ops=ops, runs=1, limit=args.val,
-                                   data=args.data, root=args.root, seed=args.seed, progress=False)
-            log["val"] = report
-            print(f"val ({report['images']} scenes, {args.ops} hints): mIoU {100 * report['miou'][0]:.1f} -> "
-                  f"{100 * report['miou'][1]:.1f} with one hint")
+            log["val"] = validate(args, config, segmenter, text_guide, out, device)
         work.mkdir(parents=True, exist_ok=True)
         (work / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
         print(f"saved {out} after {step} steps ({elapsed() / 60:.1f} min, {step_ms:.0f} ms/step)")
