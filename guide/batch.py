@@ -236,13 +236,18 @@ def _file_reader(path: Path) -> Callable[..., bytes]:
     return read
 
 
-def _candidates(paths: Iterable[str | os.PathLike], messages: list[str]) -> Iterator[tuple[str, int, Callable[[], bytes]]]:
-    """(display name, size, reader) for every file in ``paths`` (folders walked, zips opened)."""
+def _candidates(paths: Iterable[str | os.PathLike], messages: list[str], exclude: Path | None = None
+                ) -> Iterator[tuple[str, int, Callable[..., bytes]]]:
+    """(display name, size, reader) for every file in ``paths`` (folders walked, zips opened),
+    leaving out what lies in ``exclude``."""
     for raw in paths:
         path = Path(raw)
         label = path.name or str(path)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(path).parts))
+        if exclude is not None and path.resolve().is_relative_to(exclude):
+            messages.append(f"{label}: skipped, it is inside the data set being written.")
+        elif path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and not any(s.startswith(".") for s in p.relative_to(path).parts)
+                           and not (exclude is not None and p.resolve().is_relative_to(exclude)))
             for f in files:
                 yield from _candidates([f], messages) if zipfile.is_zipfile(f) else [(str(f.relative_to(path)), f.stat().st_size, _file_reader(f))]
         elif not path.is_file():
@@ -258,10 +263,12 @@ def _is_image_file(path: Path) -> bool:
         return sniff_image(f.read(SNIFF_BYTES))
 
 
-def collect(paths: Iterable[str | os.PathLike], taken: Iterable[str] = ()) -> Batch:
+def collect(paths: Iterable[str | os.PathLike], taken: Iterable[str] = (), exclude: str | os.PathLike | None = None) -> Batch:
     """Check a batch: image files, folders (walked, hidden files skipped) and zip archives.
 
-    ``taken``: ids already in use (a dataset being extended), so new ids never clash.
+    ``taken``: ids already in use (a data set being extended), so new ids never clash;
+    ``exclude``: a folder whose files are never taken (the data set itself, when
+    ``--images .`` holds ``--out``: its own JPEGs must not come back as new images).
     Non-images, over-size files and
     images beyond ``MAX_IMAGES`` are skipped with a message naming them; a dangerous zip
     is refused whole. Only file headers are read here; :func:`load_image` decodes.
@@ -269,7 +276,7 @@ def collect(paths: Iterable[str | os.PathLike], taken: Iterable[str] = ()) -> Ba
     batch = Batch()
     make_id = IdMaker(taken)
     total, left_out = 0, []
-    for name, size, read in _candidates(paths, batch.messages):
+    for name, size, read in _candidates(paths, batch.messages, Path(exclude).resolve() if exclude is not None else None):
         if size > MAX_FILE_BYTES:
             batch.messages.append(f"{name}: skipped, {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES >> 20} MB limit per image.")
             continue

@@ -354,7 +354,7 @@ class AnnotationDataset:
         are already in the data set is not added twice (so reopening ``--images DIR`` on the
         same ``--out`` adds only new files)."""
         with self._lock:
-            batch = collect(paths, taken=self.ids)
+            batch = collect(paths, taken=self.ids, exclude=self.root)
             return self._add_batch(batch)
 
     def _add_batch(self, batch: Batch) -> AddReport:

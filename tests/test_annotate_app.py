@@ -141,3 +141,17 @@ def test_scripted_batch_session(app_model_dir: Path, tmp_path: Path) -> None:
         assert voc[0][0].shape == (48, 64, 3)
         record = json.loads((root / "conversations" / "street_0.json").read_text())
         assert any(s["kind"] == "paint" for s in record["saved"]["state"]["steps"])
+
+
+def test_command_line_images_out_and_mismatch(app_model_dir: Path, tmp_path: Path, capsys) -> None:
+    from guide.dataset import AnnotationDataset
+
+    with pytest.raises(SystemExit):
+        app.main(["--images", str(tmp_path)])
+    assert "--images needs --out DATASET" in capsys.readouterr().err
+    AnnotationDataset(tmp_path / "theirs", ["cat", "dog"], [[1, 1, 1], [2, 2, 2]], {"name": "pets", "source": "hub"})
+    before = {p: p.read_bytes() for p in (tmp_path / "theirs").rglob("*") if p.is_file()}
+    with pytest.raises(SystemExit) as e:
+        app.main(["--model", str(app_model_dir), "--out", str(tmp_path / "theirs"), "--images", str(tmp_path)])
+    assert str(e.value).startswith("Could not open the data set: ") and "other classes" in str(e.value)
+    assert {p: p.read_bytes() for p in (tmp_path / "theirs").rglob("*") if p.is_file()} == before  # nothing touched

@@ -469,3 +469,23 @@ def test_an_image_with_long_metadata_before_its_pixels_is_still_an_image(tmp_pat
     assert path.stat().st_size > batch_mod.SNIFF_BYTES
     got = collect([path])
     assert [im.id for im in got.images] == ["icc"] and got.messages == []
+
+
+def test_the_data_set_inside_the_images_folder_is_not_added_again(tmp_path: Path) -> None:
+    write_images(tmp_path, 2)
+    ds = new_dataset(tmp_path / "out")  # python app.py --images . --out out
+    assert ds.add([tmp_path]).added == ["photo_0", "photo_1"]
+    report = new_dataset(tmp_path / "out").add([tmp_path])
+    assert report.added == [] and len(report.existing) == 2
+    assert new_dataset(tmp_path / "out").add([tmp_path / "out" / "JPEGImages" / "photo_0.jpg"]).messages == [
+        "photo_0.jpg: skipped, it is inside the data set being written."]
+
+
+def test_labelmap_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
+    from guide.data.voc import write_labelmap
+
+    with pytest.raises(ValueError, match="no ':'"):
+        write_labelmap(["a:b"], [[0, 0, 0]])
+    (tmp_path / "labelmap.txt").write_text("# label:color_rgb:parts:actions\nsky:1,2::\n")
+    with pytest.raises(ValueError, match=r"labelmap.txt:2: expected name:r,g,b::"):
+        read_labelmap(str(tmp_path / "labelmap.txt"))
