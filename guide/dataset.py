@@ -566,7 +566,9 @@ class AnnotationDataset:
         val = [i for i in saved if int(hashlib.sha1(i.encode()).hexdigest(), 16) % VAL_EVERY == 0]
         train = [i for i in saved if i not in set(val)]
         for name, ids in (("trainval", saved), ("train", train), ("val", val)):
-            atomic_write(self.root / LISTS / f"{name}.txt", "".join(f"{i}\n" for i in ids).encode())
+            path, body = self.root / LISTS / f"{name}.txt", "".join(f"{i}\n" for i in ids).encode()
+            if not path.is_file() or path.read_bytes() != body:  # opening a data set rewrites nothing
+                atomic_write(path, body)
 
     # ------------------------------------------------------------ download
 
