@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("guide.conversation")  # TEMPORARY until the house branch (Conversation, pool) is merged
+pytest.importorskip("guide.conversation")  # the house branch (Conversation, pool): issue 10
+if "AnnotatePanel" not in (Path(__file__).resolve().parent.parent / "app.py").read_text():
+    pytest.skip("annotate_ui.py is not wired into app.py yet (issue 13: needs the house branch)", allow_module_level=True)
 
 from test_browser import ARGS, ARTIFACTS, CHROMIUM, chat_has  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
 
@@ -41,7 +43,7 @@ def annotate_server(app_model_dir: Path, tmp_path: Path):
         Image.fromarray(img).save(folder / f"photo{i}.png")
     model = load_model(app_model_dir, device="cpu")
     demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[], out=str(tmp_path / "DATASET"))
-    demo.guide_app.annotator.out.add([folder])
+    demo.guide_app.annotate.annotator.out.add([folder])
     demo.queue(default_concurrency_limit=2, max_size=16)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,7 +58,7 @@ def annotate_server(app_model_dir: Path, tmp_path: Path):
 def test_many_images_with_keyboard_shortcuts(annotate_server) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, demo = annotate_server
-    ds = demo.guide_app.annotator.out
+    ds = demo.guide_app.annotate.annotator.out
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -104,6 +106,8 @@ def test_many_images_with_keyboard_shortcuts(annotate_server) -> None:
 
             page.locator("#gm-strip img").nth(2).click()  # the strip opens the third image
             text_has(page, "#gm-status", "Image 3 of 3: photo2")
+            page.locator("#gm-download").click()  # the data set as a zip appears for download
+            text_has(page, "#gm-dataset-file", ".zip")
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / "browser-annotate.png"), full_page=True)
         except Exception:
