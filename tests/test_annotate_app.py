@@ -86,6 +86,7 @@ def test_scripted_batch_session(app_model_dir: Path, tmp_path: Path) -> None:
         api = c.view_api(print_info=False, return_format="dict")["named_endpoints"]
         for name in ("/open_images", "/save", "/save_next", "/next", "/previous", "/download_dataset", "/paint", "/go_to"):
             assert name in api, name
+        c.predict("unsure (void)", api_name="/brush_class")  # the brush list ends with "unsure"
         r = c.predict([handle_file(str(p)) for p in paths[:2]] + [handle_file(str(tmp_path / "in" / "more.zip"))],
                       api_name="/open_images")
         assert r[STATUS].startswith("Opened 3 new images, 1 problem.") and "readme.txt: skipped, not an image" in r[STATUS]
