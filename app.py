@@ -16,32 +16,23 @@ Every event has an ``api_name``, so a script can drive a whole conversation::
     c.predict(api_name="/undo")
     label_png, info_json = c.predict(api_name="/export")
 
-Design: the app is a thin layer. Per browser tab, a ``gr.State`` holds plain data
-(the image as numpy, ``GuideSession.get_state()``, the chat, a pending question).
-One model is loaded per process; head features are cached per image (bounded
-LRU keyed by an image hash) inside a ``GuideSession`` that is re-pointed at each
-tab's state under a lock, so turns skip the head and tabs never share state.
+This file is UI only: layout, handlers of a few lines, launch. What a conversation
+means lives in guide/conversation.py (one tab's dialogue), guide/pool.py (many tabs
+over one model), guide/uivalues.py (uploads, sketches, JSON points), guide/render.py
+(overlay, legend) and guide/export.py (label PNG + JSON).
 
-Input limits: images above ``MAX_INPUT_PIXELS`` (50 MP) are refused before
-decoding (decompression bombs); others are downscaled to ``MAX_SIDE`` (1024 px)
-on the longer side. Text hints are capped at ``MAX_TEXT`` (500) characters;
-a sketch is subsampled to at most ``MAX_POINTS`` (400) labelled pixels.
+Limits: uploads over ``MAX_UPLOAD`` are refused by the server, images over 50 MP before
+decoding, sketch layers over 4 MP before decoding; at most ``MAX_TABS`` tab states are
+kept, each for ``TAB_TTL`` seconds after its last change (see README, "Limits").
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
-import hashlib
-import json
+import io
+from abc import ABCMeta
 import os
-import re
-import tempfile
-import threading
-import warnings
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +40,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from guide.backprop import BackpropSettings  # noqa: E402
-from guide.hub import load_model
+from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserError, text_guide_ready  # noqa: E402
+from guide.export import ExportFolders, write_export  # noqa: E402
+from guide.hub import load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
-from guide.session import GuideSession, SessionOrderError, empty_state  # noqa: E402
+from guide.pool import ConversationPool, blank_tab, is_tab  # noqa: E402
+from guide.render import display_size, legend, render_overlay, resize  # noqa: E402
+from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
@@ -67,31 +62,19 @@ except ImportError:  # pragma: no cover - depends on the host
 
 
 ROOT = Path(__file__).resolve().parent
-MAX_SIDE = 1024  # longer image side after downscaling
-MAX_INPUT_PIXELS = 50_000_000  # refuse larger uploads without decoding them
-MAX_TEXT = 500  # characters per chat message
-MAX_POINTS = 400  # labelled pixels per sketch
-MAX_CHAT = 200  # messages kept per conversation
-DISPLAY_SIDE = 512  # small images are shown upscaled to this longer side
-CACHE_SIZE = 16  # images whose head features stay cached
-Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS  # PIL refuses (DecompressionBombError) beyond 2x this
-
-NO_IMAGE = "Pick an example scene or upload an image first."
-NO_TEXT_GUIDE = (
-    "This model has no text guide yet, so I can't read hints. "
-    "Paint on the image and press Guide, or press Ask me and answer my question."
-)
-
-
-class UserError(Exception):
-    """A problem with what the user did; the message is shown to them as is."""
+MAX_UPLOAD = "20mb"  # per uploaded file (Gradio refuses larger ones before the app sees them)
+MAX_TABS = 100  # tab states kept (oldest dropped first): each <= one image (3 MB) + MAX_TURNS turns (~6.5 MB)
+TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
+MAX_LAYERS = 8  # sketch layers one editor may send
+MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads
+MAX_BLOB_SETS = 32  # sketches waiting to be read, server-wide
 
 
 def raw_upload(component: gr.Image) -> gr.Image:
     """Make ``component`` hand the handler the uploaded file's path without opening it,
-    so corrupt files and decompression bombs reach :func:`load_image`'s checks instead
-    of failing inside Gradio. (An instance override: subclassing a component makes
-    Gradio write a .pyi stub next to this file.)"""
+    so corrupt files and decompression bombs reach ``load_image``'s checks instead of
+    failing inside Gradio. (An instance override: subclassing a component makes Gradio
+    write a .pyi stub next to this file.)"""
     original = component.preprocess
 
     def preprocess(payload):
@@ -105,596 +88,187 @@ def raw_upload(component: gr.Image) -> gr.Image:
     return component
 
 
-# --------------------------------------------------------------------------- images
+class _Lenient:
+    """A Gradio data model that turns any payload it cannot parse into ``BAD_SKETCH``."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __getattr__(self, name: str) -> Any:  # schema, from_json, ...: the real model's
+        return getattr(self.model, name)
+
+    def model_validate(self, value: Any, **kwargs: Any) -> Any:
+        try:
+            return self.model.model_validate(value, **kwargs)
+        except Exception:  # pydantic errors, recursion: any payload that is not a sketch
+            return BAD_SKETCH
 
 
-def load_image(path: str | os.PathLike | None) -> tuple[np.ndarray, str]:
-    """Decode an upload to HxWx3 uint8 RGB, downscaled to MAX_SIDE; returns (image, note)."""
-    if not path:
-        raise UserError(NO_IMAGE)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-                if w * h > MAX_INPUT_PIXELS:
-                    raise UserError(f"That image is {w}x{h} = {w * h / 1e6:.0f} MP; the limit is {MAX_INPUT_PIXELS / 1e6:.0f} MP.")
-                im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
-                im = ImageOps.exif_transpose(im)
-                if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                    im = im.convert("RGBA")
-                    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                    im = Image.alpha_composite(white, im)
-                im = im.convert("RGB")
-                note = ""
-                if max(im.size) > MAX_SIDE:
-                    im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-                    note = f" (downscaled from {w}x{h})"
-                return np.asarray(im, dtype=np.uint8).copy(), note
-    except UserError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(f"That image is too large to open safely (limit {MAX_INPUT_PIXELS / 1e6:.0f} MP).") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
-        raise UserError(f"Could not read that file as an image ({type(e).__name__}). Try a PNG or JPEG.") from None
+def _sketch_preprocess(self: gr.ImageEditor, payload: Any) -> list | str | None:
+    """The layers unopened (file paths, or the PNG bytes the browser sent), or BAD_SKETCH."""
+    if payload is None:
+        return None
+    if not isinstance(payload, self.data_model.model):
+        return BAD_SKETCH
+    if payload.id is not None:
+        blobs = self.blob_storage.pop(payload.id, None)
+        return [io.BytesIO(b) for b in (blobs.layers if blobs else []) if b]
+    return [layer.path for layer in payload.layers]
 
 
-def image_key(image: np.ndarray) -> str:
-    return hashlib.sha1(image.tobytes() + str(image.shape).encode()).hexdigest()
+def _sketch_accept_blobs(self: gr.ImageEditor, data: Any) -> Any:
+    """The browser's layer uploads, bounded in index, size and number waiting."""
+    index = data.data.get("index")
+    if (index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS)) or any(len(f[1]) > MAX_BLOB for f in data.files):
+        raise gr.Error(BAD_SKETCH)
+    while len(self.blob_storage) >= MAX_BLOB_SETS:
+        self.blob_storage.pop(next(iter(self.blob_storage)))
+    return gr.ImageEditor.accept_blobs(self, data)
 
 
-def display_size(h: int, w: int) -> tuple[int, int]:
-    """(h, w) images are shown at: small images upscaled so the longer side is DISPLAY_SIDE."""
-    s = max(1.0, DISPLAY_SIDE / max(h, w))
-    return round(h * s), round(w * s)
-
-
-def upscale(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    if image.shape[:2] == size:
-        return image
-    return np.asarray(Image.fromarray(image).resize((size[1], size[0]), Image.NEAREST if nearest else Image.BILINEAR))
-
-
-def render_overlay(
-    image: np.ndarray,
-    labels: np.ndarray,
-    palette: np.ndarray,
-    opacity: float = 0.55,
-    marker: tuple[int, int] | None = None,
-    changed: np.ndarray | None = None,
-) -> np.ndarray:
-    """The image with class colours blended in (at display size), a crosshair at ``marker``
-    (image coords), and, when ``changed`` (HxW bool) is given, everything else dimmed."""
-    H, W = labels.shape
-    size = display_size(H, W)
-    img = upscale(image, size).astype(np.float32)
-    lab = upscale(labels, size, nearest=True)
-    colour = palette[lab].astype(np.float32)
-    a = float(np.clip(opacity, 0.0, 1.0))
-    out = img * (1 - a) + colour * a
-    if changed is not None:
-        ch = upscale(changed.astype(np.uint8) * 255, size, nearest=True) > 0
-        out[~ch] = out[~ch] * 0.35 + 40
-        out[ch] = colour[ch] * 0.85 + 38
-    pil = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
-    if marker is not None:
-        sy, sx = size[0] / H, size[1] / W
-        y, x = (marker[0] + 0.5) * sy, (marker[1] + 0.5) * sx
-        r = max(8, min(size) // 22)
-        d = ImageDraw.Draw(pil)
-        for width, fill in ((5, (0, 0, 0)), (2, (255, 255, 255))):
-            d.ellipse([x - r, y - r, x + r, y + r], outline=fill, width=width)
-            d.line([x - 2.2 * r, y, x - 0.5 * r, y], fill=fill, width=width)
-            d.line([x + 0.5 * r, y, x + 2.2 * r, y], fill=fill, width=width)
-            d.line([x, y - 2.2 * r, x, y - 0.5 * r], fill=fill, width=width)
-            d.line([x, y + 0.5 * r, x, y + 2.2 * r], fill=fill, width=width)
-    return np.asarray(pil)
+_sketch_accept_blobs.__name__ = "accept_blobs"  # the frontend calls it by this name
+_sketch_accept_blobs._is_server_fn = True  # type: ignore[attr-defined]
+# An ImageEditor that hands the handler its layers unopened, so guide.uivalues checks their
+# size before decoding and a malformed payload gets a message, not a traceback. A subclass
+# (not an instance override) because Gradio rebuilds a component from its class when an
+# event updates it (the brush colour); made without Gradio's metaclass hook, which would
+# write a .pyi stub next to this file; ``is_template`` keeps the ImageEditor frontend.
+SketchEditor = ABCMeta.__new__(
+    type(gr.ImageEditor), "SketchEditor", (gr.ImageEditor,),
+    {"__module__": __name__, "is_template": True, "data_model": _Lenient(gr.ImageEditor.data_model),
+     "preprocess": _sketch_preprocess, "accept_blobs": _sketch_accept_blobs},
+)
 
 
 def legend_html(classes: list[str], palette: np.ndarray, labels: np.ndarray | None) -> str:
-    """Class colours and names; classes in the prediction first, with their share."""
-    counts = np.bincount(labels.ravel(), minlength=len(classes)) if labels is not None else np.zeros(len(classes))
-    total = max(1, int(counts.sum()))
-    order = sorted(range(len(classes)), key=lambda k: (-counts[k], k))
-    items = []
-    for k in order:
-        r, g, b = (int(v) for v in palette[k])
-        share = f" {100 * counts[k] / total:.0f}%" if counts[k] else ""
-        cls = "gm-item" if counts[k] else "gm-item gm-absent"
-        items.append(
-            f'<span class="{cls}"><span class="gm-swatch" style="background:rgb({r},{g},{b})"></span>'
-            f"{_html(classes[k])}<small>{share}</small></span>"
-        )
-    return '<div class="gm-legend">' + "".join(items) + "</div>"
+    items = "".join(
+        f'<span class="gm-item{"" if it.share else " gm-absent"}"><span class="gm-swatch" style="background:rgb{it.rgb}"></span>'
+        f"{_html(it.name)}<small>{f' {100 * it.share:.0f}%' if it.share else ''}</small></span>"
+        for it in legend(classes, palette, labels)
+    )
+    return f'<div class="gm-legend">{items}</div>'
 
 
 def _html(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def rgb_css(c: Any) -> str:
-    return f"rgb({int(c[0])}, {int(c[1])}, {int(c[2])})"
-
-
-# --------------------------------------------------------------------------- sketches
-
-
-def strokes_to_points(
-    layers: list[np.ndarray] | None,
-    image_size: tuple[int, int],
-    palette: np.ndarray,
-    max_points: int = MAX_POINTS,
-    max_distance: float = 60.0,
-) -> tuple[list[tuple[int, int, int]], int]:
-    """Painted layers (RGBA, any size) -> ``(y, x, label)`` in image coordinates.
-
-    Each stroke pixel's colour is mapped to the nearest palette colour (class);
-    colours further than ``max_distance`` from every class are ignored (returned
-    count). At most ``max_points`` points, subsampled evenly within each class
-    so every painted class keeps some.
-    """
-    H, W = image_size
-    labelled: dict[tuple[int, int], int] = {}
-    ignored = 0
-    pal = palette.astype(np.float32)
-    for layer in layers or []:
-        if layer is None:
-            continue
-        layer = np.asarray(layer)
-        if layer.ndim != 3 or layer.shape[2] != 4:
-            continue
-        ys, xs = np.nonzero(layer[..., 3] > 127)
-        if ys.size == 0:
-            continue
-        rgb = layer[ys, xs, :3].astype(np.float32)
-        dist = ((rgb[:, None, :] - pal[None]) ** 2).sum(-1)
-        label = dist.argmin(1)
-        ok = dist[np.arange(len(label)), label] <= max_distance**2
-        ignored += int((~ok).sum())
-        h, w = layer.shape[:2]
-        iy = np.minimum(H - 1, (ys * H / h).astype(int))
-        ix = np.minimum(W - 1, (xs * W / w).astype(int))
-        for y, x, lab in zip(iy[ok].tolist(), ix[ok].tolist(), label[ok].tolist()):
-            labelled[(y, x)] = lab  # later layers win
-    points = [(y, x, lab) for (y, x), lab in labelled.items()]
-    return subsample(points, max_points), ignored
-
-
-def subsample(points: list[tuple[int, int, int]], max_points: int) -> list[tuple[int, int, int]]:
-    """At most ``max_points`` points, evenly strided within each class (deterministic)."""
-    if len(points) <= max_points:
-        return points
-    by_class: dict[int, list[tuple[int, int, int]]] = {}
-    for p in sorted(points):
-        by_class.setdefault(p[2], []).append(p)
-    share = max(1, max_points // len(by_class))
-    out: list[tuple[int, int, int]] = []
-    for pts in by_class.values():
-        idx = np.linspace(0, len(pts) - 1, min(share, len(pts))).round().astype(int)
-        out.extend(pts[i] for i in sorted(set(idx.tolist())))
-    return out[:max_points]
-
-
-def parse_points(text: str | list | None, classes: list[str], image_size: tuple[int, int]) -> list[tuple[int, int, int]]:
-    """JSON ``[[y, x, class], ...]`` (class: index or name) -> points; UserError on bad input."""
-    if text is None or (isinstance(text, str) and not text.strip()):
-        raise UserError('No points given: send JSON like [[40, 30, "coat"], [120, 80, "sand"]].')
-    try:
-        data = json.loads(text) if isinstance(text, str) else text
-    except json.JSONDecodeError as e:
-        raise UserError(f"Points are not valid JSON ({e.msg}); expected [[y, x, class], ...].") from None
-    if not isinstance(data, list) or not data:
-        raise UserError("Points must be a non-empty list of [y, x, class].")
-    H, W = image_size
-    points = []
-    for item in data[:10_000]:
-        if not isinstance(item, (list, tuple)) or len(item) != 3:
-            raise UserError(f"Each point must be [y, x, class]; got {json.dumps(item)[:60]}.")
-        y, x, c = item
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (y, x)):
-            raise UserError(f"Point coordinates must be numbers; got {json.dumps(item)[:60]}.")
-        label = class_index(c, classes)
-        if label is None:
-            raise UserError(f"Unknown class {c!r}. Classes: {', '.join(classes)}.")
-        if 0 <= y < H and 0 <= x < W:
-            points.append((int(y), int(x), label))
-    if not points:
-        raise UserError(f"No point lies inside the {W}x{H} image (points are [row, column, class]).")
-    return subsample(points, MAX_POINTS)
-
-
-def class_index(value: Any, classes: list[str]) -> int | None:
-    """A class given as an index or a name (case-insensitive, close matches accepted)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, np.integer)) or (isinstance(value, float) and value.is_integer()):
-        return int(value) if 0 <= int(value) < len(classes) else None
-    if isinstance(value, str):
-        return match_class(value, classes)
-    return None
-
-
-_FILLER = re.compile(r"^(?:(?:it|this|that)(?:'s| is)|i think(?: it's| it is)?|there(?:'s| is)|maybe|probably)?\s*(?:an?|the|some)?\s+", re.I)
-
-
-def match_class(text: str, classes: list[str]) -> int | None:
-    """Class index for an answer like "Coat", "a coat", "it's an ankle boot", "tshirt"."""
-    t = " ".join(str(text).lower().replace("_", " ").split()).strip(" .!?,;:\"'")
-    t = _FILLER.sub("", " " + t if not t.startswith(("it", "this", "that", "i ", "there", "maybe", "probably")) else t).strip()
-    if not t or len(t) > 40:
-        return None
-    names = [c.lower() for c in classes]
-    squash = [n.replace("-", "").replace(" ", "") for n in names]
-    for cand in (t, t.rstrip("s")):
-        if cand in names:
-            return names.index(cand)
-        c2 = cand.replace("-", "").replace(" ", "")
-        if c2 in squash:
-            return squash.index(c2)
-    close = difflib.get_close_matches(t, names, n=1, cutoff=0.8)
-    return names.index(close[0]) if close else None
-
-
-# --------------------------------------------------------------------------- sessions
-
-
-class SessionCache:
-    """Bounded LRU: image hash -> GuideSession holding that image's head features.
-
-    A cached session is only ever used under its lock and after ``set_state`` with
-    the calling tab's state, so tabs sharing an image never see each other's turns.
-    """
-
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings, size: int = CACHE_SIZE) -> None:
-        self.model, self.backprop, self.size = model, backprop, size
-        self._entries: OrderedDict[str, tuple[GuideSession, threading.Lock]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def session(self, image: np.ndarray, key: str, state: dict[str, Any]) -> Iterator[GuideSession]:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            else:
-                entry = (GuideSession(self.model, self.backprop), threading.Lock())
-                self._entries[key] = entry
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
-        session, lock = entry
-        with lock:
-            if not session.has_image:
-                session.set_image(image)  # runs the head once per cached image
-            session.set_state(state)
-            yield session
-
-
-def new_state() -> dict[str, Any]:
-    """A browser tab's state: plain data only."""
-    return {"image": None, "key": None, "name": "image", "session": empty_state(), "pending": None, "chat": []}
-
-
 class GuideApp:
-    """UI values <-> GuideSession. Every public method returns the common outputs."""
+    """UI values <-> the tab's :class:`Conversation`. Events return (tab, overlay, chat, legend, status[, extra])."""
 
     def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None) -> None:
-        self.model = model
-        self.classes = list(model.classes)
+        self.model, self.classes = model, list(model.classes)
         self.palette = np.array(model.config.palette[: model.num_classes], dtype=np.uint8)
-        self.cache = SessionCache(model, backprop or BackpropSettings())
-
-    # ------------------------------------------------------------ helpers
-
-    @property
-    def has_text_guide(self) -> bool:
-        if self.model.text_guide is None:
-            return False
-        try:
-            import guide.text.understand  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        self.pool = ConversationPool(model, backprop)
+        self.exports = ExportFolders()
+        self.has_text_guide = text_guide_ready(model)
 
     def info_markdown(self) -> str:
         text = "text guide ✓" if self.has_text_guide else "no text guide (painting and questions still work)"
         return f"Model: **{_html(self.model.config.name or 'unnamed')}** from {_html(self.model.source)} · {self.model.num_classes} classes · {text} · {self.model.device}"
 
-    def _say(self, state: dict[str, Any], role: str, content: str) -> None:
-        state["chat"].append({"role": role, "content": content})
-        del state["chat"][:-MAX_CHAT]
+    def _show(self, conv: Conversation, opacity: float, show_changes: bool, status: str, tab: dict | None = None):
+        labels = conv.labels()
+        changed = conv.changed() if show_changes else None
+        overlay = render_overlay(conv.image, labels, self.palette, opacity, tuple(conv.pending) if conv.pending else None, changed)
+        return tab or self.pool.tab(conv), overlay, list(conv.transcript), legend_html(self.classes, self.palette, labels), status
 
-    def _view(self, state: dict[str, Any], session: GuideSession | None, opacity: float, show_changes: bool):
-        """(overlay, legend) for the state; ``session`` already set to the state."""
-        if state["image"] is None or session is None:
-            return None, legend_html(self.classes, self.palette, None)
-        labels = session.predict()
-        changed = None
-        turns = state["session"]["turns"]
-        if show_changes and turns:
-            prev = dict(state["session"], turns=turns[:-1])
-            session.set_state(prev)
-            changed = labels != session.predict()
-            session.set_state(state["session"])
-        marker = tuple(state["pending"]) if state["pending"] else None
-        overlay = render_overlay(state["image"], labels, self.palette, opacity, marker, changed)
-        return overlay, legend_html(self.classes, self.palette, labels)
-
-    def _outputs(self, state, session, opacity, show_changes, notice=""):
-        """(state, overlay, chat, legend, status): what every event returns first."""
-        overlay, legend = self._view(state, session, opacity, show_changes)
-        turns = len(state["session"]["turns"])
-        status = notice or (f"{turns} turn{'s' if turns != 1 else ''} so far." if state["image"] is not None else NO_IMAGE)
-        return state, overlay, list(state["chat"]), legend, status
-
-    def _fail(self, state, message: str, opacity: float, show_changes: bool, chat: bool = False):
-        """Show ``message`` (toast + status, optionally in the chat); keep everything else."""
-        gr.Warning(message)
-        if chat:
-            self._say(state, "assistant", message)
-        if state["image"] is None:
-            return self._outputs(state, None, opacity, show_changes, notice=message)
-        with self.cache.session(state["image"], state["key"], state["session"]) as s:
-            return self._outputs(state, s, opacity, show_changes, notice=message)
-
-    def _run(self, state: dict[str, Any] | None, opacity: float, show_changes: bool, turn: Callable, chat_errors: bool = True):
-        """Run ``turn(session, state) -> reply`` on the tab's state; errors become messages.
-
-        Returns (outputs, ok): a failed turn leaves the conversation as it was."""
-        state = state if isinstance(state, dict) and "chat" in state else new_state()
-        if state["image"] is None:
-            return self._fail(state, NO_IMAGE, opacity, show_changes), False
+    def _run(self, tab: Any, opacity: float, show_changes: bool, act: Callable[[Conversation], Reply]):
+        """``act`` on the tab's conversation -> (outputs, ok); a failed act leaves the tab as it was."""
+        tab = tab if is_tab(tab) else blank_tab()
         try:
-            with self.cache.session(state["image"], state["key"], state["session"]) as s:
-                before = s.get_state()
-                try:
-                    reply = turn(s, state)
-                except (UserError, ValueError, SessionOrderError) as e:
-                    s.set_state(before)  # a failed turn leaves no trace
-                    message = str(e) if not isinstance(e, SessionOrderError) else NO_TEXT_GUIDE
-                    gr.Warning(message)
-                    if chat_errors:
-                        self._say(state, "assistant", message)
-                    return self._outputs(state, s, opacity, show_changes, notice=message), False
-                state["session"] = s.get_state()
-                return self._outputs(state, s, opacity, show_changes, notice=reply or ""), True
-        except Exception as e:  # never a dead session: report and keep the old state
+            with self.pool.open(tab) as conv:
+                return self._show(conv, opacity, show_changes, act(conv).text), True
+        except UserError as e:
+            message = str(e)
+        except Exception as e:  # never a dead tab: report and keep the old state
             message = f"Something went wrong ({type(e).__name__}: {str(e)[:200]}); your conversation is unchanged."
-            gr.Warning(message)
-            return (state, gr.skip(), list(state["chat"]), gr.skip(), message), False
-
-    def describe_changes(self, gained: dict[str, int]) -> str:
-        changes = sorted(gained.items(), key=lambda kv: -abs(kv[1]))[:4]
-        if not changes:
-            return "The prediction did not change."
-        return "Changed " + ", ".join(f"{n} {d:+,d} px" for n, d in changes) + "."
+        gr.Warning(message)
+        return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
 
     def editor_value(self, image: np.ndarray | None) -> dict[str, Any]:
-        if image is None:
-            return {"background": None, "layers": [], "composite": None}
-        bg = upscale(image, display_size(*image.shape[:2]))
+        bg = None if image is None else resize(image, display_size(*image.shape[:2]))
         return {"background": bg, "layers": [], "composite": bg}
 
     # ------------------------------------------------------------ events
 
-    def set_image(self, path: str | None, state: dict[str, Any] | None, opacity: float = 0.55, show_changes: bool = False):
-        """A new image starts a new conversation."""
-        state = state if isinstance(state, dict) and "chat" in state else new_state()
-        if not path:  # the upload was cleared: keep the conversation
-            return state, gr.skip(), list(state["chat"]), gr.skip(), "", gr.skip()
+    def set_image(self, path: str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        """A new image starts a new conversation (an emptied upload keeps the old one)."""
+        tab = tab if is_tab(tab) else blank_tab()
+        if not path:
+            return tab, gr.skip(), gr.skip(), gr.skip(), "", gr.skip()
         try:
             image, note = load_image(path)
         except UserError as e:
-            return (*self._fail(state, str(e), opacity, show_changes), gr.skip())
-        fresh = new_state()
-        fresh.update(image=image, key=image_key(image), name=Path(str(path)).stem[:60] or "image")
-        with self.cache.session(image, fresh["key"], fresh["session"]) as s:
-            labels = s.predict()
-            counts = np.bincount(labels.ravel(), minlength=len(self.classes))
-            top = [f"{self.classes[k]} {100 * counts[k] / labels.size:.0f}%" for k in np.argsort(-counts)[:4] if counts[k]]
-            self._say(
-                fresh,
-                "assistant",
-                f"New image, {image.shape[1]}x{image.shape[0]}{note}. I see {', '.join(top)}. "
-                "Correct me: paint class colours and press **Guide**, tell me in words, or press **Ask me**.",
-            )
-            return (*self._outputs(fresh, s, opacity, show_changes, notice="Image loaded."), self.editor_value(image))
+            gr.Warning(str(e))
+            return tab, gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip()
+        image, key = self.pool.intern(image)
+        with self.pool.conversation(image, key) as conv:
+            conv.set_image(image, Path(str(path)).stem, note, key=key)
+            return (*self._show(conv, opacity, show_changes, "Image loaded."), self.editor_value(image))
 
-    def _apply_points(self, s: GuideSession, state: dict[str, Any], points: list[tuple[int, int, int]], what: str) -> str:
-        result = s.add_clicks(points)
-        reply = f"{result.reply} {self.describe_changes(result.gained)}"
-        self._say(state, "user", what)
-        self._say(state, "assistant", reply)
-        return reply
+    def guide_sketch(self, layers: list | str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        """Strokes on the editor -> labelled pixels -> guide by backprop; last output: applied."""
 
-    def guide_sketch(self, editor: dict[str, Any] | None, state, opacity: float = 0.55, show_changes: bool = False):
-        """Strokes on the editor -> labelled pixels -> guide by backprop."""
-        layers = (editor or {}).get("layers") if isinstance(editor, dict) else None
+        def act(conv: Conversation) -> Reply:
+            if isinstance(layers, str):
+                raise UserError(BAD_SKETCH)
+            points, ignored = strokes_to_points(layers, conv.image.shape[:2], self.palette)
+            note = f" ({ignored} stroke pixels in non-class colours were ignored.)" if ignored else ""
+            return conv.guide_points(points, how="painted", note=note)
 
-        def turn(s: GuideSession, st):
-            points, ignored = strokes_to_points(layers, s.image_size, self.palette)
-            if not points:
-                raise UserError("Nothing painted yet: pick a class colour in the brush and paint over the part the network got wrong, then press Guide.")
-            turns = st["session"]["turns"]
-            if turns and turns[-1]["kind"] == "pixels" and turns[-1]["points"] == [list(p) for p in points]:
-                raise UserError("Those strokes were already applied. Paint new ones, or press Undo.")
-            names = sorted({self.classes[p[2]] for p in points})
-            reply = self._apply_points(s, st, points, f"(painted) {', '.join(names)} ({len(points)} px)")
-            return reply + (f" ({ignored} stroke pixels in non-class colours were ignored.)" if ignored else "")
+        outputs, ok = self._run(tab, opacity, show_changes, act)
+        return (*outputs, ok)
 
-        outputs, ok = self._run(state, opacity, show_changes, turn)
-        return (*outputs, ok)  # ok: the strokes were applied (clear_strokes then clears them)
-
-    def clear_strokes(self, state, applied: bool = True):
-        """The editor with its strokes removed (after a successful Guide).
-
-        A separate event: an ImageEditor that is both input and output of one event
-        stays stuck in "processing" in Gradio 6's frontend."""
-        if not applied or not isinstance(state, dict) or state.get("image") is None:
+    def clear_strokes(self, tab: Any, applied: bool = True):
+        """The editor with its strokes removed (after a successful Guide). A separate event:
+        an ImageEditor that is both input and output of one event stays "processing"."""
+        if not applied or not is_tab(tab) or tab["image"] is None:
             return gr.skip()
-        return self.editor_value(state["image"])
+        return self.editor_value(tab["image"])
 
-    def guide_points(self, points_json: str, state, opacity: float = 0.55, show_changes: bool = False):
-        """API: ``[[y, x, class], ...]`` (class index or name) in image pixels."""
+    def guide_points(self, points_json: str, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        """API: ``[[row, col, class], ...]`` (class index or name) in image pixels."""
+        act = lambda conv: conv.guide_points(parse_points(points_json, self.classes, conv.image.shape[:2]))  # noqa: E731
+        return self._run(tab, opacity, show_changes, act)[0]
 
-        def turn(s: GuideSession, st):
-            points = parse_points(points_json, self.classes, s.image_size)
-            names = sorted({self.classes[p[2]] for p in points})
-            return self._apply_points(s, st, points, f"(marked) {', '.join(names)} ({len(points)} px)")
+    def chat(self, message: str, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        """A hint in words, or the answer to a pending question; clears the textbox once read."""
+        outputs, ok = self._run(tab, opacity, show_changes, lambda conv: conv.say(message))
+        return (*outputs, "" if ok else gr.skip())
 
-        return self._run(state, opacity, show_changes, turn)[0]
+    def ask(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        return self._run(tab, opacity, show_changes, lambda conv: conv.ask())[0]
 
-    def chat(self, message: str, state, opacity: float = 0.55, show_changes: bool = False):
-        """A text hint, or the answer to a pending question when it names a class."""
-        message = " ".join(str(message or "").split())
+    def answer(self, class_name: str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        return self._run(tab, opacity, show_changes, lambda conv: conv.answer(str(class_name or "")))[0]
 
-        def turn(s: GuideSession, st):
-            if not message:
-                raise UserError("Type a hint first, e.g. “there is a coat on the top left”.")
-            if len(message) > MAX_TEXT:
-                raise UserError(f"That message is {len(message)} characters; please keep hints under {MAX_TEXT}.")
-            if st["pending"]:
-                label = match_class(message, self.classes)
-                if label is not None:
-                    return self._answer(s, st, label, message)
-                if len(message.split()) <= 2:
-                    self._say(st, "user", message)
-                    raise UserError(f"I don't know a class called “{message}”. Classes: {', '.join(self.classes)}.")
-            self._say(st, "user", message)
-            if not self.has_text_guide:
-                self._say(st, "assistant", NO_TEXT_GUIDE)
-                return NO_TEXT_GUIDE
-            result = s.add_text(message)
-            self._say(st, "assistant", result.reply)
-            return result.reply
+    def undo(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        return self._run(tab, opacity, show_changes, lambda conv: conv.undo())[0]
 
-        outputs, ok = self._run(state, opacity, show_changes, turn)
-        return (*outputs, "" if ok else gr.skip())  # clears the textbox once read
+    def reset(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        return self._run(tab, opacity, show_changes, lambda conv: conv.reset())[0]
 
-    def ask(self, state, opacity: float = 0.55, show_changes: bool = False):
-        """The network asks about its least certain pixel (paper §4.1)."""
+    def view(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+        """Re-render (opacity, what-changed toggle): no new state, nothing recomputed."""
+        tab = tab if is_tab(tab) else blank_tab()
+        try:
+            with self.pool.open(tab) as conv:
+                n = len(conv.steps)
+                return self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab)
+        except UserError as e:
+            return tab, gr.skip(), gr.skip(), gr.skip(), str(e)
 
-        def turn(s: GuideSession, st):
-            try:
-                y, x = s.ask()
-            except ValueError:
-                raise UserError("I have asked about every pixel already; I'm out of questions.") from None
-            st["pending"] = [int(y), int(x)]
-            probs = s.probabilities()[:, y, x]
-            top = np.argsort(-probs)[:2]
-            guess = " or ".join(f"**{self.classes[k]}** ({100 * probs[k]:.0f}%)" for k in top)
-            q = f"What is here, at the crosshair (row {y}, column {x})? I'm torn between {guess}. Type a class name or pick one below."
-            self._say(st, "assistant", q)
-            return q
-
-        return self._run(state, opacity, show_changes, turn)[0]
-
-    def _answer(self, s: GuideSession, st: dict[str, Any], label: int, said: str) -> str:
-        y, x = st["pending"]
-        result = s.add_clicks([(y, x, label)])
-        st["pending"] = None
-        self._say(st, "user", said)
-        reply = f"Thanks: that's {self.classes[label]}. {self.describe_changes(result.gained)}"
-        self._say(st, "assistant", reply)
-        return reply
-
-    def answer(self, class_name: str | None, state, opacity: float = 0.55, show_changes: bool = False):
-        """Answer the pending question with a class (name or index)."""
-
-        def turn(s: GuideSession, st):
-            if not st["pending"]:
-                raise UserError("I haven't asked anything yet: press Ask me first.")
-            label = class_index(class_name, self.classes) if class_name not in (None, "") else None
-            if label is None:
-                raise UserError(f"Unknown class “{class_name}”. Classes: {', '.join(self.classes)}.")
-            return self._answer(s, st, label, f"It's {self.classes[label]}.")
-
-        return self._run(state, opacity, show_changes, turn)[0]
-
-    def undo(self, state, opacity: float = 0.55, show_changes: bool = False):
-        def turn(s: GuideSession, st):
-            if st["pending"]:
-                st["pending"] = None
-                msg = "Question withdrawn."
-            elif s.undo():
-                msg = f"Undone: back to {len(s.turns)} turn{'s' if len(s.turns) != 1 else ''}."
-            else:
-                raise UserError("Nothing to undo.")
-            self._say(st, "assistant", f"↩ {msg}")
-            return msg
-
-        return self._run(state, opacity, show_changes, turn, chat_errors=False)[0]
-
-    def reset(self, state, opacity: float = 0.55, show_changes: bool = False):
-        def turn(s: GuideSession, st):
-            s.reset()
-            st["pending"] = None
-            msg = "Back to the network's own prediction."
-            self._say(st, "assistant", msg)
-            return msg
-
-        return self._run(state, opacity, show_changes, turn, chat_errors=False)[0]
-
-    def view(self, state, opacity: float = 0.55, show_changes: bool = False):
-        """Re-render (opacity / what-changed toggles)."""
-        return self._run(state, opacity, show_changes, lambda s, st: "", chat_errors=False)[0]
-
-    def export(self, state) -> list[str] | None:
-        """Label map as a palette PNG (pixel = class index) + JSON (classes, palette, RLE)."""
-        state = state if isinstance(state, dict) and "chat" in state else new_state()
-        if state["image"] is None:
-            gr.Warning(NO_IMAGE)
+    def export(self, tab: Any) -> list[str] | None:
+        """Label map as a palette PNG (pixel = class index) + JSON (classes, palette, turns, COCO RLE)."""
+        try:
+            with self.pool.open(tab) as conv:
+                labels, turns, name = conv.labels(), conv.summary(), conv.name
+        except UserError as e:
+            gr.Warning(str(e))
             return None
-        with self.cache.session(state["image"], state["key"], state["session"]) as s:
-            labels = s.predict()
-        folder = Path(tempfile.mkdtemp(prefix="guideme-"))
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", state["name"]) or "image"
-        png = folder / f"{stem}_labels.png"
-        im = Image.fromarray(labels, mode="P")
-        flat = [0] * 768
-        for k, c in enumerate(self.palette.tolist()):
-            flat[3 * k : 3 * k + 3] = c
-        im.putpalette(flat)
-        im.save(png)
-        info = {
-            "image": state["name"],
-            "size": [int(labels.shape[0]), int(labels.shape[1])],
-            "classes": self.classes,
-            "palette": self.palette.tolist(),
-            "model": {"name": self.model.config.name, "source": self.model.source},
-            "turns": [
-                {"kind": t["kind"], **({"text": t["text"]} if t["kind"] == "text" else {"points": len(t["points"])})}
-                for t in state["session"]["turns"]
-            ],
-            "segmentation": {
-                self.classes[k]: {"pixels": int((labels == k).sum()), "rle": rle_encode(labels == k)}
-                for k in np.unique(labels).tolist()
-            },
-        }
-        js = folder / f"{stem}_labels.json"
-        js.write_text(json.dumps(info) + "\n")
-        return [str(png), str(js)]
-
-
-def rle_encode(mask: np.ndarray) -> dict[str, Any]:
-    """COCO-style uncompressed RLE: column-major run lengths, starting with a run of 0s."""
-    flat = np.asarray(mask, dtype=np.uint8).ravel(order="F")
-    edges = np.flatnonzero(np.diff(flat)) + 1
-    runs = np.diff(np.concatenate([[0], edges, [flat.size]]))
-    counts = runs.tolist() if flat[0] == 0 else [0, *runs.tolist()]
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
-
-
-def rle_decode(rle: dict[str, Any]) -> np.ndarray:
-    h, w = rle["size"]
-    vals = np.zeros(sum(rle["counts"]), dtype=bool)
-    pos = 0
-    for i, n in enumerate(rle["counts"]):
-        vals[pos : pos + n] = i % 2 == 1
-        pos += n
-    return vals.reshape((h, w), order="F")
-
-
-# --------------------------------------------------------------------------- examples
+        model = {"name": self.model.config.name, "source": self.model.source}
+        return [str(p) for p in write_export(self.exports.new(), name, labels, self.classes, self.palette.tolist(), turns, model)]
 
 
 def example_paths(n: int = 12) -> list[str]:
@@ -717,8 +291,6 @@ def example_paths(n: int = 12) -> list[str]:
     return [str(p) for p in paths]
 
 
-# --------------------------------------------------------------------------- UI
-
 CSS = """
 .gm-legend {display:flex; flex-wrap:wrap; gap:4px 10px; font-size:0.9em; line-height:1.6}
 .gm-item {display:inline-flex; align-items:center; gap:5px; white-space:nowrap}
@@ -735,20 +307,23 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="teal", font=system, font_mono=["ui-monospace", "monospace"])
 
 
-def launch_kwargs() -> dict[str, Any]:
-    """Arguments for ``demo.launch`` (Gradio 6 takes theme and css there)."""
-    return {"theme": theme(), "css": CSS}
+def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
+    """Arguments for ``demo.launch``: theme and css (Gradio 6 takes them there) and the
+    server's bounds (upload size, tab states kept)."""
+    return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs}
 
 
-def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None) -> gr.Blocks:
-    """The Blocks app for ``model`` (loaded once, shared by all tabs)."""
+def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
+               tab_ttl: float = TAB_TTL) -> gr.Blocks:
+    """The Blocks app for ``model`` (loaded once, shared by all tabs); a tab's state lives
+    ``tab_ttl`` seconds after its last change."""
     app = GuideApp(model, backprop)
     classes = app.classes
-    colours = [rgb_css(c) for c in app.palette]
+    colours = [f"rgb({r}, {g}, {b})" for r, g, b in app.palette.tolist()]
     examples = example_paths() if examples is None else examples
 
     with gr.Blocks(title="Guide Me", delete_cache=(3600, 7200)) as demo:
-        state = gr.State(new_state())
+        state = gr.State(blank_tab(), time_to_live=tab_ttl)
         gr.Markdown(
             "# Guide Me: talk to a segmentation network\n"
             "Pick or upload an image, then correct the network: **paint** class colours on the image and press **Guide**, "
@@ -772,7 +347,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                         opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):
-                        editor = gr.ImageEditor(
+                        editor = SketchEditor(
                             label="2 · Paint",
                             type="numpy",
                             image_mode="RGBA",
@@ -793,7 +368,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             with gr.Column(scale=5):
                 chatbot = gr.Chatbot(label="3 · Conversation", height=440, elem_id="gm-chat")
                 with gr.Row():
-                    msg = gr.Textbox(placeholder="there is a coat on the top left", show_label=False, max_length=MAX_TEXT * 2, scale=4, submit_btn=True, elem_id="gm-msg")
+                    msg = gr.Textbox(placeholder="there is a coat on the top left", show_label=False, max_length=MAX_TEXT, scale=4, submit_btn=True, elem_id="gm-msg")
                 with gr.Row():
                     ask_btn = gr.Button("Ask me a question", variant="secondary", scale=1, min_width=100, elem_id="gm-ask")
                     answer_class = gr.Dropdown(classes, value=None, label="Answer with a class", allow_custom_value=True, scale=2)
@@ -825,7 +400,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
 
         def set_brush(name: str):
             k = classes.index(name) if name in classes else 0
-            return gr.ImageEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
+            return SketchEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
 
         brush_class.change(set_brush, [brush_class], [editor], api_name="brush_class", **fast)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts

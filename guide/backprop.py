@@ -2,7 +2,9 @@
 
 Only the guiding parameters alpha, beta, gamma are optimised; the network is
 frozen and its head runs once per image (the caller passes a ``forward`` that
-starts from cached head features). The loss is the cross-entropy at the hinted
+starts from cached head features and returns the logits at the hinted pixels only:
+guide/pointtail.py's ``click_forward`` gives one that costs in proportion to the hints,
+or the dense tail gathered at those pixels). The loss is the cross-entropy at the hinted
 pixels plus an optional L2 penalty that keeps the change small, so the whole
 image does not turn into the hinted class. Optimisation (SGD with momentum as in the
 paper, or L-BFGS) stops as soon as every hinted pixel's hinted class leads the
@@ -44,35 +46,35 @@ class BackpropResult:
     satisfied: bool  # every hinted pixel predicts its hinted class, by the settings' margin
 
 
-def hints_satisfied(logits: Tensor, ys: Tensor, xs: Tensor, labels: Tensor, margin: float = 0.0) -> bool:
-    """Whether each hinted pixel's top class is its label (by at least ``margin``). logits: 1xKxHxW."""
-    at = logits[0, :, ys, xs]  # KxN
-    target = at.gather(0, labels[None]).squeeze(0)
-    others = at.scatter(0, labels[None], float("-inf")).max(0).values
+def hints_satisfied(picked: Tensor, labels: Tensor, margin: float = 0.0) -> bool:
+    """Whether each hinted pixel's top class is its label (by at least ``margin``).
+
+    picked: NxK logits at the N hinted pixels (``pointtail.pick(logits, ys, xs)`` for a map).
+    """
+    target = picked.gather(1, labels[:, None]).squeeze(1)
+    others = picked.scatter(1, labels[:, None], float("-inf")).max(1).values
     return bool((target - others > margin).all())
 
 
 def guide_by_backprop(
     forward: Callable[[GuideParams], Tensor],
     init: GuideParams,
-    ys: Tensor,
-    xs: Tensor,
     labels: Tensor,
     settings: BackpropSettings = BackpropSettings(),
 ) -> BackpropResult:
     """Optimise guiding parameters so the hinted pixels take their labels.
 
-    forward: params -> 1xKxHxW logits (the guided tail over cached features).
+    forward: params -> NxK logits at the N hinted pixels (the guided tail over cached
+        features, evaluated at those pixels only or gathered from the whole map).
     init: starting parameters (zeros, or the previous turn's for warm starts).
-    ys, xs, labels: N hinted pixels in logit coordinates (row, column) and their classes.
+    labels: N classes, one per hinted pixel, in ``forward``'s order.
     Deterministic: no randomness is involved.
     """
     params = GuideParams(*(t.detach().clone().requires_grad_(True) for t in init.tensors()))
     tensors = params.tensors()
 
     def loss_of(logits: Tensor) -> Tensor:
-        picked = logits[0, :, ys, xs].T  # NxK
-        return F.cross_entropy(picked, labels) + settings.l2 * params.square_norm().sum()
+        return F.cross_entropy(logits, labels) + settings.l2 * params.square_norm().sum()
 
     steps = 0
     if settings.optimizer == "lbfgs":
@@ -88,7 +90,7 @@ def guide_by_backprop(
 
         for _ in range(settings.max_steps):
             with torch.no_grad():
-                if hints_satisfied(forward(params), ys, xs, labels, settings.margin):
+                if hints_satisfied(forward(params), labels, settings.margin):
                     return BackpropResult(params.detach(), steps, True)
             opt.step(closure)
             if steps >= settings.max_steps:
@@ -97,7 +99,7 @@ def guide_by_backprop(
         opt = torch.optim.SGD(tensors, lr=settings.lr, momentum=settings.momentum)
         for _ in range(settings.max_steps):
             logits = forward(params)
-            if hints_satisfied(logits.detach(), ys, xs, labels, settings.margin):
+            if hints_satisfied(logits.detach(), labels, settings.margin):
                 return BackpropResult(params.detach(), steps, True)
             opt.zero_grad()
             loss_of(logits).backward()
@@ -106,5 +108,5 @@ def guide_by_backprop(
     else:
         raise ValueError(f"unknown optimizer {settings.optimizer!r}; choose 'sgd' or 'lbfgs'")
     with torch.no_grad():
-        done = hints_satisfied(forward(params), ys, xs, labels, settings.margin)
+        done = hints_satisfied(forward(params), labels, settings.margin)
     return BackpropResult(params.detach(), steps, done)

@@ -1,9 +1,11 @@
 """Model folders: ``config.json`` + ``model.safetensors`` (+ ``text_guide.safetensors``, ``README.md``).
 
-A model is named by a local folder path, a folder name under ``checkpoints/``, or a
-Hugging Face Hub repo id with an optional revision: ``owner/name@rev``. Hub models
-are fetched with ``huggingface_hub`` at the pinned revision; when the Hub cannot be
-reached (or ``HF_HUB_OFFLINE=1``) the local HF cache is used, then ``checkpoints/``,
+A model is named by a local folder path, a folder name under ``checkpoints/``, a
+Hugging Face Hub repo id with an optional revision: ``owner/name@rev``, or
+``torchvision:ARCH`` for torchvision's pretrained VOC-label weights (guide/pretrained.py).
+Hub models are fetched with ``huggingface_hub`` at the pinned revision (a full commit
+hash already in the local HF cache is used without asking the Hub); when the Hub cannot
+be reached (or ``HF_HUB_OFFLINE=1``) the local HF cache is used, then ``checkpoints/``,
 and the returned model's ``source`` says which. Weights are read with safetensors
 only, never pickle.
 """
@@ -14,6 +16,7 @@ import functools
 import json
 import logging
 import os
+import re
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,7 +32,7 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 from torch import nn  # noqa: E402
 
 from .model import CONFIG_NAME, GuidedModel, ModelConfig, ModelLoadError  # noqa: E402
-from .models import build_segmenter  # noqa: E402
+from .models import ARCHITECTURES, build_segmenter  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ CHECKPOINTS = REPO_ROOT / "checkpoints"
 WEIGHTS_NAME = "model.safetensors"
 TEXT_GUIDE_NAME = "text_guide.safetensors"
 CARD_NAME = "README.md"
+TORCHVISION = "torchvision:"  # spec prefix: torchvision's pretrained weights (guide/pretrained.py)
 # ---------------------------------------------------------------- resolving names
 
 
@@ -47,29 +51,47 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return repo, (revision or None)
 
 
-@functools.lru_cache(maxsize=1)
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hub answers at all (False at once under HF_HUB_OFFLINE=1).
+def offline() -> bool:
+    """Whether downloads are off: ``HF_HUB_OFFLINE=1`` (also stops torchvision downloads).
+    Read from the environment as huggingface_hub does, without importing it (~3 s here)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
 
-    huggingface_hub retries failed requests with back-off (~25 s here with no
-    network); one quick connection attempt avoids that wait when offline.
-    """
-    from huggingface_hub import constants
 
-    if constants.HF_HUB_OFFLINE:
-        return False
-    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+def reachable(url: str, timeout: float = 3.0) -> bool:
+    """Whether ``url``'s host accepts a connection within ``timeout`` s (False at once
+    when offline). Libraries retry failed requests with back-off (huggingface_hub: ~25 s
+    here with no network) or wait without a timeout (torch.hub); one quick connection
+    attempt avoids that wait. The answer is remembered per URL for the process."""
+    return not offline() and _connects(url, timeout)
+
+
+@functools.lru_cache(maxsize=16)
+def _connects(url: str, timeout: float) -> bool:
+    parts = urlparse(url)
+    port = parts.port or (80 if parts.scheme == "http" else 443)
     try:
-        socket.create_connection((host, 443), timeout=timeout).close()
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
         return True
-    except OSError:
+    except (OSError, ValueError):
         return False
+
+
+def hub_reachable() -> bool:
+    """Whether the Hugging Face Hub answers at all (False at once under HF_HUB_OFFLINE=1)."""
+    return reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
 
 
 def _hub_folder(repo_id: str, revision: str | None) -> tuple[Path, str]:
     from huggingface_hub import snapshot_download
 
     patterns = [CONFIG_NAME, "*.safetensors", CARD_NAME]
+    if revision is not None and re.fullmatch(r"[0-9a-f]{40}", revision):
+        # A commit hash never changes: when it is cached, loading needs no network.
+        try:
+            path = snapshot_download(repo_id, revision=revision, allow_patterns=patterns, local_files_only=True)
+            return Path(path), f"local HF cache of {repo_id}@{revision} (a pinned commit: the Hub was not asked)"
+        except Exception:  # not cached yet: fetch it below
+            pass
     try:
         if not hub_reachable():
             raise ConnectionError("the Hugging Face Hub is not reachable (or HF_HUB_OFFLINE=1)")
@@ -92,6 +114,8 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
     from . import DEFAULT_MODEL
 
     spec = str(spec) if spec is not None else DEFAULT_MODEL
+    if spec.startswith(TORCHVISION):
+        raise ModelLoadError(f"{spec} is not a model folder: load it with load_model({spec!r})")
     local = Path(spec).expanduser()
     if local.is_dir():
         return local, f"local folder {local}"
@@ -101,7 +125,7 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
     if repo_id.count("/") != 1:
         raise ModelLoadError(
             f"no model folder {spec!r}: give a local folder, one of checkpoints/ {available_models()}, "
-            "or a Hub repo id like owner/name@revision"
+            f"a Hub repo id like owner/name@revision, or torchvision:ARCH ({', '.join(sorted(ARCHITECTURES))})"
         )
     try:
         return _hub_folder(repo_id, revision)
@@ -116,6 +140,37 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
 def available_models() -> list[str]:
     """Names of the model folders shipped in checkpoints/."""
     return sorted(p.name for p in CHECKPOINTS.glob("*") if (p / CONFIG_NAME).is_file())
+
+
+def model_choices(extra: list[str] | tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(label, spec) for every model this install can name without the network: the
+    embedded checkpoints/ folders, then torchvision's six pretrained segmenters, then
+    ``extra`` specs (e.g. Hub ids from a config). Reads JSON and weights metadata only,
+    builds nothing; a gr.Dropdown takes the list as its choices."""
+    specs = [*available_models(), *(TORCHVISION + a for a in ARCHITECTURES), *extra]
+    return [(describe_model(s), s) for s in dict.fromkeys(specs)]
+
+
+def describe_model(spec: str) -> str:
+    """A short human label for ``spec``, e.g. "scenes-lraspp · synthetic scenes · 16 classes"
+    or "torchvision deeplabv3_mobilenet_v3_large · photos (COCO with VOC labels) · 21 classes
+    · mIoU 60.3". Cheap (no network, no network weights); the spec itself when unknown."""
+    spec = str(spec)
+    if spec.startswith(TORCHVISION):
+        from .pretrained import describe
+
+        return describe(spec[len(TORCHVISION) :])
+    for folder in (Path(spec).expanduser(), CHECKPOINTS / spec):
+        if (folder / CONFIG_NAME).is_file():
+            try:
+                config = read_config(folder)
+            except ModelLoadError:
+                return spec
+            parts = [config.name or folder.name, config.domain, f"{config.num_classes} classes"]
+            if config.text_guide is None:
+                parts.append("no text guide")
+            return " · ".join(p for p in parts if p)
+    return spec
 
 
 # ---------------------------------------------------------------- reading and writing
@@ -134,25 +189,55 @@ def read_config(folder: Path) -> ModelConfig:
 
 def load_weights(module: nn.Module, path: Path) -> None:
     """Load safetensors weights into ``module``; clear errors naming ``path``."""
+    load_state(module, read_safetensors(path), path, "the architecture in its config.json")
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; clear errors naming ``path``."""
     if not path.is_file():
         raise ModelLoadError(f"weights file {path} not found")
     try:
-        state = load_file(str(path))
+        return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:
         raise ModelLoadError(f"weights file {path} is corrupted or not safetensors: {e}") from e
+
+
+def load_state(module: nn.Module, state: dict[str, torch.Tensor], path: Path, expected: str) -> None:
+    """``module.load_state_dict(state, strict=True)``; a mismatch names ``path`` and ``expected``."""
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as e:
         first = str(e).splitlines()[0:3]
-        raise ModelLoadError(f"weights file {path} does not match the architecture in its config.json: {' '.join(first)}") from e
+        raise ModelLoadError(f"weights file {path} does not match {expected}: {' '.join(first)}") from e
+
+
+def load_segmenter(net: nn.Module, state: dict[str, torch.Tensor], path: Path, expected: str) -> nn.Module:
+    """Fill ``net``, built on the meta device, with ``state`` (strictly) on the CPU.
+
+    Building on the meta device skips random initialisation (seconds for a ResNet-101
+    on a CPU). The weights are copied into fresh CPU tensors rather than adopted: the
+    tensors a file yields may sit at unaligned addresses, and CPU kernels then round
+    differently, so the same weights from two files would not predict identically.
+    """
+    net.to_empty(device="cpu")
+    load_state(net, state, path, expected)
+    return net
 
 
 def load_model(spec: str | os.PathLike | None = None, device: torch.device | str | None = None) -> GuidedModel:
-    """Load a model folder (local path, checkpoints/ name, or Hub ``owner/name@rev``)."""
+    """Load a model: a folder (local path, checkpoints/ name, or Hub ``owner/name@rev``) or
+    ``torchvision:ARCH`` (torchvision's pretrained weights, from torch's hub cache)."""
+    if spec is not None and str(spec).startswith(TORCHVISION):
+        from .pretrained import load_pretrained
+
+        return load_pretrained(str(spec)[len(TORCHVISION) :], device=device)
     folder, source = resolve_model_folder(spec)
     config = read_config(folder)
-    net = build_segmenter(config.arch, config.num_classes)
-    load_weights(net, folder / WEIGHTS_NAME)
+    path = folder / WEIGHTS_NAME
+    state = read_safetensors(path)
+    with torch.device("meta"):
+        net = build_segmenter(config.arch, config.num_classes)
+    load_segmenter(net, state, path, "the architecture in its config.json")
     text_guide = None
     if config.text_guide is not None and (folder / TEXT_GUIDE_NAME).is_file():
         from .text.encoder import build_text_guide

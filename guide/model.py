@@ -2,7 +2,8 @@
 optionally a text guide, with the config that rebuilds it (``config.json`` of a model folder).
 
 Images are HxWx3 uint8 RGB, (row, col) coordinates; the network sees them resized so
-that the longer side is ``config.input_size`` and normalised with ``config.mean/std``.
+that one side is ``config.input_size`` (the longer side, or the shorter one with
+``resize="shorter"``) and normalised with ``config.mean/std``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .block import GuidingBlock
 from .split import SplitSegmenter
 
 CONFIG_NAME = "config.json"
+RESIZE_MODES = ("longer", "shorter")
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
@@ -35,10 +37,19 @@ class ModelConfig:
     arch: str
     classes: list[str]
     palette: list[list[int]]
-    input_size: int  # longer image side fed to the network, in pixels
+    input_size: int  # image side fed to the network, in pixels (which side: ``resize``)
     split_layer: str
     mean: list[float] = field(default_factory=lambda: list(IMAGENET_MEAN))
     std: list[float] = field(default_factory=lambda: list(IMAGENET_STD))
+    # Which image side becomes input_size: "longer" (the embedded model, trained on square
+    # scenes) or "shorter" (torchvision's segmentation weights: resize(520) on the shorter
+    # side). With "shorter", max_side (if set) caps the longer side, so a panorama does not
+    # become a huge input; the shorter side then shrinks below input_size.
+    resize: str = "longer"
+    max_side: int | None = None
+    # What the network was trained on, in words ("synthetic scenes", "photos (COCO with VOC
+    # labels)"); guide/domain.py tells a person when their image is outside it.
+    domain: str = ""
     # Guiding block used by backprop: variant and lengths of alpha (rows) / beta (columns).
     guide: dict[str, Any] = field(default_factory=lambda: {"variant": "guide", "alpha_size": 10, "beta_size": 10})
     text_guide: dict[str, Any] | None = None
@@ -59,9 +70,30 @@ class ModelConfig:
             raise ModelLoadError(f"{where} lacks {missing}; a model config needs {list(required)}")
         known = {k: v for k, v in data.items() if k in ModelConfig.__dataclass_fields__}
         config = ModelConfig(**known)
+        if config.resize not in RESIZE_MODES:
+            raise ModelLoadError(f"{where}: resize is {config.resize!r}; choose one of {list(RESIZE_MODES)}")
         if len(config.palette) < config.num_classes:
             raise ModelLoadError(f"{where}: palette has {len(config.palette)} colours for {config.num_classes} classes")
         return config
+
+
+def network_size(config: ModelConfig, height: int, width: int) -> tuple[int, int]:
+    """(h, w) fed to the network for an HxW image.
+
+    "longer": the longer side becomes ``input_size``. "shorter": the shorter side does,
+    with torchvision's rounding (``transforms.Resize(input_size, max_size=max_side)``,
+    what its segmentation weights were evaluated with), so predictions match theirs.
+    """
+    size = int(config.input_size)
+    if config.resize == "longer":
+        scale = size / max(height, width)
+        return max(1, round(height * scale)), max(1, round(width * scale))
+    short, long = min(height, width), max(height, width)
+    new_short, new_long = size, int(size * long / short)
+    if config.max_side is not None and new_long > config.max_side:
+        new_short, new_long = int(config.max_side * new_short / new_long), int(config.max_side)
+    new_short = max(1, new_short)
+    return (new_long, new_short) if height > width else (new_short, new_long)
 
 
 def default_device() -> torch.device:
@@ -87,7 +119,10 @@ class GuidedModel:
         self.folder = folder
         net.eval().requires_grad_(False)  # frozen: guiding never changes network weights
         self.segmenter = SplitSegmenter(net, config.split_layer).to(self.device)
-        channels, _, _ = self.segmenter.feature_shape((config.input_size, config.input_size))
+        # Only the channel count is needed: a small probe keeps loading cheap (a ResNet-101
+        # head at 520 px takes seconds on a CPU).
+        probe = min(int(config.input_size), 32)
+        channels, _, _ = self.segmenter.feature_shape((probe, probe))
         g = config.guide
         self.block = GuidingBlock(channels, int(g["alpha_size"]), int(g["beta_size"]), g.get("variant", "guide"))
         self.text_guide = text_guide.to(self.device).eval().requires_grad_(False) if text_guide is not None else None
@@ -103,9 +138,8 @@ class GuidedModel:
         return self.config.num_classes
 
     def network_size(self, height: int, width: int) -> tuple[int, int]:
-        """(h, w) fed to the network for an HxW image: longer side = config.input_size."""
-        scale = self.config.input_size / max(height, width)
-        return max(1, round(height * scale)), max(1, round(width * scale))
+        """(h, w) fed to the network for an HxW image (see ``ModelConfig.resize``)."""
+        return network_size(self.config, height, width)
 
     def preprocess(self, image: np.ndarray) -> Tensor:
         """HxWx3 uint8 RGB image -> 1x3xhxw normalised tensor on the model's device."""

@@ -5,7 +5,8 @@ margin between its two most probable classes (the paper's rule, ``region=0``) or
 default (``session.ASK_REGION``), the centre of the area where that margin is smallest
 on average; an answer is a ``PixelHint`` with
 one point, exactly what the app sends when a person answers "what is here?".
-The oracle answers from ground truth, so evaluation replays the app's path.
+The oracle answers from ground truth through the app's own ``Conversation``, so
+evaluation replays the app's path.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .hints import PixelHint
 from .labels import VOID
 
 if TYPE_CHECKING:  # the session calls most_uncertain_pixel; only type hints point back
+    from .conversation import Conversation
     from .session import GuideSession
 
 
@@ -51,13 +53,17 @@ def oracle_answer(session: GuideSession, gt: np.ndarray) -> PixelHint:
     return PixelHint(((y, x, int(gt[y, x])),))
 
 
-def play_twenty_questions(session: GuideSession, gt: np.ndarray, counts: list[int]) -> dict[int, np.ndarray]:
-    """Predictions after each number of questions in ``counts`` (image already set)."""
+def play_twenty_questions(conversation: Conversation, gt: np.ndarray, counts: list[int]) -> dict[int, np.ndarray]:
+    """Label maps after each number of questions in ``counts`` (image already set): the
+    network asks (``Conversation.ask``) and the oracle answers from ``gt`` (HxW, image
+    resolution) with ``Conversation.answer``, exactly as a person in the app would."""
     results: dict[int, np.ndarray] = {}
     asked = 0
     for n in sorted(set(counts)):
         while asked < n:
-            session.add_hint(oracle_answer(session, gt))
+            conversation.ask(exclude=gt == VOID)
+            y, x = conversation.pending
+            conversation.answer(int(gt[y, x]))
             asked += 1
-        results[n] = session.predict()
+        results[n] = conversation.labels()
     return results

@@ -31,6 +31,7 @@ from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
 from .hints import REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
+from .pointtail import click_forward
 from .questions import most_uncertain_pixel
 from .split import Features
 
@@ -77,6 +78,7 @@ class GuideSession:
         ask_region: int = ASK_REGION,
         text_compose: str = TEXT_COMPOSE,
         keep_backfiring_text: bool = False,
+        fast_clicks: bool | None = None,
     ) -> None:
         self.model = model
         # A text turn that moves the class it names the wrong way (a "remove" that grows it,
@@ -88,7 +90,14 @@ class GuideSession:
         if text_compose not in TEXT_COMPOSE_MODES:
             raise ValueError(f"unknown text_compose {text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
         self.text_compose = text_compose  # see _text_guided
+        # Click steps evaluate the tail at the hinted pixels only (guide/pointtail.py); False
+        # runs the dense tail at every step (the reference; same parameters to float rounding).
+        # Default (None): the point tail on the CPU, where it is 10-100x cheaper; the dense tail on
+        # a GPU, where a step is bound by kernel launches and the point tail's many small
+        # operations measured 0.4-1.2x the dense turn (README, "Speed"; python -m guide bench).
+        self.fast_clicks = model.device.type == "cpu" if fast_clicks is None else fast_clicks
         self._features: Features | None = None
+        self._text_cache = _TextCache()  # what earlier text turns contribute (see _text_guided)
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
         self._logits: Tensor | None = None  # 1xKxhxw at network resolution, for the current state
@@ -101,6 +110,7 @@ class GuideSession:
         x = self.model.preprocess(image)
         self._features = self.model.segmenter.head(x)
         self._image_size = (int(image.shape[0]), int(image.shape[1]))
+        self._text_cache = _TextCache()
         self.reset()
 
     @property
@@ -136,6 +146,8 @@ class GuideSession:
         self._require_image("set_state")
         if not isinstance(state, dict) or not isinstance(state.get("turns"), list):
             raise ValueError("not a GuideSession state: expected a dict from get_state()")
+        if state == self._state:  # the state it already holds (an app reopening a tab): keep the cached logits
+            return
         self._state = copy.deepcopy(state)
         self._state.setdefault("asked", [])
         self._logits = None
@@ -175,26 +187,38 @@ class GuideSession:
         * ``"sum"``:   their parameters are added and guide the head's activation once;
         * ``"delta"``: each guides the head's activation on its own and the changes
           each makes to the logits are added.
+
+        Cached (``_TextCache``): a new text turn costs one tail forward in "delta" mode
+        (its own change), whatever the number of earlier text turns.
         """
         assert self._features is not None
         a = self._features.guided
-        params = [GuideParams.from_lists(t["params"], a.device) for t in self._state["turns"] if t["kind"] == "text"]
-        if not params:
+        texts = [t["params"] for t in self._state["turns"] if t["kind"] == "text"]
+        if not texts:
             return a, None
         tg = self.model.text_guide
         assert tg is not None
-        if self.text_compose == "stack":
-            for p in params:
-                a = tg.block(a, p)
-            return a, None
         if self.text_compose == "sum":
+            params = [GuideParams.from_lists(t, a.device) for t in texts]
             total = GuideParams(*(torch.stack(ts).sum(0) for ts in zip(*(p.tensors() for p in params))))
             return tg.block(a, total), None
+        if self.text_compose == "stack":
+            return self._text_cache.fold(texts, a, lambda acc, p: tg.block(acc, GuideParams.from_lists(p, a.device))), None
         if self.text_compose == "delta":
-            tail = self.model.segmenter.tail
-            plain = tail(self._features, a)
-            return a, torch.stack([tail(self._features, tg.block(a, p)) - plain for p in params]).sum(0)
+            plain = self._plain_logits()
+
+            def delta(p: dict[str, Any]) -> Tensor:
+                return self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
+
+            return a, self._text_cache.sum(texts, delta)
         raise ValueError(f"unknown text_compose {self.text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
+
+    def _plain_logits(self) -> Tensor:
+        """Unguided logits (1xKxhxw), computed once per image."""
+        assert self._features is not None
+        if self._text_cache.plain is None:
+            self._text_cache.plain = self.model.segmenter.tail(self._features)
+        return self._text_cache.plain
 
     @torch.no_grad()
     def logits(self) -> Tensor:
@@ -205,8 +229,11 @@ class GuideSession:
             a, offset = self._text_guided()
             click_params = self._click_params()
             if click_params is not None:
-                a = self.model.block(a, GuideParams.from_lists(click_params, a.device))
-            logits = self.model.segmenter.tail(self._features, a)
+                logits = self.model.segmenter.tail(self._features, self.model.block(a, GuideParams.from_lists(click_params, a.device)))
+            elif a is self._features.guided:
+                logits = self._plain_logits()  # text turns in "delta" mode only: no tail pass needed
+            else:
+                logits = self.model.segmenter.tail(self._features, a)
             self._logits = logits if offset is None else logits + offset
         return self._logits
 
@@ -281,14 +308,11 @@ class GuideSession:
         labels = torch.tensor(list(latest.values()), device=dev)
         with torch.no_grad():
             base, offset = self._text_guided()
-        features, block, tail = self._features, self.model.block, self.model.segmenter.tail
-
-        def forward(p: GuideParams) -> Tensor:
-            logits = tail(features, block(base, p))
-            return logits if offset is None else logits + offset
-
+        block = self.model.block
+        # The click block guides ``base`` (fixed during the turn); the loss reads the hinted pixels only.
+        forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks)
         init = GuideParams.from_lists(warm, dev) if warm is not None else block.zero_params(device=dev)
-        result = guide_by_backprop(forward, init, ys, xs, labels, self.backprop)
+        result = guide_by_backprop(forward, init, labels, self.backprop)
         self._state["turns"][-1]["click_params"] = result.params.to_lists()
         self._logits = None
         return result
@@ -360,3 +384,54 @@ class GuideSession:
         yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
+
+
+class _TextCache:
+    """What earlier text turns contribute, so a text turn's cost does not grow with the conversation.
+
+    Keyed by the text turns' parameters themselves (plain data compared by value), so it
+    stays right through undo, set_state and take-backs without being told: text turns that
+    extend the cached ones reuse the cached result and compute only the new turns; dropping
+    the last one returns the kept result before it; in "delta" mode dropping more subtracts
+    their changes; anything else is recomputed. Tensors only, never part of the state; one
+    per image (set_image).
+    """
+
+    def __init__(self) -> None:
+        self.plain: Tensor | None = None  # unguided logits 1xKxhxw
+        self.mode = ""
+        self.keys: list[dict[str, Any]] = []  # the text turns' params that ``value`` covers, in order
+        self.value: Tensor | None = None
+        self.previous: Tensor | None = None  # the value for keys[:-1]
+
+    def _update(self, mode: str, texts: list[dict[str, Any]], start: Tensor, step, unstep=None) -> Tensor:
+        n = len(self.keys)
+        if self.value is None or mode != self.mode:
+            self.mode, self.keys, self.value, self.previous = mode, [], start, None
+            n = 0
+        if texts == self.keys:
+            return self.value
+        if texts == self.keys[:-1] and self.previous is not None:  # the last text turn undone
+            self.keys, self.value, self.previous = self.keys[:-1], self.previous, None
+            return self.value
+        if len(texts) < n and unstep is not None and texts == self.keys[: len(texts)]:
+            for t in reversed(self.keys[len(texts):]):
+                self.value = unstep(self.value, t)
+            self.keys, self.previous = self.keys[: len(texts)], None
+            return self.value
+        if not (len(texts) > n and texts[:n] == self.keys):  # not an extension: start over
+            self.keys, self.value, self.previous, n = [], start, None, 0
+        for t in texts[n:]:
+            self.previous, self.value = self.value, step(self.value, t)
+        self.keys = list(texts)
+        return self.value
+
+    def sum(self, texts: list[dict[str, Any]], delta) -> Tensor:
+        """Sum of ``delta(params)`` over the text turns ("delta" mode's logit offset)."""
+        assert self.plain is not None
+        return self._update("delta", texts, torch.zeros_like(self.plain),
+                            lambda acc, t: acc + delta(t), lambda acc, t: acc - delta(t))
+
+    def fold(self, texts: list[dict[str, Any]], start: Tensor, step) -> Tensor:
+        """``step`` applied over the text turns in order from ``start`` ("stack" mode)."""
+        return self._update("stack", texts, start, step)

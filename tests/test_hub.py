@@ -110,3 +110,25 @@ def test_default_model_loads_offline_and_matches_reference():
     pred = session.predict()[:: expected["stride"], :: expected["stride"]]
     # Equal up to float differences between machines (a pixel on a class boundary may flip).
     assert (pred == np.array(expected["labels"])).mean() > 0.99
+
+
+def test_a_cached_commit_is_loaded_without_asking_the_hub(tiny_model_dir, tmp_path):
+    """owner/name@<commit hash> already in the HF cache: no network needed (a commit never changes)."""
+    rev = "89abcdef0123456789abcdef0123456789abcdef"
+    _lay_out_hf_cache(tmp_path / "hub", "someone/tiny-guide", rev, tiny_model_dir)
+    code = f"from guide.hub import load_model; print(load_model('someone/tiny-guide@{rev}', device='cpu').source)"
+    # An endpoint that refuses connections: were the Hub asked, the source would say "Hub unreachable".
+    env = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_ENDPOINT="http://127.0.0.1:9", PYTHONPATH=str(REPO))
+    env.pop("HF_HUB_OFFLINE", None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == f"local HF cache of someone/tiny-guide@{rev} (a pinned commit: the Hub was not asked)"
+
+
+def test_model_choices_list_the_embedded_model_and_torchvision():
+    from guide.hub import describe_model, model_choices
+
+    specs = [spec for _, spec in model_choices(extra=["someone/else@v1"])]
+    assert specs[0] == "scenes-lraspp" and specs[-1] == "someone/else@v1"
+    assert "torchvision:deeplabv3_mobilenet_v3_large" in specs and len(specs) == len(set(specs)) == 8
+    assert describe_model("scenes-lraspp").startswith("scenes-lraspp · synthetic scenes · 16 classes")

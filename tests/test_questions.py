@@ -1,6 +1,7 @@
 import numpy as np
 import torch
 
+from guide.conversation import Conversation
 from guide.questions import most_uncertain_pixel, oracle_answer, play_twenty_questions
 from guide.session import GuideSession
 
@@ -26,12 +27,13 @@ def test_oracle_answers_from_ground_truth_and_skips_void(tiny_model, image):
 
 
 def test_twenty_questions_asks_distinct_pixels_and_replays_hints(tiny_model, image):
-    session = GuideSession(tiny_model)
-    session.set_image(image)
+    conversation = Conversation(tiny_model)
+    conversation.set_image(image)
+    session = conversation.session
     gt = np.zeros(image.shape[:2], dtype=np.uint8)
     gt[:, 32:] = 3
-    preds = play_twenty_questions(session, gt, [0, 3])
-    assert sorted(preds) == [0, 3] and len(session.turns) == 3
+    preds = play_twenty_questions(conversation, gt, [0, 3])
+    assert sorted(preds) == [0, 3] and len(session.turns) == 3 and len(conversation.steps) == 3
     asked = [tuple(t["points"][0][:2]) for t in session.turns]
     assert len(set(asked)) == 3
     assert all(t["points"][0][2] == gt[y, x] for t, (y, x) in zip(session.turns, asked))

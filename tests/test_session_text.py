@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from guide.block import GuideParams
 from guide.hub import load_model
 from guide.session import TEXT_COMPOSE_MODES, GuideSession
 
@@ -137,3 +138,73 @@ def test_a_text_turn_that_backfires_is_taken_back(text_model, scene, monkeypatch
             assert session.turns == [] and np.array_equal(session.predict(), p0)
             removed = session.add_text(f"there is no {name}")
             assert len(session.turns) == 1 and removed.gained[name] < 0
+
+
+def _text_state(model, n: int, seed: int = 0, with_click: bool = False) -> dict:
+    """A state of ``n`` text turns with random guide parameters (plain data, like get_state)."""
+    g = torch.Generator().manual_seed(seed)
+    turns = []
+    for i in range(n):
+        zero = model.text_guide.block.zero_params()
+        params = GuideParams(*(0.3 * torch.randn(t.shape, generator=g) for t in zero.tensors()))
+        turns.append({"kind": "text", "text": f"hint {i}", "params": params.to_lists(), "click_params": None})
+    if with_click:
+        zero = model.block.zero_params()
+        click = GuideParams(*(0.2 * torch.randn(t.shape, generator=g) for t in zero.tensors()))
+        turns.append({"kind": "pixels", "points": [[1, 1, 0]], "click_params": click.to_lists()})
+    return {"turns": turns, "asked": []}
+
+
+@torch.no_grad()
+def _recomputed(model, scene, state, mode: str) -> torch.Tensor:
+    """Logits straight from the definition of ``mode`` (no cache)."""
+    seg, tg = model.segmenter, model.text_guide
+    f = seg.head(model.preprocess(scene))
+    a, offset = f.guided, 0
+    params = [GuideParams.from_lists(t["params"]) for t in state["turns"] if t["kind"] == "text"]
+    if mode == "delta":
+        plain = seg.tail(f)
+        offset = sum(seg.tail(f, tg.block(a, p)) - plain for p in params)
+    else:
+        for p in params:
+            a = tg.block(a, p)
+    clicks = [t["click_params"] for t in state["turns"] if t["click_params"] is not None]
+    if clicks:
+        a = model.block(a, GuideParams.from_lists(clicks[-1]))
+    return seg.tail(f, a) + offset
+
+
+@pytest.mark.parametrize("mode", ["delta", "stack"])
+def test_cached_text_turns_match_recomputation(text_model, scene, mode):
+    session = GuideSession(text_model, text_compose=mode)
+    session.set_image(scene)
+    full = _text_state(text_model, 12, with_click=True)
+    checks = [full["turns"][:k] for k in (1, 2, 5, 12)]  # the conversation growing
+    checks += [full["turns"][:11], full["turns"][:10], full["turns"][:4]]  # undo one, one more, several
+    checks += [full["turns"][:12] + full["turns"][12:]]  # forward again, click on top
+    checks += [_text_state(text_model, 3, seed=1)["turns"]]  # an unrelated conversation (set_state)
+    for turns in checks:
+        state = {"turns": turns, "asked": []}
+        session.set_state(state)
+        assert torch.allclose(session.logits(), _recomputed(text_model, scene, state, mode), atol=1e-4), len(turns)
+    # undo() of a text turn after many
+    session.set_state(full)
+    session.undo()
+    session.undo()
+    state = {"turns": full["turns"][:11], "asked": []}
+    assert torch.allclose(session.logits(), _recomputed(text_model, scene, state, mode), atol=1e-4)
+
+
+def test_a_text_turn_costs_one_tail_pass_at_any_turn(text_model, scene, monkeypatch):
+    """Delta mode: earlier text turns' changes are cached, not re-run."""
+    session = GuideSession(text_model, text_compose="delta")
+    session.set_image(scene)
+    full = _text_state(text_model, 20)
+    session.set_state({"turns": full["turns"][:19], "asked": []})
+    session.logits()
+    calls = []
+    tail = text_model.segmenter.tail
+    monkeypatch.setattr(text_model.segmenter, "tail", lambda *a, **k: calls.append(1) or tail(*a, **k))
+    session.set_state(full)  # what the app does before a turn: the 20th text turn arrives
+    session.logits()
+    assert len(calls) == 1

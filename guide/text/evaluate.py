@@ -1,18 +1,23 @@
 """Evaluate a text guide: ``python -m guide evaluate text`` (paper Tables 2-5).
 
 For every image of a split the simulated user (:func:`guide.text.queries.generate_hint`)
-compares the current prediction with the ground truth and sends a ``TextHint`` through
-``GuideSession.add_hint`` -- the very path the app takes. With several hints each new
-one is generated from the current guided prediction and combines with the earlier ones
-as ``--compose`` says: by default (``delta``) each hint guides the head's activation on
-its own and the changes the hints make to the logits add up; ``stack`` guides on top of
-the previous guided features, as the paper's Table 5 does. As in the app, a hint that
-moves the class it names the wrong way is taken back (``--keep-backfiring`` keeps it).
+compares the current prediction with the ground truth and types the hint's text into the
+app's :class:`~guide.conversation.Conversation` (``say``) -- the very path the app takes.
+With several hints each new one is generated from the current guided prediction; how
+their guides combine is ``--compose`` (default ``delta``: each hint's change to the
+logits is added; ``stack``: each guides the previous one's output, the paper's Table 5).
+As in the app, a hint that moves the class it names the wrong way is taken back
+(``--keep-backfiring`` keeps it).
 mIoU after 0, 1, 2, ... hints is accumulated over the whole split per run; runs differ
 only in the random hints and are averaged (the paper uses 5).
 
 ``--ablation wrong-class`` swaps the class word for another class and ``no-place`` drops
 the spatial phrase: if the guide reads the words, both should lower the gain.
+
+``--phrasings heldout`` words the same (operation, class, place) with the held-out
+phrasebook (``guide/text/heldout.py``, never trained on) instead of the training one:
+the gain it keeps is how well the guide reads wordings it never saw.
+``python -m guide evaluate reader`` (``guide/text/evaluate_reader.py``) scores the reader.
 """
 
 from __future__ import annotations
@@ -35,6 +40,21 @@ from guide.text.vectors import vectors_source
 from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
+PHRASINGS = ("templates", "heldout", "paper")
+
+
+def phrasebook(name: str) -> Any:
+    """The training phrasebook ("templates"), the first guides' ("paper") or the held-out one
+    ("heldout", measuring only)."""
+    from guide.text.templates import BOOKS
+
+    if name in BOOKS:
+        return BOOKS[name]
+    if name == "heldout":
+        from guide.text.heldout import HELDOUT
+
+        return HELDOUT
+    raise ValueError(f"unknown phrasings {name!r}; choose from {PHRASINGS}")
 
 
 def _dataset(data: str, split: str, root: str | None, size: int) -> Any:
@@ -61,6 +81,7 @@ def evaluate_text(
     dataset: Any = None,
     compose: str | None = None,
     keep_backfiring: bool = False,
+    phrasings: str = "templates",
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -69,13 +90,14 @@ def evaluate_text(
     ``np.random.default_rng([seed, r, i])``, so a report is reproducible and runs differ.
     When the simulated user finds nothing left to say, later counts keep the prediction.
     """
-    from guide.session import GuideSession
+    from guide.conversation import Conversation
 
     if model.text_guide is None:
         raise ValueError("this model has no text guide: train one with `python -m guide train-guide`")
     if ablation not in ABLATIONS:
         raise ValueError(f"unknown ablation {ablation!r}; choose from {ABLATIONS}")
     ops = tuple(ops or getattr(model.text_guide, "ops", OPERATIONS))
+    book = phrasebook(phrasings)
     counts = sorted(set(int(c) for c in counts))
     dataset = dataset if dataset is not None else _dataset(data, split, root, int(model.config.input_size))
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
@@ -83,23 +105,23 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
-    session = GuideSession(model, text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring)
+    conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
-        session.set_image(image)  # the head runs once per image, shared by all runs
+        conversation.set_image(image)  # the head runs once per image, shared by all runs
         for r in range(runs):
-            session.reset()
+            conversation.reset()
             rng = np.random.default_rng([seed, r, i])
-            pred = session.predict()
+            pred = conversation.labels()
             cms[r, 0] += confusion_matrix(pred, label, k)
             for turn in range(1, max(counts) + 1):
-                hint = generate_hint(pred, label, classes, rng, ops, ablation=ablation)
+                hint = generate_hint(pred, label, classes, rng, ops, ablation=ablation, book=book)
                 if hint is None:
                     silent[r, turn] += 1
                 else:
-                    session.add_hint(hint)
-                    pred = session.predict()
+                    conversation.say(hint.text)  # typed into the app's chat, as a person would
+                    pred = conversation.labels()
                 cms[r, turn] += confusion_matrix(pred, label, k)
     scores = np.array([[miou(cms[r, c]) for c in counts] for r in range(runs)])
     return {
@@ -110,6 +132,7 @@ def evaluate_text(
         "compose": compose or TEXT_COMPOSE,
         "keep_backfiring": keep_backfiring,
         "ablation": ablation,
+        "phrasings": phrasings,
         "runs": runs,
         "seed": seed,
         "hints": list(counts),
@@ -126,7 +149,7 @@ def format_table(report: dict[str, Any]) -> str:
     """The report as a small text table (mIoU in %)."""
     lines = [
         f"{report['model']} on {report['split']} ({report['images']} images), {'/'.join(report['ops'])} hints, "
-        f"ablation {report['ablation']}, {report['runs']} runs",
+        f"ablation {report['ablation']}, {report.get('phrasings', 'templates')} phrasings, {report['runs']} runs",
         "# hints   " + "".join(f"{c:>9}" for c in report["hints"]),
         "mIoU      " + "".join(f"{100 * v:9.2f}" for v in report["miou"]),
         "+- std    " + "".join(f"{100 * v:9.2f}" for v in report["miou_std"]),
@@ -150,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="how successive hints combine (stack = the paper's Table 5)")
     p.add_argument("--keep-backfiring", action="store_true",
                    help="keep text turns that move their class the wrong way (the app takes them back)")
+    p.add_argument("--phrasings", default="templates", choices=list(PHRASINGS),
+                   help="training phrasings (templates), the first guides' 7+7 templates (paper), or the held-out "
+                        "ones (heldout: guide/text/heldout.py, never trained on)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -163,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     report = evaluate_text(
         model, args.split, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
         args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
-        keep_backfiring=args.keep_backfiring,
+        keep_backfiring=args.keep_backfiring, phrasings=args.phrasings,
     )
     print(format_table(report))
     if args.json:

@@ -1,0 +1,358 @@
+"""The guided tail at a few pixels: what one click step needs, in proportion to the hints.
+
+The click loss (guide/backprop.py) reads the logits at the hinted pixels only. At the
+default split (the backbone's last stage: ``layer4`` / ``features.16``) the tail is the
+classifier head and a bilinear upsampling, and a logit at an input pixel depends on
+
+* at most 4 logits at the head's resolution (bilinear, ``align_corners=False``);
+* each of them on a small window of the guided activation: FCNHead's 3x3 conv,
+  DeepLabHead's 3x3 conv over ASPP's 1x1 and dilated 3x3 convs (rates 12/24/36),
+  LRASPPHead's 1x1 convs and a second bilinear step to the stride-8 features;
+* and on the guided activation's global mean (ASPP's pooling branch, LRASPP's scale),
+  which has a closed form in the row, column and channel sums of the unguided
+  activation, because the guide is pointwise in alpha(row), beta(col) and gamma(channel).
+
+``point_tail`` plans once, per image and set of hinted pixels, which positions each
+layer needs (gather indices); every call after that costs a few small matrix products.
+Convolutions are evaluated by gathering their taps (stride 1, any dilation and
+padding, zeros outside the map) and one matrix product with the weights.
+It equals the dense tail gathered at the same pixels up to float rounding
+(tests/test_pointtail.py). Not covered (``point_tail`` returns None and callers run the
+dense tail, ``dense_point_forward``): split layers before the backbone's last stage,
+heads other than torchvision's FCNHead / DeepLabHead / LRASPPHead, guiding blocks
+other than :class:`GuidingBlock`, and hints that need the first layer of the head at
+more than ``MAX_FRACTION`` of the map's positions (a dense pass is then as cheap).
+
+Positions are flat indices ``row * width + col`` into a map; (row, col) = (y, x).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models.segmentation.deeplabv3 import ASPP, ASPPPooling, DeepLabHead
+from torchvision.models.segmentation.fcn import FCNHead
+from torchvision.models.segmentation.lraspp import LRASPP, LRASPPHead
+
+from .block import GuideParams, GuidingBlock, resize_1d
+from .split import Features, SplitSegmenter
+
+# Above this share of the map's positions at the head's first layer, gathering taps is
+# no cheaper than the dense convolution: fall back to the dense tail.
+MAX_FRACTION = 0.25
+POINTWISE = (nn.BatchNorm2d, nn.ReLU, nn.Dropout, nn.Identity, nn.Hardswish, nn.Sigmoid)
+
+PointForward = Callable[[GuideParams], Tensor]  # params -> NxK logits at the hinted pixels
+
+
+class Unsupported(Exception):
+    """The head has a layer the point tail does not evaluate (callers fall back to dense)."""
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def conv_taps(flat: Tensor, size: tuple[int, int], kernel: int, dilation: int, padding: int) -> Tensor:
+    """Input positions a stride-1 conv reads for its outputs at ``flat`` (M).
+
+    Returns MxT flat positions (T = kernel^2 in the weight's (row, col) order), -1 where
+    the tap falls outside the map (the conv's zero padding).
+    """
+    h, w = size
+    k = torch.arange(kernel, device=flat.device) * dilation - padding
+    ty = (flat // w)[:, None, None] + k[None, :, None]
+    tx = (flat % w)[:, None, None] + k[None, None, :]
+    ty, tx = torch.broadcast_tensors(ty, tx)
+    inside = (ty >= 0) & (ty < h) & (tx >= 0) & (tx < w)
+    return torch.where(inside, ty * w + tx, -1).reshape(len(flat), -1)
+
+
+def union(*taps: Tensor) -> Tensor:
+    """Sorted unique in-map positions among ``taps`` (-1 = outside, dropped)."""
+    every = torch.cat([t.reshape(-1) for t in taps])
+    return torch.unique(every[every >= 0])
+
+
+def rows_of(taps: Tensor, positions: Tensor) -> Tensor:
+    """Row of each tap in the sorted ``positions``; ``len(positions)`` (a zero row) for -1."""
+    rows = torch.searchsorted(positions, taps.clamp(min=0))
+    return torch.where(taps < 0, len(positions), rows)
+
+
+def bilinear_taps(ys: Tensor, xs: Tensor, in_size: tuple[int, int], out_size: tuple[int, int]) -> tuple[Tensor, Tensor]:
+    """What ``F.interpolate(..., size=out_size, mode="bilinear", align_corners=False)`` reads
+    for the outputs at rows ``ys`` and columns ``xs`` (N each): Nx4 flat input positions and
+    Nx4 weights, with PyTorch's source-index rule (scale = in/out, negatives clamped to 0)."""
+
+    def axis(d: Tensor, n_in: int, n_out: int) -> tuple[Tensor, Tensor, Tensor]:
+        src = ((d.double() + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)
+        i0 = src.floor().long().clamp(max=n_in - 1)
+        i1 = (i0 + 1).clamp(max=n_in - 1)
+        l1 = (src - i0).clamp(0, 1)
+        return i0, i1, l1
+
+    (hi, wi), (ho, wo) = in_size, out_size
+    y0, y1, ly = axis(ys, hi, ho)
+    x0, x1, lx = axis(xs, wi, wo)
+    flat = torch.stack([y0 * wi + x0, y0 * wi + x1, y1 * wi + x0, y1 * wi + x1], 1)
+    weights = torch.stack([(1 - ly) * (1 - lx), (1 - ly) * lx, ly * (1 - lx), ly * lx], 1)
+    return flat, weights.float()
+
+
+def mix(values: Tensor, rows: Tensor, weights: Tensor) -> Tensor:
+    """Bilinear mix: values UxC, rows/weights Nx4 -> NxC."""
+    return (values[rows] * weights[..., None]).sum(1)
+
+
+# --------------------------------------------------------------------------- the guided activation
+
+
+class GuidedPoints:
+    """The guided activation ``(1 + alpha_h + beta_w + gamma_s) * A + gamma_b`` at a few
+    positions, and its global mean in closed form, differentiable in the parameters.
+
+    base: 1xCxhxw unguided activation (fixed during a click turn); positions: U flat.
+    """
+
+    def __init__(self, base: Tensor, positions: Tensor, variant: str) -> None:
+        b = base[0].detach()
+        self.h, self.w = int(b.shape[1]), int(b.shape[2])
+        self.variant = variant
+        self.rows, self.cols = positions // self.w, positions % self.w
+        self.values = b.flatten(1)[:, positions].T.contiguous()  # UxC
+        # mean_hw((1 + a_h + b_w + gs) A + gb) = (1 + gs) mean(A) + (a . rowsum + b . colsum) / hw + gb
+        self.mean = b.mean((1, 2))  # C
+        self.row_sums = b.sum(2)  # Cxh: sum over columns, per row
+        self.col_sums = b.sum(1)  # Cxw: sum over rows, per column
+
+    def at(self, p: GuideParams) -> tuple[Tensor, Tensor]:
+        """(UxC values at the positions, 1xC global mean) of the guided activation."""
+        scale = p.gamma_s[0][None, :]  # 1xC, as apply_guide: gamma_s + alpha + beta
+        mean = self.mean + p.gamma_s[0] * self.mean
+        if self.variant == "guide":
+            alpha, beta = resize_1d(p.alpha, self.h)[0], resize_1d(p.beta, self.w)[0]
+            scale = scale + alpha[self.rows][:, None] + beta[self.cols][:, None]
+            mean = mean + (self.row_sums @ alpha + self.col_sums @ beta) / (self.h * self.w)
+        values = self.values + scale * self.values + p.gamma_b[0][None, :]
+        return values, (mean + p.gamma_b[0])[None]
+
+
+# --------------------------------------------------------------------------- layers at positions
+
+
+class Layer:
+    """One planned layer: ``run(x, mean)`` maps UxC input rows to MxC' output rows."""
+
+    needs: Tensor  # flat input positions (sorted unique), in the input map
+    first_positions: int  # positions at which the costliest (first) conv is evaluated
+
+    def run(self, x: Tensor, mean: Tensor) -> Tensor:
+        raise NotImplementedError
+
+
+class Chain(Layer):
+    """A plain nn.Sequential of stride-1 convs and pointwise modules (and ASPP first)."""
+
+    def __init__(self, modules: list[nn.Module], out: Tensor, size: tuple[int, int]) -> None:
+        self.steps: list[tuple[str, Any, Any]] = []
+        pos = out
+        self.first_positions = len(out)
+        for m in reversed(modules):
+            if isinstance(m, ASPP):
+                aspp = AsppLayer(m, pos, size)
+                self.steps.append(("aspp", m, aspp))  # type: ignore[arg-type]
+                self.first_positions = aspp.first_positions
+                pos = aspp.needs
+            elif isinstance(m, nn.Conv2d):
+                if m.stride != (1, 1) or m.groups != 1 or m.padding_mode != "zeros" or isinstance(m.padding, str):
+                    raise Unsupported(f"conv {m}")
+                (kh, kw), (dh, dw), (ph, pw) = m.kernel_size, m.dilation, m.padding
+                if not (kh == kw and dh == dw and ph == pw):
+                    raise Unsupported(f"non-square conv {m}")
+                self.first_positions = len(pos)
+                if kh == 1 and ph == 0:
+                    self.steps.append(("conv1", m, None))
+                else:
+                    taps = conv_taps(pos, size, kh, dh, ph)
+                    live = (taps >= 0).any(0)  # taps outside the map for every position read zeros: skip them
+                    taps, pos = taps[:, live], union(taps)
+                    weight = m.weight.flatten(2)  # Cout x C x T, T in (row, col) order as conv_taps
+                    weight = (weight if bool(live.all()) else weight[:, :, live]).flatten(1)
+                    self.steps.append(("conv", (m, weight), rows_of(taps, pos)))  # type: ignore[arg-type]
+            elif isinstance(m, POINTWISE):
+                self.steps.append(("point", m, None))
+            else:
+                raise Unsupported(f"layer {type(m).__name__}")
+        self.steps.reverse()
+        self.needs = pos
+
+    def run(self, x: Tensor, mean: Tensor) -> Tensor:
+        for kind, m, extra in self.steps:
+            if kind == "aspp":
+                x = extra.run(x, mean)  # type: ignore[union-attr]
+            elif kind == "conv1":
+                x = F.linear(x, m.weight.flatten(1), m.bias)
+            elif kind == "conv":
+                conv, weight = m  # type: ignore[misc]
+                padded = torch.cat([x, x.new_zeros(1, x.shape[1])])
+                taps = padded[extra]  # MxTxC
+                x = F.linear(taps.transpose(1, 2).flatten(1), weight, conv.bias)  # (C, T) order
+            else:
+                x = m(x[:, :, None, None])[:, :, 0, 0]
+        return x
+
+
+def _pooled(seq: nn.Sequential) -> Chain:
+    """A global-average-pooling branch (ASPPPooling, LRASPP's scale): the layers after the
+    pooling, evaluated at the single pooled position."""
+    modules = list(seq)
+    if not (isinstance(modules[0], nn.AdaptiveAvgPool2d) and modules[0].output_size in (1, (1, 1))):
+        raise Unsupported("pooling branch without a global average first")
+    chain = Chain(modules[1:], torch.zeros(1, dtype=torch.long), (1, 1))
+    if any(kind == "conv" for kind, _, _ in chain.steps):
+        raise Unsupported("pooling branch with a spatial conv")
+    return chain
+
+
+class AsppLayer(Layer):
+    """torchvision's ASPP at positions: 1x1 and dilated 3x3 branches from the gathered input,
+    the pooling branch from the global mean (constant over the map), concat, projection."""
+
+    def __init__(self, aspp: ASPP, out: Tensor, size: tuple[int, int]) -> None:
+        self.branches: list[Chain] = []
+        self.pooling: list[Chain] = []
+        for branch in aspp.convs:
+            if isinstance(branch, ASPPPooling):
+                self.pooling.append(_pooled(branch))
+                self.branches.append(None)  # type: ignore[arg-type]
+            else:
+                self.branches.append(Chain(list(branch), out, size))
+        self.project = Chain(list(aspp.project), out, size)
+        self.needs = union(*(b.needs for b in self.branches if b is not None))
+        self.rows = [rows_of(b.needs, self.needs) if b is not None else None for b in self.branches]
+        self.first_positions = len(out)
+
+    def run(self, x: Tensor, mean: Tensor) -> Tensor:
+        outs, pools = [], iter(self.pooling)
+        m = len(self.project.needs)
+        for branch, rows in zip(self.branches, self.rows):
+            if branch is None:
+                outs.append(next(pools).run(mean, mean).expand(m, -1))
+            else:
+                outs.append(branch.run(x[rows], mean))
+        return self.project.run(torch.cat(outs, 1), mean)
+
+
+class LrasppLayer(Layer):
+    """LRASPPHead's logits at positions of the stride-8 map: ``low_classifier(low) +
+    high_classifier(up(cbr(high) * scale(mean(high))))``, ``up`` bilinear from the guided map."""
+
+    def __init__(self, head: LRASPPHead, low: Tensor, out: Tensor, high_size: tuple[int, int]) -> None:
+        self.head = head
+        lh, lw = int(low.shape[2]), int(low.shape[3])
+        taps, self.weights = bilinear_taps(out // lw, out % lw, high_size, (lh, lw))
+        self.cbr = Chain(list(head.cbr), union(taps), high_size)
+        self.rows = rows_of(taps, self.cbr.needs)
+        self.scale = _pooled(head.scale)
+        with torch.no_grad():  # the low-level branch is not guided: constant during a turn
+            lowp = low[0].flatten(1)[:, out].T  # MxC_low
+            self.low_logits = F.linear(lowp, head.low_classifier.weight.flatten(1), head.low_classifier.bias)
+        self.needs = self.cbr.needs
+        self.first_positions = len(self.needs)
+
+    def run(self, x: Tensor, mean: Tensor) -> Tensor:
+        high = self.cbr.run(x, mean) * self.scale.run(mean, mean)
+        up = mix(high, self.rows, self.weights)
+        h = self.head.high_classifier
+        return self.low_logits + F.linear(up, h.weight.flatten(1), h.bias)
+
+
+# --------------------------------------------------------------------------- the point tail
+
+
+class PointTail:
+    """The guided tail's logits at N input pixels; see the module docstring.
+
+    The plan (gather indices, the gathered unguided activation, its sums) is made once;
+    ``__call__(params)`` returns NxK logits, differentiable in ``params``.
+    """
+
+    def __init__(self, layer: Layer, grid: tuple[int, int], base: Tensor, variant: str,
+                 ys: Tensor, xs: Tensor, input_size: tuple[int, int], logit_positions: Tensor) -> None:
+        self.layer = layer
+        flat, self.weights = bilinear_taps(ys, xs, grid, input_size)
+        self.rows = rows_of(flat, logit_positions)
+        self.guided = GuidedPoints(base, layer.needs, variant)
+
+    def __call__(self, params: GuideParams) -> Tensor:
+        values, mean = self.guided.at(params)
+        logits = self.layer.run(values, mean)  # MxK at the head's resolution
+        return mix(logits, self.rows, self.weights)
+
+
+def point_tail(segmenter: SplitSegmenter, block: nn.Module, features: Features, base: Tensor,
+               ys: Tensor, xs: Tensor, max_fraction: float = MAX_FRACTION) -> PointTail | None:
+    """A :class:`PointTail` for the logits at input pixels (``ys``, ``xs``) when the guided
+    activation is ``block(base, params)``; None where it is not covered (then use the dense tail).
+
+    base: 1xCxhxw (the head's activation, or what text turns made of it).
+    """
+    if type(block) is not GuidingBlock or base.shape[0] != 1:  # not the res-block variant
+        return None
+    if segmenter.index != len(segmenter.stages) - 1:
+        return None  # an earlier split: the rest of the backbone would have to run at positions
+    classifier = segmenter.model.classifier
+    h, w = int(base.shape[2]), int(base.shape[3])
+    try:
+        if isinstance(segmenter.model, LRASPP) and isinstance(classifier, LRASPPHead):
+            low = features.skips.get("low")
+            if low is None:
+                return None
+            grid = (int(low.shape[2]), int(low.shape[3]))
+            positions = union(bilinear_taps(ys, xs, grid, features.input_size)[0])
+            layer: Layer = LrasppLayer(classifier, low, positions, (h, w))
+        elif isinstance(classifier, (FCNHead, DeepLabHead)):
+            grid = (h, w)
+            positions = union(bilinear_taps(ys, xs, grid, features.input_size)[0])
+            layer = Chain(list(classifier), positions, grid)
+        else:
+            return None
+    except Unsupported:
+        return None
+    if layer.first_positions > max_fraction * h * w:
+        return None
+    return PointTail(layer, grid, base, block.variant, ys, xs, features.input_size, positions)
+
+
+def pick(logits: Tensor, ys: Tensor, xs: Tensor) -> Tensor:
+    """The logits at N pixels: 1xKxHxW -> NxK."""
+    return logits[0, :, ys, xs].T
+
+
+def dense_point_forward(segmenter: SplitSegmenter, block: nn.Module, features: Features, base: Tensor,
+                        ys: Tensor, xs: Tensor) -> PointForward:
+    """The reference: the whole guided tail, then the logits at the hinted pixels."""
+    return lambda p: pick(segmenter.tail(features, block(base, p)), ys, xs)
+
+
+def click_forward(segmenter: SplitSegmenter, block: nn.Module, features: Features, base: Tensor,
+                  ys: Tensor, xs: Tensor, offset: Tensor | None = None, fast: bool = True,
+                  max_fraction: float = MAX_FRACTION) -> tuple[PointForward, bool]:
+    """What guide_by_backprop needs: params -> NxK logits at the hinted pixels, and whether
+    it is the point tail (True) or the dense reference (False).
+
+    offset: 1xKxHxW logit offset added after the tail (text turns in "delta" mode), or None.
+    """
+    forward: PointForward | None = point_tail(segmenter, block, features, base, ys, xs, max_fraction) if fast else None
+    is_fast = forward is not None
+    if forward is None:
+        forward = dense_point_forward(segmenter, block, features, base, ys, xs)
+    if offset is None:
+        return forward, is_fast
+    picked = pick(offset, ys, xs).detach()
+    inner = forward
+    return (lambda p: inner(p) + picked), is_fast

@@ -1,0 +1,217 @@
+"""The holes of issue 10, probed through the running app's API (gradio_client): each bad
+request gets a clear message, changes nothing, and the same tab works right after; the
+server's memory stays bounded however many tabs come and go."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import app
+from guide.uivalues import BAD_SKETCH
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+STATUS = 3  # outputs: overlay, chat, legend, status[, editor | textbox | applied]
+
+
+@pytest.fixture(scope="module")
+def url(app_server) -> str:
+    return app_server[0]
+
+
+@pytest.fixture
+def tab(url: str):
+    """A fresh tab with an example scene, and its label map + turns before anything else."""
+    paths = app.example_paths()
+    if not paths:
+        pytest.skip("no example scenes")
+    c = Client(url, verbose=False, download_files=True)
+    assert c.predict(handle_file(paths[0]), api_name="/set_image")[STATUS] == "Image loaded."
+    return c, snapshot(c)
+
+
+def snapshot(c: Client) -> tuple[np.ndarray, list]:
+    files = c.predict(api_name="/export")
+    png = next(f for f in files if str(f).endswith(".png"))
+    js = next(f for f in files if str(f).endswith(".json"))
+    return np.array(Image.open(png)), json.loads(Path(js).read_text())["turns"]
+
+
+def unchanged_and_still_working(c: Client, before: tuple[np.ndarray, list]) -> None:
+    labels, turns = snapshot(c)
+    np.testing.assert_array_equal(labels, before[0])
+    assert turns == before[1]
+    r = c.predict('[[20, 20, "coat"]]', api_name="/guide_points")
+    assert r[STATUS].startswith("Guided by 1 labelled pixel"), r[STATUS]
+    assert len(snapshot(c)[1]) == len(before[1]) + 1
+
+
+def test_huge_sketch_layer_is_refused_before_decoding(tab, tmp_path: Path) -> None:
+    c, before = tab
+    c.predict("coat", api_name="/brush_class")  # Gradio rebuilds the editor from its class on this update
+    layer = tmp_path / "layer.png"  # 3000x3000 fully painted: a ~40 KB file that decodes to 36 MB
+    Image.new("RGBA", (3000, 3000), (210, 180, 140, 255)).save(layer, optimize=True)
+    r = c.predict({"background": None, "layers": [handle_file(str(layer))], "composite": None}, api_name="/guide")
+    assert "That sketch layer is 3000x3000 pixels" in r[STATUS], r[STATUS]
+    assert c.predict({"layers": "x"}, api_name="/guide")[STATUS] == BAD_SKETCH
+    unchanged_and_still_working(c, before)
+
+
+def test_layer_without_alpha_is_not_everything_painted(tab, tmp_path: Path) -> None:
+    c, before = tab
+    layer = tmp_path / "rgb.png"
+    Image.new("RGB", (512, 512), (210, 180, 140)).save(layer)
+    r = c.predict({"background": None, "layers": [handle_file(str(layer))], "composite": None}, api_name="/guide")
+    assert r[STATUS].startswith("Nothing painted yet"), r[STATUS]
+    unchanged_and_still_working(c, before)
+
+
+@pytest.mark.parametrize("payload", ["junk", 5, [1, 2], {"layers": "x"}, {"background": 5, "layers": []}, {"layers": [5]},
+                                     {"layers": [{"path": 7}]}, {"layers": [{"a": {"b": {"c": [1]}}}]}])
+def test_malformed_sketch_payloads_get_the_sketch_message(tab, payload) -> None:
+    c, before = tab
+    r = c.predict(payload, api_name="/guide")
+    assert r[STATUS] == BAD_SKETCH, r[STATUS]
+    unchanged_and_still_working(c, before)
+
+
+def test_sketch_layer_that_is_not_an_image(tab, tmp_path: Path) -> None:
+    c, before = tab
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"\x89PNG not really")
+    r = c.predict({"background": None, "layers": [handle_file(str(junk))], "composite": None}, api_name="/guide")
+    assert r[STATUS] == BAD_SKETCH, r[STATUS]
+    unchanged_and_still_working(c, before)
+
+
+def test_uploads_have_a_size_limit(tab, url: str, tmp_path: Path) -> None:
+    import httpx
+
+    c, before = tab
+    resp = httpx.post(f"{url}gradio_api/upload", files={"files": ("big.png", b"\0" * (21 * 2**20))}, timeout=60)
+    assert resp.status_code == 413 and "maximum allowed size" in resp.text
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (21 * 2**20))
+    with pytest.raises(ValueError, match="exceeds the maximum file size"):  # gradio_client checks it too
+        c.predict(handle_file(str(big)), api_name="/set_image")
+    unchanged_and_still_working(c, before)
+
+
+def test_answer_and_points_payloads_are_bounded(tab) -> None:
+    c, before = tab
+    checks = [
+        ("/guide_points", '[[1, 2, 0]' + ", [1, 2, 0]" * 20_000 + "]", "characters of points"),
+        ("/guide_points", "[" * 100_000 + "]" * 100_000, "characters of points"),
+        ("/guide_points", "[" * 30_000 + "]" * 30_000, "nested too deeply"),
+        ("/guide_points", json.dumps([[1, 2, "x" * 10_000]]), "Unknown class"),
+    ]
+    for api, arg, expected in checks:
+        r = c.predict(arg, api_name=api)
+        assert expected in r[STATUS] and len(r[STATUS]) < 400, (api, r[STATUS][:100])
+    assert c.predict(api_name="/ask")[STATUS].startswith("What is here")
+    before = snapshot(c)  # asking marks a pixel as asked; the label map and turns stay
+    r = c.predict("x" * 10_000, api_name="/answer")
+    assert r[STATUS] == "That answer is 10,000 characters; answer with a class name.", r[STATUS][:100]
+    r = c.predict("x" * 10_000, api_name="/chat")
+    assert r[STATUS] == "That message is 10000 characters; please keep hints under 500.", r[STATUS][:100]
+    unchanged_and_still_working(c, before)
+
+
+@pytest.mark.parametrize("text", ["<script>alert(1)</script>", "unicorn", "left", "remove everything", "il y a un manteau à gauche"])
+def test_chat_naming_no_class_changes_nothing_and_asks_which(tab, text: str) -> None:
+    c, before = tab
+    r = c.predict(text, api_name="/chat")
+    assert "Which class do you mean?" in r[STATUS] and "Classes: sky, grass" in r[STATUS], r[STATUS]
+    unchanged_and_still_working(c, before)
+
+
+def test_chat_suggests_the_nearest_class_names(tab) -> None:
+    c, before = tab
+    r = c.predict("there is a caot on the left", api_name="/chat")
+    assert "Did you mean coat" in r[STATUS], r[STATUS]
+    unchanged_and_still_working(c, before)
+
+
+def test_export_folders_are_cleaned(app_server, tab) -> None:
+    c, _ = tab
+    exports = app_server[1].guide_app.exports
+    keep, exports.keep = exports.keep, 2
+    try:
+        for _ in range(4):
+            c.predict(api_name="/export")
+        assert len(list(exports.root.iterdir())) == 2
+    finally:
+        exports.keep = keep
+
+
+# --------------------------------------------------------------------------- memory
+
+TABS = int(os.environ.get("GUIDE_TEST_TABS", 40))  # tabs opened one after another, each on its own image
+MAX_TABS = 8  # tab states the test server keeps
+POOL = 4  # conversations (images with head features) its pool keeps
+IMAGE = (384, 512)  # 0.6 MB decoded each
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+@pytest.fixture(scope="module")
+def small_server(app_model_dir: Path):
+    """The app with room for MAX_TABS tab states that expire after 3 s."""
+    from guide.backprop import BackpropSettings
+    from guide.hub import load_model
+
+    demo = app.build_demo(load_model(app_model_dir, device="cpu"), BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[], tab_ttl=3)
+    demo.queue(default_concurrency_limit=1, max_size=16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs(max_tabs=MAX_TABS))
+    try:
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        demo.close()
+
+
+def test_many_tabs_stay_within_a_memory_bound(small_server, tmp_path: Path) -> None:
+    """TABS tabs, each loading its own image. The bound: the server keeps at most MAX_TABS
+    tab states and POOL conversations, so at most MAX_TABS + POOL images are alive
+    (each stored once), whatever TABS is; expired tabs free theirs.
+    (GUIDE_TEST_TABS=1000 runs the issue's 1,000 tabs; RSS is printed, not asserted:
+    glibc's per-thread arenas make it noisy.)"""
+    url, demo = small_server
+    pool = demo.guide_app.pool
+    pool.size = POOL
+    c = Client(url, verbose=False)
+    h, w = IMAGE
+    ramp = np.add.outer(np.arange(h), np.arange(w)).astype(np.uint8)
+    path = tmp_path / "tab.png"
+    start = rss_mb()
+    for i in range(TABS):
+        c.reset_session()  # a new browser tab
+        Image.fromarray(np.stack([ramp, np.full_like(ramp, i % 256), np.full_like(ramp, i // 256)], -1)).save(path)
+        assert c.predict(handle_file(str(path)), api_name="/set_image")[STATUS] == "Image loaded."
+        if i % 10 == 9:
+            gc.collect()
+            assert len(demo.state_holder.session_data) <= MAX_TABS
+            assert len(pool._images) <= MAX_TABS + POOL, (i, len(pool._images))
+            assert sum(im.nbytes for im in pool._images.values()) <= (MAX_TABS + POOL) * h * w * 3
+    print(f"{TABS} tabs: RSS {start:.0f} -> {rss_mb():.0f} MB")
+    # tab states expire (time_to_live): their images go, the pool's cached ones stay
+    time.sleep(5)
+    gc.collect()
+    assert len(pool._images) <= POOL, len(pool._images)
+    c.reset_session()  # and a new tab works
+    assert c.predict(handle_file(str(path)), api_name="/set_image")[STATUS] == "Image loaded."

@@ -1,0 +1,131 @@
+"""The point tail (guide/pointtail.py) against the dense tail it replaces during click steps.
+
+Random torchvision architectures of each family with calibrated BatchNorm (activations of
+order one, as a trained network's), small inputs, several classes, hints on the image's
+borders and corners: the guiding parameters after every backprop step are the dense path's.
+"""
+
+import pytest
+import torch
+
+from guide.backprop import BackpropSettings, guide_by_backprop
+from guide.block import GuideParams, GuidingBlock
+from guide.models import build_segmenter
+from guide.pointtail import click_forward, dense_point_forward, point_tail
+from guide.split import SplitSegmenter
+
+from conftest import DEVICE, calibrate_batchnorm
+
+K = 5
+# The dense reference must run in full float32: on a GPU cuDNN would otherwise use TF32 for its
+# convolutions (about 1e-3 relative error), which the gathered point tail does not.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
+# arch -> input (H, W): big enough that DeepLabV3's rate-12 taps land inside the map
+FAMILIES = {
+    "lraspp_mobilenet_v3_large": (72, 90),
+    "fcn_resnet50": (64, 80),
+    "deeplabv3_mobilenet_v3_large": (200, 232),
+    "deeplabv3_resnet50": (104, 112),
+}
+
+
+def _setup(arch: str, seed: int = 0):
+    torch.manual_seed(seed)
+    net = build_segmenter(arch, K)
+    calibrate_batchnorm(net, 64)
+    net.requires_grad_(False)
+    seg = SplitSegmenter(net).to(DEVICE)
+    H, W = FAMILIES[arch]
+    with torch.no_grad():
+        feats = seg.head(torch.randn(1, 3, H, W).to(DEVICE))
+    C = feats.guided.shape[1]
+    block = GuidingBlock(C, 4, 5)
+    # corners, edges, the middle; several classes
+    ys = torch.tensor([0, H - 1, 0, H - 1, 1, H // 2, H // 3, H - 2], device=DEVICE)
+    xs = torch.tensor([0, W - 1, W - 1, 0, W // 2, 1, W - 2, W // 2], device=DEVICE)
+    labels = torch.tensor([0, 1, 2, 3, 4, 1, 2, 0], device=DEVICE)
+    return seg, block, feats, ys, xs, labels
+
+
+def _trajectory(forward, init: GuideParams, labels, steps: int) -> list[list[torch.Tensor]]:
+    """Parameters at every step of a fixed-length SGD run (margin too high to stop early)."""
+    seen: list[list[torch.Tensor]] = []
+
+    def recording(p: GuideParams):
+        seen.append([t.detach().clone() for t in p.tensors()])
+        return forward(p)
+
+    settings = BackpropSettings(max_steps=steps, margin=1e9, lr=0.05)
+    result = guide_by_backprop(recording, init, labels, settings)
+    assert result.steps == steps and not result.satisfied
+    return seen + [list(result.params.tensors())]
+
+
+@pytest.mark.parametrize("arch", list(FAMILIES))
+def test_point_tail_gives_the_dense_parameters_after_every_step(arch):
+    seg, block, feats, ys, xs, labels = _setup(arch)
+    base = feats.guided
+    fast = point_tail(seg, block, feats, base, ys, xs, max_fraction=1.0)
+    assert fast is not None, arch
+    dense = dense_point_forward(seg, block, feats, base, ys, xs)
+    torch.manual_seed(1)
+    C = base.shape[1]
+    init = GuideParams(*(0.1 * torch.randn(1, n).to(DEVICE) for n in (4, 5, C, C)))  # a warm start, not zeros
+    with torch.no_grad():
+        a, b = fast(init), dense(init)
+    assert a.shape == (len(ys), K)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max())), float((a - b).abs().max())
+    steps = 4
+    fast_run, dense_run = _trajectory(fast, init, labels, steps), _trajectory(dense, init, labels, steps)
+    assert len(fast_run) == len(dense_run) == steps + 2  # every step's params and the result
+    moved = max(float((d[0] - init.alpha).abs().max()) for d in dense_run[1:])
+    assert moved > 1e-3  # the run really changes the parameters
+    for i, (pf, pd) in enumerate(zip(fast_run, dense_run)):
+        for name, f, d in zip(("alpha", "beta", "gamma_s", "gamma_b"), pf, pd):
+            assert torch.allclose(f, d, rtol=1e-4, atol=1e-5), (arch, i, name, float((f - d).abs().max()))
+
+
+def test_text_offset_and_stacked_base_are_honoured():
+    """"delta" text turns add a logit offset; "stack"/"sum" change the base activation."""
+    seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
+    H, W = FAMILIES["lraspp_mobilenet_v3_large"]
+    torch.manual_seed(2)
+    offset = torch.randn(1, K, H, W).to(DEVICE)
+    base = feats.guided * (1 + 0.2 * torch.rand_like(feats.guided))
+    fast, is_fast = click_forward(seg, block, feats, base, ys, xs, offset, max_fraction=1.0)
+    dense, is_dense = click_forward(seg, block, feats, base, ys, xs, offset, fast=False)
+    assert is_fast and not is_dense
+    p = block.zero_params(device=DEVICE)
+    p.gamma_s += 0.3
+    with torch.no_grad():
+        a, b = fast(p), dense(p)
+        plain = dense_point_forward(seg, block, feats, base, ys, xs)(p)
+    assert torch.allclose(a, b, atol=1e-5) and not torch.allclose(a, plain, atol=1e-2)
+
+
+def test_uncovered_cases_fall_back_to_dense():
+    seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
+    assert point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=0.0) is None  # too many positions
+    early = SplitSegmenter(seg.model, "features.13")
+    with torch.no_grad():
+        f = early.head(torch.randn(1, 3, 72, 90).to(DEVICE))
+    b = GuidingBlock(f.guided.shape[1], 4, 5)
+    assert point_tail(early, b, f, f.guided, ys, xs) is None
+    forward, is_fast = click_forward(early, b, f, f.guided, ys, xs)
+    assert not is_fast and forward(b.zero_params(device=DEVICE)).shape == (len(ys), K)
+
+
+def test_session_fast_and_dense_clicks_agree(tiny_model, image):
+    from guide.session import GuideSession
+
+    sessions = [GuideSession(tiny_model, fast_clicks=fast) for fast in (True, False)]
+    for s in sessions:
+        s.set_image(image)
+    probs = sessions[0].probabilities()
+    clicks = [(0, 0, int(probs[:, 0, 0].argsort()[-2])), (47, 63, int(probs[:, 47, 63].argsort()[-2]))]
+    results = [s.add_clicks(clicks) for s in sessions]
+    assert results[0].steps == results[1].steps > 0
+    pa, pb = (s.turns[-1]["click_params"] for s in sessions)
+    for k in pa:
+        assert torch.allclose(torch.tensor(pa[k]), torch.tensor(pb[k]), atol=1e-5), k
