@@ -4,6 +4,7 @@ painting, chatting, or answering the questions it asks.
     python app.py                       # embedded default model, local only, offline
     python app.py --share               # public link (where the network allows)
     python app.py --model owner/name@rev --host 0.0.0.0 --port 7860
+    python app.py --images DIR --out DATASET   # annotate many images into a VOC + COCO data set
 
 Every event has an ``api_name``, so a script can drive a whole conversation::
 
@@ -16,10 +17,15 @@ Every event has an ``api_name``, so a script can drive a whole conversation::
     c.predict(api_name="/undo")
     label_png, info_json = c.predict(api_name="/export")
 
+and a whole data set: ``/open_images`` (files or zips), ``/paint`` (set labels by hand),
+``/save``, ``/save_next``, ``/next``, ``/previous``, ``/go_to``, ``/download_dataset``.
+
 This file is UI only: layout, handlers of a few lines, launch. What a conversation
 means lives in guide/conversation.py (one tab's dialogue), guide/pool.py (many tabs
 over one model), guide/uivalues.py (uploads, sketches, JSON points), guide/render.py
-(overlay, legend) and guide/export.py (label PNG + JSON).
+(overlay, legend), guide/export.py (label PNG + JSON), guide/annotate.py (many images,
+one conversation each), guide/dataset.py (the VOC + COCO folder) and guide/batch.py
+(checking a batch of files or zips).
 
 Limits: uploads over ``MAX_UPLOAD`` are refused by the server, images over 50 MP before
 decoding, sketch layers over 4 MP before decoding; at most ``MAX_TABS`` tab states are
@@ -44,12 +50,15 @@ from PIL import Image  # noqa: E402
 
 from guide.backprop import BackpropSettings  # noqa: E402
 from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserError, text_guide_ready  # noqa: E402
+from guide.dataset import DatasetError  # noqa: E402
 from guide.export import ExportFolders, write_export  # noqa: E402
 from guide.hub import load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import ConversationPool, blank_tab, is_tab  # noqa: E402
 from guide.render import display_size, legend, render_overlay, resize  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
+
+from annotate_ui import AnnotatePanel  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
@@ -156,10 +165,12 @@ def _html(s: str) -> str:
 class GuideApp:
     """UI values <-> the tab's :class:`Conversation`. Events return (tab, overlay, chat, legend, status[, extra])."""
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None) -> None:
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, out: str | None = None,
+                 allow_other_model: bool = False) -> None:
         self.model, self.classes = model, list(model.classes)
         self.palette = np.array(model.config.palette[: model.num_classes], dtype=np.uint8)
         self.pool = ConversationPool(model, backprop)
+        self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (annotate_ui.py)
         self.exports = ExportFolders()
         self.has_text_guide = text_guide_ready(model)
 
@@ -170,7 +181,7 @@ class GuideApp:
     def _show(self, conv: Conversation, opacity: float, show_changes: bool, status: str, tab: dict | None = None):
         labels = conv.labels()
         changed = conv.changed() if show_changes else None
-        overlay = render_overlay(conv.image, labels, self.palette, opacity, tuple(conv.pending) if conv.pending else None, changed)
+        overlay = render_overlay(conv.image, labels, self.annotate.lut, opacity, tuple(conv.pending) if conv.pending else None, changed)
         return tab or self.pool.tab(conv), overlay, list(conv.transcript), legend_html(self.classes, self.palette, labels), status
 
     def _run(self, tab: Any, opacity: float, show_changes: bool, act: Callable[[Conversation], Reply]):
@@ -314,12 +325,13 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
 
 
 def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
-               tab_ttl: float = TAB_TTL) -> gr.Blocks:
+               tab_ttl: float = TAB_TTL, out: str | None = None, allow_other_model: bool = False) -> gr.Blocks:
     """The Blocks app for ``model`` (loaded once, shared by all tabs); a tab's state lives
-    ``tab_ttl`` seconds after its last change."""
-    app = GuideApp(model, backprop)
+    ``tab_ttl`` seconds after its last change; ``out``: the data set folder every tab
+    annotates into (without it, each tab's images go to a data set of its own, to download)."""
+    app = GuideApp(model, backprop, out, allow_other_model)
     classes = app.classes
-    colours = [f"rgb({r}, {g}, {b})" for r, g, b in app.palette.tolist()]
+    colours, brushes = app.annotate.brush_colours(), app.annotate.brush_choices()
     examples = example_paths() if examples is None else examples
 
     with gr.Blocks(title="Guide Me", delete_cache=(3600, 7200)) as demo:
@@ -339,6 +351,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             with gr.Column(scale=4):
                 if examples:
                     gr.Examples(examples=[[p] for p in examples], inputs=[upload], label="…or pick an example scene", examples_per_page=12)
+        app.annotate.layout()
         with gr.Row(equal_height=False):
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
@@ -359,8 +372,10 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6),
                             elem_id="gm-editor",
                         )
-                        brush_class = gr.Dropdown(classes, value=classes[0], label="Brush class (or pick a colour in the editor)")
-                        guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
+                        brush_class = gr.Dropdown(brushes, value=classes[0], label="Brush class (or pick a colour in the editor)")
+                        with gr.Row():
+                            guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
+                            paint_btn = gr.Button("Set by hand", min_width=90, elem_id="gm-paint")
                 legend = gr.HTML(legend_html(classes, app.palette, None), label="Classes")
                 with gr.Row():
                     undo_btn = gr.Button("↩ Undo", min_width=80, elem_id="gm-undo")
@@ -399,10 +414,11 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         export_btn.click(gpu(app.export), [state], [files], api_name="export")
 
         def set_brush(name: str):
-            k = classes.index(name) if name in classes else 0
+            k = brushes.index(name) if name in brushes else 0
             return SketchEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
 
         brush_class.change(set_brush, [brush_class], [editor], api_name="brush_class", **fast)
+        app.annotate.wire(demo, state, outs, editor, view_in, paint_btn, tab_ttl, gpu)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 
@@ -415,13 +431,27 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--share", action="store_true", help="also create a public gradio.live link (needs internet)")
     p.add_argument("--concurrency", type=int, default=None, help="events run at once (default: 4 on GPU, 1 on CPU)")
     p.add_argument("--queue-size", type=int, default=64, help="most events waiting in the queue")
+    p.add_argument("--out", default=None, help="annotate into this data set folder (PascalVOC + COCO; made if new, continued if not)")
+    p.add_argument("--images", nargs="+", default=None, help="image files, folders or zips to add to --out before starting")
+    p.add_argument("--allow-other-model", action="store_true", help="continue an --out data set made by another model (same classes)")
     args = p.parse_args(argv)
+    if args.images and not args.out:
+        p.error("--images needs --out DATASET (the folder the labels are saved in)")
     try:
         model = load_model(args.model)
     except ModelLoadError as e:
         raise SystemExit(f"Could not load the model: {e}\nGive one with --model (a model folder, a checkpoints/ name, or owner/name@rev).") from None
     print(f"Loaded model {model.config.name or '?'} from {model.source} on {model.device}; text guide: {'yes' if model.text_guide is not None else 'no'}")
-    demo = build_demo(model)
+    try:
+        demo = build_demo(model, out=args.out, allow_other_model=args.allow_other_model)
+    except DatasetError as e:  # another model's data set, or a folder that is not one
+        raise SystemExit(f"Could not open the data set: {e}") from None
+    if args.out:
+        ds = demo.guide_app.annotate.annotator.out  # type: ignore[attr-defined]
+        if args.images:
+            report = ds.add(args.images)
+            print(report.summary(), *report.messages, sep="\n  ")
+        print(f"Data set {ds.root}: {ds.progress_text()}")
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
     try:

@@ -18,7 +18,9 @@ State: :meth:`Conversation.get_state` is plain JSON-able data::
      "key": str | None,            # sha1 of the image (the image itself is not in the state)
      "name": str,                  # the image's name, for exports
      "session": {...},             # GuideSession.get_state(): {"turns": [...], "asked": [...]}
-     "steps": [{"kind": "guide", "said": str, "turns": int, "changed": RLE}],
+     "steps": [{"kind": "guide", "said": str, "turns": int, "changed": RLE}     # guided: undo pops its turns
+               | {"kind": "paint", "said": str, "turns": 0, "changed": RLE,   # set by hand (:meth:`paint`),
+                  "marks": [{"label": int, "mask": RLE}]}],                   # drawn over the prediction
      "pending": [row, col] | None, # the pixel asked about, image coordinates
      "transcript": [{"role": "user" | "assistant", "content": str}]}
 
@@ -42,6 +44,7 @@ import numpy as np
 from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
 from .export import rle_decode, rle_encode
+from .labels import VOID
 from .model import GuidedModel
 from .session import GuideSession, SessionOrderError, TurnResult, empty_state
 
@@ -50,6 +53,7 @@ MAX_TEXT = 500  # characters per chat message
 MAX_ANSWER = 100  # characters of an answer to "what is here?"
 MAX_TRANSCRIPT = 200  # messages kept in the transcript
 MAX_TURNS = 50  # session turns one conversation may hold (each stores its guiding parameters, ~130 KB in memory)
+UNTOUCHED = -1  # in :meth:`Conversation.paint` edits: a pixel the hand did not set
 
 NO_IMAGE = "Pick an example scene or upload an image first."
 NO_TEXT_GUIDE = (
@@ -125,7 +129,7 @@ class Conversation:
         self.steps: list[dict[str, Any]] = []
         self.pending: list[int] | None = None
         self.transcript: list[dict[str, str]] = []
-        self._labels: tuple[Any, np.ndarray] | None = None  # (the session's logits tensor, its label map)
+        self._labels: tuple[Any, tuple, np.ndarray] | None = None  # (the session's logits, the paint steps, the label map)
 
     # ------------------------------------------------------------------ image and state
 
@@ -197,16 +201,21 @@ class Conversation:
     # ------------------------------------------------------------------ what to show
 
     def labels(self) -> np.ndarray:
-        """The label map (HxW uint8 class indices) shown and exported, computed once per state.
-
-        Extension point for hand-painted label edits: a step of kind "paint" (holding a
-        class and an RLE mask, adding no session turns) would be drawn here over the
-        guided prediction, in step order; undo already pops it like any other step."""
+        """The label map (HxW uint8 class indices, ``VOID`` where painted "unsure") shown and
+        exported, computed once per state: the guided prediction with the hand-painted
+        steps (:meth:`paint`) drawn over it in step order."""
         self._require_image()
         logits = self.session.logits()
-        if self._labels is None or self._labels[0] is not logits:
-            self._labels = (logits, self.session.predict())
-        return self._labels[1]
+        paints = tuple((m["label"], m["mask"]["counts"]) for s in self.steps if s["kind"] == "paint" for m in s["marks"])
+        if self._labels is None or self._labels[0] is not logits or self._labels[1] != paints:
+            labels = self.session.predict()
+            if paints:
+                labels = labels.copy()
+                for s in self.steps:
+                    for m in s.get("marks", ()):
+                        labels[rle_decode(m["mask"])] = m["label"]
+            self._labels = (logits, paints, labels)
+        return self._labels[2]
 
     def changed(self) -> np.ndarray | None:
         """HxW bool: the pixels the last step changed (None before the first step)."""
@@ -347,6 +356,36 @@ class Conversation:
                            lambda r: f"Thanks: that's {name}. {describe_changes(r.gained)}")
         self.pending = None
         return reply
+
+    def paint(self, edits: np.ndarray) -> Reply:
+        """Set pixels by hand, over the guided prediction: ``edits`` is HxW integers, a class
+        index where a pixel is set, ``VOID`` where it is marked "unsure", ``UNTOUCHED``
+        (negative) elsewhere. Not a hint to the network: one step of its own, drawn on top
+        of every later guided prediction; undo takes it back whole."""
+        self._require_image()
+        edits = np.asarray(edits)
+        if edits.shape != self.image.shape[:2]:
+            raise ValueError(f"paint edits are {edits.shape}, the image {self.image.shape[:2]}")
+        values = np.unique(edits[edits >= 0]).tolist()
+        bad = [v for v in values if not (v < len(self.classes) or v == VOID)]
+        if bad:
+            raise UserError(f"Unknown class {bad[0]}: this model has classes 0 to {len(self.classes) - 1} ({VOID} = unsure).")
+        if not values:
+            raise UserError("Nothing painted yet: paint over the wrong pixels in the colour of the class they should be, then press Set by hand.")
+        limit = self.max_turns or MAX_TURNS
+        if len(self.steps) >= limit:
+            raise UserError(f"This conversation has {limit} steps, the most one image keeps; press Undo or Reset to go on.")
+        before = self.labels()
+        changed = (edits >= 0) & (before != edits)
+        names = ["unsure" if v == VOID else self.classes[v] for v in values]
+        said = f"(set by hand) {', '.join(names)} ({int((edits >= 0).sum()):,} px)"
+        marks = [{"label": int(v), "mask": rle_encode(edits == v)} for v in values]
+        self.steps.append({"kind": "paint", "said": said, "turns": 0, "marks": marks, "changed": rle_encode(changed)})
+        reply = f"Set {int(changed.sum()):,} px by hand ({', '.join(names)}); guiding will not move them, Undo takes them back."
+        self._say("user", said)
+        self._say("assistant", reply)
+        gained = {n: int((changed & (edits == v)).sum()) for n, v in zip(names, values)}
+        return Reply(reply, gained, changed)
 
     def undo(self) -> Reply:
         """Withdraw the pending question, else take back the last step (all its turns)."""
