@@ -15,9 +15,8 @@ Limits (stated in the UI):
   above ``MAX_ZIP_RATIO``, or an entry that is absolute or climbs out with ``..`` is
   refused whole;
 * images above ``MAX_INPUT_PIXELS`` are skipped before decoding (decompression bombs);
-  larger sides are downscaled to ``MAX_SIDE`` when decoded.
-
-Images are HxWx3 uint8 RGB arrays, (row, col) coordinates.
+  larger sides are downscaled to ``MAX_SIDE`` when decoded (both as for a single upload:
+  :func:`guide.uivalues.load_image` decodes every image).
 """
 
 from __future__ import annotations
@@ -26,30 +25,27 @@ import io
 import os
 import re
 import stat
-import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
+
+from .export import safe_stem
+from .uivalues import MAX_INPUT_PIXELS, MAX_SIDE
 
 MAX_IMAGES = 1000  # images opened per batch
 MAX_FILE_BYTES = 50 * 2**20  # one image file
 MAX_BATCH_BYTES = 1 * 2**30  # all image files of a batch together, uncompressed
 MAX_ZIP_ENTRIES = 5000  # entries (files and folders) in one zip
 MAX_ZIP_RATIO = 100  # uncompressed / compressed bytes of a whole zip (photos barely compress: ~1)
-MAX_INPUT_PIXELS = 50_000_000  # refuse larger images without decoding them
-MAX_SIDE = 1024  # longer image side after downscaling
 SNIFF_BYTES = 64 * 1024  # bytes read to tell an image from other files (PIL needs the header only)
 
 #: What PIL must recognise a file as for it to count as an image.
 IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF", "MPO"})
 #: Files that travel inside archives made on macOS / Windows; skipped without a message.
 _JUNK = re.compile(r"(^|/)(__MACOSX/|\._|\.DS_Store$|Thumbs\.db$|desktop\.ini$)", re.I)
-
-Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS  # PIL refuses (DecompressionBombError) beyond 2x this
 
 
 def limits_text() -> str:
@@ -60,7 +56,7 @@ def limits_text() -> str:
 
 
 class BadImage(ValueError):
-    """A file that cannot be used as an image; the message says why, for the user."""
+    """A file in a batch that cannot be read as it claims; the message says why, for the user."""
 
 
 @dataclass
@@ -82,41 +78,7 @@ class Batch:
     messages: list[str] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- decoding
-
-
-def load_image(source: str | os.PathLike | bytes) -> tuple[np.ndarray, str]:
-    """Decode a file (path or bytes) to HxWx3 uint8 RGB, downscaled to ``MAX_SIDE``.
-
-    EXIF rotation is applied and transparency is composited on white. Returns
-    ``(image, note)`` where ``note`` says whether it was downscaled. Raises
-    :class:`BadImage` with a message for the user.
-    """
-    fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(fp) as im:
-                w, h = im.size
-                if w * h > MAX_INPUT_PIXELS:
-                    raise BadImage(f"it is {w}x{h} = {w * h / 1e6:.0f} MP; the limit is {MAX_INPUT_PIXELS / 1e6:.0f} MP")
-                im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
-                im = ImageOps.exif_transpose(im)
-                if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-                    im = im.convert("RGBA")
-                    im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im)
-                im = im.convert("RGB")
-                note = ""
-                if max(im.size) > MAX_SIDE:
-                    im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-                    note = f" (downscaled from {w}x{h})"
-                return np.asarray(im, dtype=np.uint8).copy(), note
-    except BadImage:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage(f"it is too large to open safely (limit {MAX_INPUT_PIXELS / 1e6:.0f} MP)") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
-        raise BadImage(f"it could not be read as an image ({type(e).__name__})") from None
+# --------------------------------------------------------------------------- headers
 
 
 def sniff_image(head: bytes) -> bool:
@@ -132,11 +94,9 @@ def sniff_image(head: bytes) -> bool:
 
 
 def safe_id(name: str) -> str:
-    """A file-name stem made safe as a VOC id: letters, digits, ``_ . -`` only (VOC split
-    lists are whitespace separated and ids become file names), at most 80 characters."""
-    stem = Path(PurePosixPath(name.replace("\\", "/")).name).stem
-    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._-")[:80]
-    return out or "image"
+    """A file's stem (folders and extension dropped) as a VOC id: letters, digits and
+    ``_ . -`` only (split lists are whitespace separated; ids become file names)."""
+    return safe_stem(Path(PurePosixPath(name.replace("\\", "/")).name).stem)
 
 
 class IdMaker:

@@ -45,9 +45,12 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-from .batch import Batch, BadImage, collect, load_image
+from .batch import Batch, BadImage, collect
+from .conversation import UserError
 from .data.voc import LABELMAP, write_labelmap
+from .export import rle_encode
 from .labels import VOID, palette_image
+from .uivalues import load_image
 
 FORMAT = "guide-me-dataset"
 VERSION = 1
@@ -156,22 +159,22 @@ def _describe(model: dict[str, str]) -> str:
 
 
 def coco_annotations(labels: np.ndarray, image_id: int, classes: Sequence[str]) -> list[dict[str, Any]]:
-    """One COCO annotation per class present in ``labels`` (compressed RLE by pycocotools;
-    void pixels belong to none). Annotation id = image_id * 256 + class index."""
-    from pycocotools import mask as mask_utils
-
+    """One COCO annotation per class present in ``labels`` (compressed RLE by pycocotools,
+    :func:`guide.export.rle_encode`; void pixels belong to none). Annotation id =
+    image_id * 256 + class index; bbox = [x, y, width, height] in pixels."""
     out = []
     for k in np.unique(labels).tolist():
         if k == VOID or k >= len(classes):
             continue
-        rle = mask_utils.encode(np.asfortranarray(labels == k, dtype=np.uint8))
+        mask = labels == k
+        rows, cols = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
         out.append({
             "id": image_id * 256 + k,
             "image_id": image_id,
             "category_id": k,
-            "segmentation": {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")},
-            "area": int(mask_utils.area(rle)),
-            "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+            "segmentation": rle_encode(mask),
+            "area": int(mask.sum()),
+            "bbox": [float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1)],
             "iscrowd": 0,
         })
     return out
@@ -368,9 +371,12 @@ class AnnotationDataset:
                     if digest in by_hash:
                         report.existing.append(by_hash[digest])
                         continue
-                    image, note = load_image(data)
+                    image, note = load_image(io.BytesIO(data))
                 except (BadImage, OSError, zipfile.BadZipFile, RuntimeError, EOFError) as e:
                     report.messages.append(f"{item.name}: skipped, {e}.")
+                    continue
+                except UserError as e:  # load_image's own words
+                    report.messages.append(f"{item.name}: skipped. {e}")
                     continue
                 buf = io.BytesIO()
                 # Re-encoded: no EXIF (GPS) travels into a data set meant to be shared, and

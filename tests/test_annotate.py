@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("guide.conversation")  # the house branch (Conversation, pool): issue 10
 
 from guide.annotate import Annotator  # noqa: E402
 from guide.backprop import BackpropSettings  # noqa: E402

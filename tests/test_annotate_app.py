@@ -14,9 +14,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("guide.conversation")  # the house branch (Conversation, pool): issue 10
-if "AnnotatePanel" not in (Path(__file__).resolve().parent.parent / "app.py").read_text():
-    pytest.skip("annotate_ui.py is not wired into app.py yet (issue 13: needs the house branch)", allow_module_level=True)
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 

@@ -20,6 +20,7 @@ from PIL import Image
 
 from guide import batch as batch_mod
 from guide import dataset as dataset_mod
+from guide import uivalues
 from guide.batch import collect, safe_id
 from guide.data import get_dataset
 from guide.data.voc import VOCSegmentation, read_labelmap
@@ -362,7 +363,7 @@ def test_non_images_are_skipped_by_name_and_duplicates_renamed(tmp_path: Path) -
     assert got.messages == ["fake.jpg: skipped, not an image.", "notes.txt: skipped, not an image.",
                             "missing.png: skipped, no such file."]
     assert collect([a], taken=["Photo_0"]).images[0].id == "photo_0_2"
-    assert safe_id("../we ird/näme (1).JPG") == "n_me_1" and safe_id("...") == "image"
+    assert safe_id("../we ird/näme (1).JPG") == "n_me__1_" and safe_id("...") == "image"
 
 
 def make_zip(path: Path, entries: dict[str, bytes], compress: int = zipfile.ZIP_DEFLATED) -> Path:
@@ -443,15 +444,15 @@ def test_huge_and_corrupt_images_are_skipped_when_added(tmp_path: Path, monkeypa
     write_images(folder, 1)
     noise = png_bytes(np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8))
     (folder / "cut.png").write_bytes(noise[: len(noise) // 2])  # a valid header, truncated pixels
-    monkeypatch.setattr(batch_mod, "MAX_INPUT_PIXELS", 1000)  # photo 0 is 40x30 = 1200 px, cut.png 400
+    monkeypatch.setattr(uivalues, "MAX_INPUT_PIXELS", 1000)  # photo 0 is 40x30 = 1200 px, cut.png 400
     report = new_dataset(tmp_path / "out").add([folder])
     assert report.added == []
-    assert report.messages[0].startswith("cut.png: skipped, it could not be read as an image")
-    assert report.messages[1] == "photo 0.png: skipped, it is 40x30 = 0 MP; the limit is 0 MP."
+    assert report.messages[0].startswith("cut.png: skipped. Could not read that file as an image")
+    assert report.messages[1] == "photo 0.png: skipped. That image is 40x30 = 0 MP; the limit is 0 MP."
 
 
 def test_large_images_are_downscaled_and_exif_rotation_applied(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(batch_mod, "MAX_SIDE", 32)
+    monkeypatch.setattr(uivalues, "MAX_SIDE", 32)
     img = Image.fromarray(photo(20, 64, 1))
     exif = img.getexif()
     exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
