@@ -6,6 +6,7 @@ painting, chatting, or answering the questions it asks.
     python app.py --model owner/name@rev --host 0.0.0.0 --port 7860
     GUIDE_MODEL=torchvision:lraspp_mobilenet_v3_large python app.py        # a real-photo model
     GUIDE_MODELS=scenes-lraspp,torchvision:deeplabv3_mobilenet_v3_large python app.py   # a model selector
+    python app.py --images DIR --out DATASET   # annotate many images into a VOC + COCO data set
 
 Every event has an ``api_name``, so a script can drive a whole conversation::
 
@@ -18,10 +19,15 @@ Every event has an ``api_name``, so a script can drive a whole conversation::
     c.predict(api_name="/undo")
     label_png, info_json = c.predict(api_name="/export")
 
+and a whole data set: ``/open_images`` (files or zips), ``/paint`` (set labels by hand),
+``/save``, ``/save_next``, ``/next``, ``/previous``, ``/go_to``, ``/download_dataset``.
+
 This file is UI only: layout, handlers of a few lines, launch. What a conversation
 means lives in guide/conversation.py (one tab's dialogue), guide/pool.py (many tabs
 over one model), guide/uivalues.py (uploads, sketches, JSON points), guide/render.py
-(overlay, legend) and guide/export.py (label PNG + JSON).
+(overlay, legend), guide/export.py (label PNG + JSON), guide/annotate.py (many images,
+one conversation each), guide/dataset.py (the VOC + COCO folder) and guide/batch.py
+(checking a batch of files or zips).
 
 Limits: uploads over ``MAX_UPLOAD`` are refused by the server, images over 50 MP before
 decoding, sketch layers over 4 MP before decoding; at most ``MAX_TABS`` tab states are
@@ -46,6 +52,7 @@ from PIL import Image  # noqa: E402
 
 from guide.backprop import BackpropSettings  # noqa: E402
 from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserError, text_guide_ready  # noqa: E402
+from guide.dataset import DatasetError  # noqa: E402
 from guide.export import ExportFolders, write_export  # noqa: E402
 from guide.domain import example_images, scene_examples  # noqa: E402
 from guide.hub import describe_model, load_model  # noqa: E402
@@ -53,6 +60,8 @@ from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
 from guide.render import display_size, legend, render_overlay, resize  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
+
+from annotate_ui import AnnotatePanel  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
@@ -164,14 +173,16 @@ class GuideApp:
     """UI values <-> the tab's :class:`Conversation`. Events return (tab, overlay, chat, legend, status[, extra]).
 
     Models: ``shelf`` holds the loaded ones (a bounded LRU, guide/pool.py); a tab's state
-    names its model (``tab["model"]``, None: ``model``, the default, held as ``spec``)."""
+    names its model (``tab["model"]``, None: ``model``, the default, held as ``spec``).
+    The many-images panel annotates with the default model."""
 
-    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, shelf: ModelShelf | None = None,
-                 spec: str | None = None) -> None:
+    def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, out: str | None = None,
+                 allow_other_model: bool = False, shelf: ModelShelf | None = None, spec: str | None = None) -> None:
         self.default = spec or model.source or "default"
         self.shelf = shelf or ModelShelf(load_model, backprop, examples=example_images)
         self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
+        self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (annotate_ui.py)
         self.exports = ExportFolders()
         self.has_text_guide = text_guide_ready(model)
         self.galleries: list[tuple[str, ...]] = []  # example lists shown, one gr.Column each (build_demo)
@@ -189,7 +200,8 @@ class GuideApp:
         pool = pool or self.pool
         labels = conv.labels()
         changed = conv.changed() if show_changes else None
-        overlay = render_overlay(conv.image, labels, pool.palette, opacity, tuple(conv.pending) if conv.pending else None, changed)
+        lut = self.annotate.lut if pool is self.pool else pool.palette  # the default model's "unsure" colour too
+        overlay = render_overlay(conv.image, labels, lut, opacity, tuple(conv.pending) if conv.pending else None, changed)
         return tab or pool.tab(conv), overlay, list(conv.transcript), legend_html(pool.classes, pool.palette, labels), status
 
     def _run(self, tab: Any, opacity: float, show_changes: bool, act: Callable[[Conversation], Reply]):
@@ -319,20 +331,25 @@ class GuideApp:
             return tab, None, list(tab["transcript"]), legend_html(pool.classes, pool.palette, None), NO_IMAGE
         return self.view(tab, opacity, show_changes)
 
+    def _brushes(self, pool: ConversationPool) -> tuple[list[str], list[str]]:
+        """(brush names, colours): the default model's include the panel's "unsure" brush."""
+        if pool is self.pool:
+            return self.annotate.brush_choices(), self.annotate.brush_colours()
+        return pool.classes, brush_colours(pool.palette)
+
     def model_widgets(self, tab: Any):
         """What follows the tab's model: info, brush and answer classes, editor brush, examples shown."""
         pool = self._pool(tab) if is_tab(tab) else self.pool
-        colours = brush_colours(pool.palette)
+        names, colours = self._brushes(pool)
         editor = SketchEditor(value=self.editor_value(tab["image"] if is_tab(tab) else None),
                               brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6))
         shown = tuple(pool.examples)
-        return (self.info_markdown(pool), gr.Dropdown(choices=pool.classes, value=pool.classes[0]), gr.Dropdown(choices=pool.classes, value=None),
+        return (self.info_markdown(pool), gr.Dropdown(choices=names, value=names[0]), gr.Dropdown(choices=pool.classes, value=None),
                 editor, *[gr.Column(visible=g == shown) for g in self.galleries])
 
     def brush(self, name: str, tab: Any):
-        pool = self._pool(tab) if is_tab(tab) else self.pool
-        colours = brush_colours(pool.palette)
-        k = pool.classes.index(name) if name in pool.classes else 0
+        names, colours = self._brushes(self._pool(tab) if is_tab(tab) else self.pool)
+        k = names.index(name) if name in names else 0
         return SketchEditor(brush=gr.Brush(colors=colours, default_color=colours[k], color_mode="fixed", default_size=6))
 
 
@@ -364,15 +381,17 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
 
 
 def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
-               tab_ttl: float = TAB_TTL, shelf: ModelShelf | None = None, spec: str | None = None,
-               choices: list[str] | None = None) -> gr.Blocks:
+               tab_ttl: float = TAB_TTL, out: str | None = None, allow_other_model: bool = False, shelf: ModelShelf | None = None,
+               spec: str | None = None, choices: list[str] | None = None) -> gr.Blocks:
     """The Blocks app for ``model`` (loaded once, shared by all tabs); a tab's state lives
-    ``tab_ttl`` seconds after its last change. ``choices`` (model specs, held by ``shelf``;
-    ``spec`` names ``model``) fill a model selector when there are two or more; ``examples``
-    replaces the default model's own examples (guide/domain.py)."""
-    app = GuideApp(model, backprop, shelf, spec)
+    ``tab_ttl`` seconds after its last change; ``out``: the data set folder every tab
+    annotates into (without it, each tab's images go to a data set of its own, to download).
+    ``choices`` (model specs, held by ``shelf``; ``spec`` names ``model``) fill a model
+    selector when there are two or more; ``examples`` replaces the default model's own
+    examples (guide/domain.py)."""
+    app = GuideApp(model, backprop, out, allow_other_model, shelf, spec)
     classes = app.classes
-    colours = brush_colours(app.palette)
+    colours, brushes = app.annotate.brush_colours(), app.annotate.brush_choices()
     if examples is not None:
         app.pool.examples = [str(p) for p in examples]
     choices = list(dict.fromkeys([app.default, *(choices or [])]))
@@ -402,6 +421,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                         if paths:
                             gr.Examples(examples=[[p] for p in paths], inputs=[upload], label="…or pick an example", examples_per_page=12)
                     galleries.append(gallery)
+        app.annotate.layout()
         with gr.Row(equal_height=False):
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
@@ -422,8 +442,10 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6),
                             elem_id="gm-editor",
                         )
-                        brush_class = gr.Dropdown(classes, value=classes[0], label="Brush class (or pick a colour in the editor)", allow_custom_value=True)
-                        guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
+                        brush_class = gr.Dropdown(brushes, value=classes[0], label="Brush class (or pick a colour in the editor)", allow_custom_value=True)
+                        with gr.Row():
+                            guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
+                            paint_btn = gr.Button("Set by hand", min_width=90, elem_id="gm-paint")
                 legend = gr.HTML(legend_html(classes, app.palette, None), label="Classes")
                 with gr.Row():
                     undo_btn = gr.Button("↩ Undo", min_width=80, elem_id="gm-undo")
@@ -468,6 +490,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         selector.input(app.load_choice, [selector, state], [selector, status, loaded], api_name="load_model", show_progress="full").then(
             gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model"
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **fast)
+        app.annotate.wire(demo, state, outs, editor, view_in, paint_btn, tab_ttl, gpu)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 
@@ -494,7 +517,12 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     p.add_argument("--share", action="store_true", help="also create a public gradio.live link (needs internet)")
     p.add_argument("--concurrency", type=int, default=None, help="events run at once (default: 4 on GPU, 1 on CPU)")
     p.add_argument("--queue-size", type=int, default=64, help="most events waiting in the queue")
+    p.add_argument("--out", default=None, help="annotate into this data set folder (PascalVOC + COCO; made if new, continued if not)")
+    p.add_argument("--images", nargs="+", default=None, help="image files, folders or zips to add to --out before starting")
+    p.add_argument("--allow-other-model", action="store_true", help="continue an --out data set made by another model (same classes)")
     args = p.parse_args(argv)
+    if args.images and not args.out:
+        p.error("--images needs --out DATASET (the folder the labels are saved in)")
     if args.max_models < 1:
         raise SystemExit("--max-models must be at least 1.")
     specs = model_specs(args.model, args.models)
@@ -507,13 +535,23 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
             raise SystemExit(f"Could not load the model {spec!r} (from {where}): {e}\n"
                              "Give models as a model folder, a checkpoints/ name, owner/name@rev, or torchvision:ARCH.") from None
         default = shelf.pool(specs[0])  # kept the most recently used (reloaded if --max-models 1)
-    return build_demo(default.model, shelf=shelf, spec=specs[0], choices=specs), args
+    try:
+        demo = build_demo(default.model, out=args.out, allow_other_model=args.allow_other_model, shelf=shelf, spec=specs[0], choices=specs)
+    except DatasetError as e:  # another model's data set, or a folder that is not one
+        raise SystemExit(f"Could not open the data set: {e}") from None
+    return demo, args
 
 
 def main(argv: list[str] | None = None) -> None:
     demo, args = demo_from_args(argv)
     model = demo.guide_app.model  # type: ignore[attr-defined]
     print(f"Loaded model {model.config.name or '?'} from {model.source} on {model.device}; text guide: {'yes' if model.text_guide is not None else 'no'}")
+    if args.out:
+        ds = demo.guide_app.annotate.annotator.out  # type: ignore[attr-defined]
+        if args.images:
+            report = ds.add(args.images)
+            print(report.summary(), *report.messages, sep="\n  ")
+        print(f"Data set {ds.root}: {ds.progress_text()}")
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
     try:

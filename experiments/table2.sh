@@ -12,11 +12,11 @@ EVAL=checkpoints/scenes-lraspp/eval
 
 train() {  # name, extra train-guide flags...
   local name=$1; shift
-  $PY -m guide train-guide --model checkpoints/scenes-lraspp --ops find --steps "$STEPS" --threads 1 --val 0 \
+  $PY -m guide train-guide --model checkpoints/scenes-lraspp --ops find --steps "$STEPS" --threads 1 --val 0 --phrasings paper \
       --out "runs/table2-$name" --work-dir "runs/table2-$name-work" "$@" > "runs/table2-$name.log" 2>&1
 }
 evaluate() {
-  $PY -m guide evaluate text --model "runs/table2-$1" --split test --ops find --hints 0,1 --runs 5 \
+  $PY -m guide evaluate text --model "runs/table2-$1" --split test --ops find --hints 0,1 --runs 5 --phrasings paper \
       --json "$EVAL/table2-$1.json"
 }
 

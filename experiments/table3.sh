@@ -11,11 +11,11 @@ STEPS=${STEPS:-1500}
 EVAL=checkpoints/scenes-lraspp/eval
 
 train() {  # layer
-  $PY -m guide train-guide --model checkpoints/scenes-lraspp --ops find --steps "$STEPS" --threads 1 --val 0 \
+  $PY -m guide train-guide --model checkpoints/scenes-lraspp --ops find --steps "$STEPS" --threads 1 --val 0 --phrasings paper \
       --layer "$1" --out "runs/table3-$1" --work-dir "runs/table3-$1-work" > "runs/table3-$1.log" 2>&1
 }
 evaluate() {
-  $PY -m guide evaluate text --model "runs/table3-$1" --split test --ops find --hints 0,1 --runs 5 \
+  $PY -m guide evaluate text --model "runs/table3-$1" --split test --ops find --hints 0,1 --runs 5 --phrasings paper \
       --json "$EVAL/table3-$1.json"
 }
 

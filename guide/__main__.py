@@ -15,8 +15,9 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "train-segmenter": ("guide.train", "train a segmenter from scratch on a dataset"),
     "train-guide": ("guide.text.train", "train a text guide for a frozen segmenter"),
-    "evaluate": ("guide.evaluate", "evaluate segmenter | questions | reference (mIoU unguided, after N clicked answers)"),
-    "evaluate text": ("guide.text.evaluate", "mIoU after N text hints"),
+    "evaluate": ("guide.evaluate", "evaluate segmenter | questions | clicks | effort | reference (mIoU unguided, after N answers or clicks; annotation effort)"),
+    "evaluate text": ("guide.text.evaluate", "mIoU after N text hints (--phrasings templates | heldout | paper)"),
+    "evaluate reader": ("guide.text.evaluate_reader", "accuracy of the hint reader (operation, class, place)"),
     "bench": ("guide.bench", "time head, tail, text and click turns"),
     "examples": ("guide.data.scenes", "write example scenes (and labels) for the app"),
     "import": ("guide.pretrained", "write a model folder from torchvision's pretrained weights"),

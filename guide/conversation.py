@@ -18,7 +18,9 @@ State: :meth:`Conversation.get_state` is plain JSON-able data::
      "key": str | None,            # sha1 of the image (the image itself is not in the state)
      "name": str,                  # the image's name, for exports
      "session": {...},             # GuideSession.get_state(): {"turns": [...], "asked": [...]}
-     "steps": [{"kind": "guide", "said": str, "turns": int, "changed": RLE}],
+     "steps": [{"kind": "guide", "said": str, "turns": int, "changed": RLE}     # guided: undo pops its turns
+               | {"kind": "paint", "said": str, "turns": 0, "changed": RLE,   # set by hand (:meth:`paint`),
+                  "marks": [{"label": int, "mask": RLE}]}],                   # drawn over the prediction
      "pending": [row, col] | None, # the pixel asked about, image coordinates
      "transcript": [{"role": "user" | "assistant", "content": str}]}
 
@@ -43,6 +45,7 @@ from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
 from .domain import domain_note
 from .export import rle_decode, rle_encode
+from .labels import VOID
 from .model import GuidedModel
 from .session import GuideSession, SessionOrderError, TurnResult, empty_state
 
@@ -51,6 +54,7 @@ MAX_TEXT = 500  # characters per chat message
 MAX_ANSWER = 100  # characters of an answer to "what is here?"
 MAX_TRANSCRIPT = 200  # messages kept in the transcript
 MAX_TURNS = 50  # session turns one conversation may hold (each stores its guiding parameters, ~130 KB in memory)
+UNTOUCHED = -1  # in :meth:`Conversation.paint` edits: a pixel the hand did not set
 
 NO_IMAGE = "Pick an example scene or upload an image first."
 NO_TEXT_GUIDE = (
@@ -126,7 +130,7 @@ class Conversation:
         self.steps: list[dict[str, Any]] = []
         self.pending: list[int] | None = None
         self.transcript: list[dict[str, str]] = []
-        self._labels: tuple[Any, np.ndarray] | None = None  # (the session's logits tensor, its label map)
+        self._labels: tuple[Any, tuple, np.ndarray] | None = None  # (the session's logits, the paint steps, the label map)
 
     # ------------------------------------------------------------------ image and state
 
@@ -206,16 +210,21 @@ class Conversation:
     # ------------------------------------------------------------------ what to show
 
     def labels(self) -> np.ndarray:
-        """The label map (HxW uint8 class indices) shown and exported, computed once per state.
-
-        Extension point for hand-painted label edits: a step of kind "paint" (holding a
-        class and an RLE mask, adding no session turns) would be drawn here over the
-        guided prediction, in step order; undo already pops it like any other step."""
+        """The label map (HxW uint8 class indices, ``VOID`` where painted "unsure") shown and
+        exported, computed once per state: the guided prediction with the hand-painted
+        steps (:meth:`paint`) drawn over it in step order."""
         self._require_image()
         logits = self.session.logits()
-        if self._labels is None or self._labels[0] is not logits:
-            self._labels = (logits, self.session.predict())
-        return self._labels[1]
+        paints = tuple((m["label"], m["mask"]["counts"]) for s in self.steps if s["kind"] == "paint" for m in s["marks"])
+        if self._labels is None or self._labels[0] is not logits or self._labels[1] != paints:
+            labels = self.session.predict()
+            if paints:
+                labels = labels.copy()
+                for s in self.steps:
+                    for m in s.get("marks", ()):
+                        labels[rle_decode(m["mask"])] = m["label"]
+            self._labels = (logits, paints, labels)
+        return self._labels[2]
 
     def changed(self) -> np.ndarray | None:
         """HxW bool: the pixels the last step changed (None before the first step)."""
@@ -247,13 +256,43 @@ class Conversation:
             label = resolve_class(text, self.classes)
             if label is not None:
                 return self.answer(label, said=text)
-        if find_class(words, self.classes) is None:
-            return self._which_class(text, words)
         if not self.has_text_guide:
+            if find_class(words, self.classes) is None:
+                return self._which_class(text, words)
             self._say("user", text)
             self._say("assistant", NO_TEXT_GUIDE)
             return Reply(NO_TEXT_GUIDE)
-        return self._step(text, lambda: self.session.add_text(text), lambda r: r.reply)
+        from .text.understand import name_class, split_clauses
+        from .text.vectors import load_vectors
+
+        # One message may hold several hints ("a coat on the left and no grass on the bottom"):
+        # each clause is its own text turn, and the message is one step (undone as a whole).
+        clauses = split_clauses(text, self.classes)
+        vectors = load_vectors()
+        if all(name_class(_WORD.findall(c.lower()), self.classes, vectors)[0] is None for c in clauses):
+            return self._which_class(text, words)
+        return self._step(text, lambda: self._add_clauses(clauses), lambda r: r.reply)
+
+    def _add_clauses(self, clauses: Sequence[str]) -> TurnResult:
+        """Apply each clause as a text turn; one result whose reply has a sentence per clause.
+        If one fails, the turns the earlier clauses added are taken back before it is raised."""
+        start = len(self.session.turns)
+        results = []
+        try:
+            for clause in clauses:
+                results.append(self.session.add_text(clause))
+        except Exception:
+            while len(self.session.turns) > start:
+                self.session.undo()
+            raise
+        if len(results) == 1:
+            return results[0]
+        gained: dict[str, int] = {}
+        for r in results:
+            for name, n in r.gained.items():
+                gained[name] = gained.get(name, 0) + n
+        reply = " ".join(f"({i}) \u201c{c}\u201d: {r.reply}" for i, (c, r) in enumerate(zip(clauses, results), 1))
+        return TurnResult(reply, {k: v for k, v in gained.items() if v}, ignored_words=[w for r in results for w in r.ignored_words])
 
     def _which_class(self, text: str, words: Sequence[str]) -> Reply:
         """Nothing changes; ask which class the message means, nearest names first."""
@@ -326,6 +365,36 @@ class Conversation:
                            lambda r: f"Thanks: that's {name}. {describe_changes(r.gained)}")
         self.pending = None
         return reply
+
+    def paint(self, edits: np.ndarray) -> Reply:
+        """Set pixels by hand, over the guided prediction: ``edits`` is HxW integers, a class
+        index where a pixel is set, ``VOID`` where it is marked "unsure", ``UNTOUCHED``
+        (negative) elsewhere. Not a hint to the network: one step of its own, drawn on top
+        of every later guided prediction; undo takes it back whole."""
+        self._require_image()
+        edits = np.asarray(edits)
+        if edits.shape != self.image.shape[:2]:
+            raise ValueError(f"paint edits are {edits.shape}, the image {self.image.shape[:2]}")
+        values = np.unique(edits[edits >= 0]).tolist()
+        bad = [v for v in values if not (v < len(self.classes) or v == VOID)]
+        if bad:
+            raise UserError(f"Unknown class {bad[0]}: this model has classes 0 to {len(self.classes) - 1} ({VOID} = unsure).")
+        if not values:
+            raise UserError("Nothing painted yet: paint over the wrong pixels in the colour of the class they should be, then press Set by hand.")
+        limit = self.max_turns or MAX_TURNS
+        if len(self.steps) >= limit:
+            raise UserError(f"This conversation has {limit} steps, the most one image keeps; press Undo or Reset to go on.")
+        before = self.labels()
+        changed = (edits >= 0) & (before != edits)
+        names = ["unsure" if v == VOID else self.classes[v] for v in values]
+        said = f"(set by hand) {', '.join(names)} ({int((edits >= 0).sum()):,} px)"
+        marks = [{"label": int(v), "mask": rle_encode(edits == v)} for v in values]
+        self.steps.append({"kind": "paint", "said": said, "turns": 0, "marks": marks, "changed": rle_encode(changed)})
+        reply = f"Set {int(changed.sum()):,} px by hand ({', '.join(names)}); guiding will not move them, Undo takes them back."
+        self._say("user", said)
+        self._say("assistant", reply)
+        gained = {n: int((changed & (edits == v)).sum()) for n, v in zip(names, values)}
+        return Reply(reply, gained, changed)
 
     def undo(self) -> Reply:
         """Withdraw the pending question, else take back the last step (all its turns)."""

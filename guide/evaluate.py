@@ -4,6 +4,11 @@
   (optionally a confusion-matrix plot).
 * ``questions``: the paper's Table 1 — mIoU after 0, 1, 5, ... questions answered by
   a ground-truth oracle, through the same ``Conversation`` the app uses.
+* ``clicks``: the interactive-segmentation metric (RITM's protocol on semantic maps,
+  guide/clicks.py): NoC@85 / NoC@90 and mIoU after 1, 3, 5, 10, 20 simulated clicks,
+  beside twenty questions on the same scenes — who asks better, the network or the person?
+* ``effort``: interactions per image for a simulated annotator (clicks, answers, then
+  hand fixes) to reach 95 % pixel accuracy, against hand-painting alone.
 (``evaluate text`` lives in guide/text/evaluate.py.)
 """
 
@@ -11,8 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,8 +30,10 @@ from tqdm import tqdm
 from .backprop import BackpropSettings
 from .conversation import Conversation
 from .hub import load_model
-from .model import GuidedModel
+from .clicks import (annotate, clicks_to_reach, hand_fix, image_miou, image_pixel_accuracy, paint_from_scratch,
+                     play_clicks)
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
+from .model import GuidedModel
 from .questions import play_twenty_questions
 from .session import ASK_REGION, GuideSession
 
@@ -60,6 +71,40 @@ def evaluate_segmenter(
     return report, cm
 
 
+def _map_scenes(job: Callable[[int], dict], n: int, workers: int, desc: str) -> Iterator[dict]:
+    """``job(i)`` for each scene i < n, in order; ``workers`` > 1 forks that many processes
+    (one thread each) that inherit the model, data set and session set up before the call."""
+    if workers <= 1:
+        yield from (job(i) for i in tqdm(range(n), desc=desc))
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=torch.set_num_threads, initargs=(1,)) as pool:
+        yield from tqdm(pool.map(job, range(n)), total=n, desc=desc)
+
+
+# What the forked workers read: set by each evaluate_* before _map_scenes (plain module state,
+# so the per-scene jobs are top-level functions that pickle by name).
+_RUN: dict[str, Any] = {}
+
+
+def _setup(model: GuidedModel, data: str, split: str, root: str | None, limit: int | None, session: GuideSession,
+           **extra: Any) -> int:
+    dataset, n = _dataset(model, data, split, root, limit)
+    if n:
+        dataset[0]  # build the data set's caches once, before any fork
+    _RUN.clear()
+    _RUN.update(model=model, dataset=dataset, session=session, **extra)
+    return n
+
+
+def _questions_scene(i: int) -> dict:
+    image, label = _RUN["dataset"][i]
+    conversation, K = _RUN["conversation"], _RUN["model"].num_classes
+    conversation.set_image(image)
+    preds = play_twenty_questions(conversation, label, _RUN["counts"])
+    return {c: confusion_matrix(pred, label, K) for c, pred in preds.items()}
+
+
 def evaluate_questions(
     model: GuidedModel,
     counts: list[int],
@@ -70,18 +115,18 @@ def evaluate_questions(
     settings: BackpropSettings = BackpropSettings(),
     ask_spread: int = 0,
     ask_region: int = ASK_REGION,
+    workers: int = 1,
 ) -> dict:
     """mIoU / pixel accuracy after each number of oracle-answered questions (paper Table 1)."""
-    dataset, n = _dataset(model, data, split, root, limit)
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    conversation = Conversation(model, session=session, max_turns=max(counts, default=0))
+    n = _setup(model, data, split, root, limit, session, counts=list(counts), conversation=conversation)
     K = model.num_classes
     cms = {c: np.zeros((K, K), dtype=np.int64) for c in counts}
-    conversation = Conversation(model, settings, max_turns=max(counts, default=0), ask_spread=ask_spread, ask_region=ask_region)
     start = time.time()
-    for i in tqdm(range(n), desc=f"twenty questions ({split})"):
-        image, label = dataset[i]
-        conversation.set_image(image)
-        for c, pred in play_twenty_questions(conversation, label, counts).items():
-            cms[c] += confusion_matrix(pred, label, K)
+    for scene in _map_scenes(_questions_scene, n, workers, f"twenty questions ({split})"):
+        for c in counts:
+            cms[c] += scene[c]
     return {
         "model": model.config.name or str(model.folder),
         "split": split,
@@ -90,6 +135,169 @@ def evaluate_questions(
         "miou": [miou(cms[c]) for c in counts],
         "pixel_accuracy": [pixel_accuracy(cms[c]) for c in counts],
         "seconds_per_image": (time.time() - start) / max(n, 1),
+        "workers": workers,
+        "backprop": settings.__dict__,
+        "ask_spread": ask_spread,
+        "ask_region": ask_region,
+    }
+
+
+#: interaction counts reported by evaluate clicks (the union of Table 1's and the click metric's)
+CLICK_COUNTS = (0, 1, 3, 5, 10, 15, 20)
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def _clicks_scene(i: int) -> dict:
+    image, label = _RUN["dataset"][i]
+    conversation, K, most = _RUN["conversation"], _RUN["model"].num_classes, _RUN["max_clicks"]
+    conversation.set_image(image)
+    clicks = play_clicks(conversation.session, label, most)
+    conversation.reset()
+    asked = play_twenty_questions(conversation, label, list(range(most + 1)))
+    out: dict = {"then_hand": {c: c + hand_fix(clicks[c], label, _RUN["pixel_target"])[1] for c in _RUN["counts"]}}
+    for p, preds in (("clicks", clicks), ("questions", [asked[c] for c in range(most + 1)])):
+        out[p] = {"scores": [image_miou(pred, label, K) for pred in preds],
+                  "cms": {c: confusion_matrix(preds[c], label, K) for c in _RUN["counts"]}}
+    return out
+
+
+def evaluate_clicks(
+    model: GuidedModel,
+    data: str = "scenes",
+    split: str = "test",
+    root: str | None = None,
+    limit: int | None = None,
+    settings: BackpropSettings = BackpropSettings(),
+    ask_spread: int = 0,
+    ask_region: int = ASK_REGION,
+    max_clicks: int = 20,
+    targets: tuple[float, ...] = (0.85, 0.90),
+    pixel_target: float = 0.95,
+    workers: int = 1,
+) -> dict:
+    """Simulated clicks (guide/clicks.py) against twenty questions on the same scenes.
+
+    Per image and per protocol ("clicks": the person picks where; "questions": the
+    network asks): per-image mIoU after 0..max_clicks interactions (mean IoU over the
+    classes present in that image's ground truth or prediction, VOID pixels ignored),
+    NoC@target (interactions until it first reaches the target; ``max_clicks`` when it
+    never does, counted in ``failed``), and the dataset mIoU and pixel accuracy
+    (confusion matrices summed over images, as in evaluate questions) after CLICK_COUNTS
+    interactions. Also, from the click trajectory: interactions to reach
+    ``pixel_target`` pixel accuracy with k clicks and then hand fixes (guide/clicks.py:
+    hand_fix).
+    """
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    counts = [c for c in CLICK_COUNTS if c <= max_clicks]
+    conversation = Conversation(model, session=session, max_turns=max_clicks)
+    n = _setup(model, data, split, root, limit, session, counts=counts, max_clicks=max_clicks,
+               pixel_target=pixel_target, conversation=conversation)
+    K = model.num_classes
+    protocols = ("clicks", "questions")
+    cms = {p: {c: np.zeros((K, K), dtype=np.int64) for c in counts} for p in protocols}
+    per_image: dict[str, list[list[float]]] = {p: [] for p in protocols}
+    then_hand: dict[int, list[int]] = {c: [] for c in counts}
+    start = time.time()
+    for scene in _map_scenes(_clicks_scene, n, workers, f"clicks and questions ({split})"):
+        for p in protocols:
+            per_image[p].append(scene[p]["scores"])
+            for c in counts:
+                cms[p][c] += scene[p]["cms"][c]
+        for c in counts:
+            then_hand[c].append(scene["then_hand"][c])
+    report: dict = {
+        "model": model.config.name or str(model.folder),
+        "split": split,
+        "images": n,
+        "max_clicks": max_clicks,
+        "counts": counts,
+        "per_image_miou": "mean IoU over the classes in the image's ground truth or prediction, VOID ignored",
+        "seconds_per_image": (time.time() - start) / max(n, 1),
+        "workers": workers,
+        "backprop": settings.__dict__,
+        "ask_spread": ask_spread,
+        "ask_region": ask_region,
+    }
+    for p in protocols:
+        scores = per_image[p]
+        report[p] = {
+            "miou": [miou(cms[p][c]) for c in counts],
+            "pixel_accuracy": [pixel_accuracy(cms[p][c]) for c in counts],
+            "mean_image_miou": [_mean([s[c] for s in scores]) for c in counts],
+            **{f"noc@{round(100 * t)}": _mean([clicks_to_reach(s, t, max_clicks) for s in scores]) for t in targets},
+            **{f"failed@{round(100 * t)}": sum(max(s) < t for s in scores) for t in targets},
+        }
+    report["clicks_then_hand_fixes"] = {"pixel_target": pixel_target,
+                                        "interactions": {str(c): _mean(v) for c, v in then_hand.items()}}
+    return report
+
+
+EFFORT_KEYS = ("guided", "clicks", "answers", "hand_fixes", "clicks_then_hand", "hand_fix_prediction",
+               "paint_from_scratch", "unguided_accuracy", "guided_accuracy")
+
+
+def _effort_scene(i: int) -> dict:
+    image, label = _RUN["dataset"][i]
+    session, target = _RUN["session"], _RUN["target"]
+    session.set_image(image)
+    pred = session.predict()
+    effort = annotate(session, label, target, _RUN["max_clicks"], _RUN["max_answers"])
+    return {
+        "guided": effort.total, "clicks": effort.clicks, "answers": effort.answers, "hand_fixes": effort.hand_fixes,
+        "clicks_then_hand": effort.clicks_then_hand,
+        "hand_fix_prediction": hand_fix(pred, label, target)[1],
+        "paint_from_scratch": paint_from_scratch(label, target),
+        "unguided_accuracy": image_pixel_accuracy(pred, label),
+        "guided_accuracy": effort.accuracy_guided,
+    }
+
+
+def evaluate_effort(
+    model: GuidedModel,
+    data: str = "scenes",
+    split: str = "test",
+    root: str | None = None,
+    limit: int | None = None,
+    settings: BackpropSettings = BackpropSettings(),
+    ask_spread: int = 0,
+    ask_region: int = ASK_REGION,
+    target: float = 0.95,
+    max_clicks: int = 20,
+    max_answers: int = 20,
+    workers: int = 1,
+) -> dict:
+    """Interactions per image to reach ``target`` pixel accuracy (issue 13's annotation effort).
+
+    * ``guided``: the simulated annotator of guide/clicks.py: annotate (clicks, then
+      answers to the network's questions, then hand fixes of whole wrong regions), split
+      into ``clicks``, ``answers`` and ``hand_fixes``;
+    * ``clicks_then_hand``: the same annotator without the answers phase;
+    * ``hand_fix_prediction``: hand fixes only, starting from the unguided prediction;
+    * ``paint_from_scratch``: an empty map, one interaction per connected ground-truth region.
+    """
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    n = _setup(model, data, split, root, limit, session, target=target, max_clicks=max_clicks,
+               max_answers=max_answers)
+    rows: dict[str, list[float]] = {k: [] for k in EFFORT_KEYS}
+    start = time.time()
+    for scene in _map_scenes(_effort_scene, n, workers, f"annotation effort ({split})"):
+        for k in EFFORT_KEYS:
+            rows[k].append(scene[k])
+    return {
+        "model": model.config.name or str(model.folder),
+        "split": split,
+        "images": n,
+        "pixel_target": target,
+        "interaction": "a click, an answer to the network's question, or one hand fix (painting one 4-connected "
+                       "wrong region of one true class); painting from scratch: one connected ground-truth region",
+        "mean": {k: _mean(v) for k, v in rows.items()},
+        "median": {k: float(np.median(v)) for k, v in rows.items()},
+        "reached_by_guiding": sum(a >= target for a in rows["guided_accuracy"]),
+        "seconds_per_image": (time.time() - start) / max(n, 1),
+        "workers": workers,
         "backprop": settings.__dict__,
         "ask_spread": ask_spread,
         "ask_region": ask_region,
@@ -132,7 +340,7 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m guide evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["segmenter", "questions", "reference"],
+    p.add_argument("what", choices=["segmenter", "questions", "clicks", "effort", "reference"],
                    help="reference: store a prediction for tests (text hints: python -m guide evaluate text --help)")
     p.add_argument("--image", default="examples/scene_00.png", help="image for reference mode")
     p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev")
@@ -143,9 +351,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--questions", default="0,1,5,10,15,20", help="question counts (questions mode)")
     p.add_argument("--optimizer", default=BackpropSettings.optimizer, choices=["sgd", "lbfgs"])
     p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by; 0 = the paper's bare flip")
+    p.add_argument("--lr", type=float, default=BackpropSettings.lr, help="backprop learning rate")
+    p.add_argument("--l2", type=float, default=BackpropSettings.l2, help="weight of the L2 penalty on the guiding parameters")
+    p.add_argument("--max-steps", type=int, default=BackpropSettings.max_steps, help="backprop steps per turn at most")
     p.add_argument("--spread", type=int, default=0, help="skip pixels this close to earlier questions (questions mode)")
     p.add_argument("--region", type=int, default=ASK_REGION,
                    help="ask inside uncertain areas of this radius; 0 = the paper's single most uncertain pixel")
+    p.add_argument("--max-clicks", type=int, default=20, help="clicks / questions per image at most (clicks, effort modes)")
+    p.add_argument("--target", type=float, default=0.95, help="pixel accuracy the annotator stops at (effort mode)")
+    p.add_argument("--workers", type=int, default=1, help="scenes in parallel, one process (one thread) each")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
     args = p.parse_args(argv)
@@ -164,13 +378,37 @@ def main(argv: list[str] | None = None) -> None:
         if args.plot:
             plot_confusion(cm, model.classes, args.plot)
     else:
-        counts = [int(c) for c in args.questions.split(",")]
-        report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit,
-                                    BackpropSettings(optimizer=args.optimizer, margin=args.margin), args.spread, args.region)
-        print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
-        print("questions   " + "".join(f"{c:>7}" for c in counts))
-        print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))
-        print("pixel acc.  " + "".join(f"{100 * v:7.1f}" for v in report["pixel_accuracy"]))
+        settings = BackpropSettings(optimizer=args.optimizer, margin=args.margin, lr=args.lr, l2=args.l2,
+                                    max_steps=args.max_steps)
+        if args.what == "questions":
+            counts = [int(c) for c in args.questions.split(",")]
+            report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit, settings,
+                                        args.spread, args.region, args.workers)
+            print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
+            print("questions   " + "".join(f"{c:>7}" for c in counts))
+            print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))
+            print("pixel acc.  " + "".join(f"{100 * v:7.1f}" for v in report["pixel_accuracy"]))
+        elif args.what == "clicks":
+            report = evaluate_clicks(model, args.data, args.split, args.root, args.limit, settings, args.spread,
+                                     args.region, args.max_clicks, workers=args.workers)
+            print(f"{report['model']} on {args.split} ({report['images']} images): simulated clicks vs twenty questions")
+            print("interactions          " + "".join(f"{c:>7}" for c in report["counts"]) + "   NoC@85  NoC@90")
+            for p_ in ("clicks", "questions"):
+                r = report[p_]
+                print(f"{p_ + ', mIoU':<22}" + "".join(f"{100 * v:7.1f}" for v in r["miou"])
+                      + f"   {r['noc@85']:6.2f}  {r['noc@90']:6.2f}")
+                print(f"{p_ + ', pixel acc.':<22}" + "".join(f"{100 * v:7.1f}" for v in r["pixel_accuracy"]))
+            hand = report["clicks_then_hand_fixes"]["interactions"]
+            print(f"{'k clicks + hand fixes':<22}" + "".join(f"{hand[str(c)]:7.2f}" for c in report["counts"])
+                  + "   (interactions to 95 % pixel accuracy)")
+        else:
+            report = evaluate_effort(model, args.data, args.split, args.root, args.limit, settings, args.spread,
+                                     args.region, args.target, args.max_clicks, args.max_clicks, args.workers)
+            print(f"{report['model']} on {args.split} ({report['images']} images): interactions per image to "
+                  f"{100 * args.target:.0f} % pixel accuracy (mean, median)")
+            for k in ("guided", "clicks", "answers", "hand_fixes", "clicks_then_hand", "hand_fix_prediction",
+                      "paint_from_scratch"):
+                print(f"  {k:<20} {report['mean'][k]:6.2f}  {report['median'][k]:5.1f}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

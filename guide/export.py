@@ -73,7 +73,8 @@ def write_export(
         "model": model or {},
         "turns": turns,
         "segmentation": {
-            classes[k]: {"pixels": int((labels == k).sum()), "rle": rle_encode(labels == k)} for k in np.unique(labels).tolist()
+            classes[k]: {"pixels": int((labels == k).sum()), "rle": rle_encode(labels == k)}
+            for k in np.unique(labels).tolist() if k < len(classes)  # VOID ("unsure") pixels belong to no class
         },
     }
     js.write_text(json.dumps(info) + "\n")

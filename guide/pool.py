@@ -107,9 +107,10 @@ class ConversationPool:
         """A conversation set to ``tab``'s state (UserError when the tab has no image)."""
         if not is_tab(tab) or tab["image"] is None:
             raise UserError(NO_IMAGE)
+        if tab.get("model") not in (None, self.spec):  # another model's state: its class indices mean other things
+            raise UserError(f"This tab is on model {tab['model']}, not {self.spec}; switch models to use this.")
         with self.conversation(tab["image"], tab["key"]) as conversation:
-            state = {k: v for k, v in tab.items() if k not in ("image", "model")}
-            conversation.set_state(state, tab["image"] if conversation.key != tab["key"] or conversation.image is None else None)
+            conversation.set_state(conversation_state(tab), tab["image"] if conversation.key != tab["key"] or conversation.image is None else None)
             yield conversation
 
     def tab(self, conversation: Conversation) -> dict[str, Any]:
@@ -184,6 +185,11 @@ class ModelShelf:
             return {**blank_tab(spec), "transcript": [{"role": "assistant", "content": said}]}
         with pool.start(np.array(tab["image"]), tab.get("name", "image"), intro=said) as conversation:
             return pool.tab(conversation)
+
+
+def conversation_state(tab: dict[str, Any]) -> dict[str, Any]:
+    """The :meth:`Conversation.get_state` part of a tab (without its image and model)."""
+    return {k: v for k, v in tab.items() if k not in ("image", "model")}
 
 
 def is_tab(value: Any) -> bool:

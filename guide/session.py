@@ -78,7 +78,7 @@ class GuideSession:
         ask_region: int = ASK_REGION,
         text_compose: str = TEXT_COMPOSE,
         keep_backfiring_text: bool = False,
-        fast_clicks: bool = True,
+        fast_clicks: bool | None = None,
     ) -> None:
         self.model = model
         # A text turn that moves the class it names the wrong way (a "remove" that grows it,
@@ -92,7 +92,10 @@ class GuideSession:
         self.text_compose = text_compose  # see _text_guided
         # Click steps evaluate the tail at the hinted pixels only (guide/pointtail.py); False
         # runs the dense tail at every step (the reference; same parameters to float rounding).
-        self.fast_clicks = fast_clicks
+        # Default (None): the point tail on the CPU, where it is 10-100x cheaper; the dense tail on
+        # a GPU, where a step is bound by kernel launches and the point tail's many small
+        # operations measured 0.4-1.2x the dense turn (README, "Speed"; python -m guide bench).
+        self.fast_clicks = model.device.type == "cpu" if fast_clicks is None else fast_clicks
         self._features: Features | None = None
         self._text_cache = _TextCache()  # what earlier text turns contribute (see _text_guided)
         self._image_size: tuple[int, int] | None = None

@@ -54,9 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _batch(dataset, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images Bx3xHxW float in [0,1] and labels BxHxW int64 for dataset indices."""
-    pairs = [dataset[i % len(dataset)] for i in indices]
+def _batch(dataset, indices: list[int], size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images BxHxWx3 uint8 and labels BxHxW int64 (H = W = ``size``) for dataset indices;
+    pairs of other sizes are scaled and padded (:func:`guide.data.fit_square`)."""
+    from .data import fit_square
+
+    pairs = [fit_square(*dataset[i % len(dataset)], size) for i in indices]
     images = torch.from_numpy(np.stack([p[0] for p in pairs]))
     labels = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64))
     return images, labels
@@ -105,7 +108,7 @@ def train_segmenter(args: argparse.Namespace) -> Path:
         for g in opt.param_groups:
             g["lr"] = lr
         first = step * args.batch + rank * per_rank
-        images, labels = _batch(dataset, [int(order[(first + j) % len(order)]) for j in range(per_rank)])
+        images, labels = _batch(dataset, [int(order[(first + j) % len(order)]) for j in range(per_rank)], args.size)
         # Horizontal flips (they keep sky above ground), drawn from (seed, step) so a resumed
         # run flips exactly as an uninterrupted one would.
         if np.random.default_rng([args.seed, step]).random() < 0.5:

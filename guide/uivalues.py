@@ -207,3 +207,29 @@ def class_index(value: Any, classes: Sequence[str]) -> int | None:
     if isinstance(value, str):
         return resolve_class(value, classes)
     return None
+
+
+def strokes_to_edits(
+    layers: Sequence[str | os.PathLike | np.ndarray | None] | None,
+    image_size: tuple[int, int],
+    palette: np.ndarray,
+    void_colour: Sequence[int] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Painted layers -> hand edits for :meth:`Conversation.paint`: HxW int16, the class of
+    every painted image pixel (``VOID`` where painted in ``void_colour``, "unsure"),
+    ``UNTOUCHED`` elsewhere; and the number of stroke pixels ignored. Every painted pixel
+    counts (no subsampling: this sets labels, it is not a hint)."""
+    from .conversation import UNTOUCHED
+    from .labels import VOID
+
+    H, W = image_size
+    pal = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
+    if void_colour is not None:
+        pal = np.concatenate([pal, np.asarray(void_colour, dtype=np.int64).reshape(1, 3)])
+    points, ignored = strokes_to_points(layers, image_size, pal, max_points=H * W)
+    edits = np.full((H, W), UNTOUCHED, np.int16)
+    if points:
+        p = np.asarray(points, dtype=np.int64)
+        label = np.where((void_colour is not None) & (p[:, 2] == len(pal) - 1), VOID, p[:, 2])
+        edits[p[:, 0], p[:, 1]] = label
+    return edits, ignored

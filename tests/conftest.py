@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,10 @@ import torch
 from guide.hub import save_model
 from guide.model import ModelConfig
 from guide.models import build_segmenter
+
+# The device the core tests run the tiny models on: "cpu" (CI), or "cuda" on a GPU machine
+# (GUIDE_TEST_DEVICE=cuda python -m pytest tests/test_pointtail.py tests/test_session.py ...).
+DEVICE = os.environ.get("GUIDE_TEST_DEVICE", "cpu")
 
 TINY_CLASSES = ["sky", "grass", "coat", "shirt"]
 TINY_PALETTE = [[135, 206, 235], [60, 180, 75], [230, 25, 75], [255, 225, 25]]
@@ -98,7 +103,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model(tiny_model_dir: Path):
     from guide.hub import load_model
 
-    return load_model(tiny_model_dir, device="cpu")
+    return load_model(tiny_model_dir, device=DEVICE)
 
 
 @pytest.fixture
@@ -177,7 +182,7 @@ def app_server(app_model_dir: Path):
 REAL_MODEL = "torchvision:lraspp_mobilenet_v3_large"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # closed after its module: two servers in one process share Gradio's file cache
 def models_server(hub_cache: Path, app_model_dir: Path):
     """`python app.py` as a Space would start it: GUIDE_MODEL=torchvision:lraspp_mobilenet_v3_large
     (from a locally laid-out torch hub cache, offline) and GUIDE_MODELS naming the tiny app

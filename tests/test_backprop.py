@@ -3,6 +3,13 @@ import torch
 from guide.backprop import BackpropSettings, guide_by_backprop, hints_satisfied
 from guide.pointtail import dense_point_forward, pick
 
+from conftest import DEVICE
+
+
+def _t(*values):
+    """A tensor of indices on the model's device."""
+    return torch.tensor(values, device=DEVICE)
+
 
 def _setup(tiny_model, image):
     x = tiny_model.preprocess(image)
@@ -18,12 +25,12 @@ def test_hinted_pixel_flips_and_weights_stay_identical(tiny_model, image):
     before = {k: v.clone() for k, v in seg.state_dict().items()}
     y, x = 10, 20
     label = int(logits[0, :, y, x].argsort()[-2])  # the runner-up class
-    ys, xs, labels = torch.tensor([y]), torch.tensor([x]), torch.tensor([label])
+    ys, xs, labels = _t(y), _t(x), _t(label)
     assert not hints_satisfied(pick(logits, ys, xs), labels)
     forward = dense_point_forward(seg, block, feats, feats.guided, ys, xs)
     for optimizer in ("sgd", "lbfgs"):
         result = guide_by_backprop(
-            forward, block.zero_params(), labels,
+            forward, block.zero_params(device=DEVICE), labels,
             BackpropSettings(optimizer=optimizer),
         )
         assert result.satisfied, optimizer
@@ -37,8 +44,8 @@ def test_hinted_pixel_flips_and_weights_stay_identical(tiny_model, image):
 def test_already_satisfied_hint_changes_nothing(tiny_model, image):
     seg, block, feats, logits = _setup(tiny_model, image)
     label = int(logits[0, :, 5, 5].argmax())
-    forward = dense_point_forward(seg, block, feats, feats.guided, torch.tensor([5]), torch.tensor([5]))
-    result = guide_by_backprop(forward, block.zero_params(), torch.tensor([label]), BackpropSettings(margin=0.0))
+    forward = dense_point_forward(seg, block, feats, feats.guided, _t(5), _t(5))
+    result = guide_by_backprop(forward, block.zero_params(device=DEVICE), _t(label), BackpropSettings(margin=0.0))
     assert result.satisfied and result.steps == 0
     assert all(float(t.abs().max()) == 0.0 for t in result.params.tensors())
 
@@ -46,6 +53,6 @@ def test_already_satisfied_hint_changes_nothing(tiny_model, image):
 def test_deterministic(tiny_model, image):
     seg, block, feats, logits = _setup(tiny_model, image)
     label = int(logits[0, :, 30, 30].argsort()[-2])
-    forward = dense_point_forward(seg, block, feats, feats.guided, torch.tensor([30]), torch.tensor([30]))
-    runs = [guide_by_backprop(forward, block.zero_params(), torch.tensor([label])) for _ in range(2)]
+    forward = dense_point_forward(seg, block, feats, feats.guided, _t(30), _t(30))
+    runs = [guide_by_backprop(forward, block.zero_params(device=DEVICE), _t(label)) for _ in range(2)]
     assert all(torch.equal(a, b) for a, b in zip(runs[0].params.tensors(), runs[1].params.tensors()))

@@ -181,3 +181,25 @@ def test_pool_shares_one_image_and_keeps_tabs_apart(model, scene):
         assert len(c.steps) == 1
     with pytest.raises(UserError, match="upload an image first"), pool.open(blank_tab()):
         pass
+
+
+def test_a_compound_message_is_one_step_of_several_text_turns(model, scene):
+    c = Conversation(model, FAST, keep_backfiring_text=True)  # the tiny random guide may move classes either way
+    c.set_image(scene, "scene")
+    base = c.labels().copy()
+    reply = c.say("there is a coat on the left and a bag on the right")
+    assert len(c.session.turns) == 2 and [s["turns"] for s in c.steps] == [2]
+    texts = [t["text"] for t in c.session.turns]
+    assert texts == ["there is a coat on the left", "there is a bag on the right"]
+    assert "(1)" in reply.text and "(2)" in reply.text and "coat" in reply.text and "bag" in reply.text
+    c.undo()  # the whole message, both turns
+    assert c.session.turns == [] and c.steps == []
+    np.testing.assert_array_equal(c.labels(), base)
+
+
+def test_a_class_named_by_a_synonym_is_read(model, scene):
+    c = Conversation(model, FAST, keep_backfiring_text=True)
+    c.set_image(scene, "scene")
+    reply = c.say("there is a jacket on the left")  # jacket -> coat (guide/text/understand.py SYNONYMS)
+    assert "coat" in reply.text and "could not find a class" not in reply.text
+    assert len(c.session.turns) == 1

@@ -14,9 +14,13 @@ from guide.models import build_segmenter
 from guide.pointtail import click_forward, dense_point_forward, point_tail
 from guide.split import SplitSegmenter
 
-from conftest import calibrate_batchnorm
+from conftest import DEVICE, calibrate_batchnorm
 
 K = 5
+# The dense reference must run in full float32: on a GPU cuDNN would otherwise use TF32 for its
+# convolutions (about 1e-3 relative error), which the gathered point tail does not.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 # arch -> input (H, W): big enough that DeepLabV3's rate-12 taps land inside the map
 FAMILIES = {
     "lraspp_mobilenet_v3_large": (72, 90),
@@ -31,16 +35,16 @@ def _setup(arch: str, seed: int = 0):
     net = build_segmenter(arch, K)
     calibrate_batchnorm(net, 64)
     net.requires_grad_(False)
-    seg = SplitSegmenter(net)
+    seg = SplitSegmenter(net).to(DEVICE)
     H, W = FAMILIES[arch]
     with torch.no_grad():
-        feats = seg.head(torch.randn(1, 3, H, W))
+        feats = seg.head(torch.randn(1, 3, H, W).to(DEVICE))
     C = feats.guided.shape[1]
     block = GuidingBlock(C, 4, 5)
     # corners, edges, the middle; several classes
-    ys = torch.tensor([0, H - 1, 0, H - 1, 1, H // 2, H // 3, H - 2])
-    xs = torch.tensor([0, W - 1, W - 1, 0, W // 2, 1, W - 2, W // 2])
-    labels = torch.tensor([0, 1, 2, 3, 4, 1, 2, 0])
+    ys = torch.tensor([0, H - 1, 0, H - 1, 1, H // 2, H // 3, H - 2], device=DEVICE)
+    xs = torch.tensor([0, W - 1, W - 1, 0, W // 2, 1, W - 2, W // 2], device=DEVICE)
+    labels = torch.tensor([0, 1, 2, 3, 4, 1, 2, 0], device=DEVICE)
     return seg, block, feats, ys, xs, labels
 
 
@@ -67,7 +71,7 @@ def test_point_tail_gives_the_dense_parameters_after_every_step(arch):
     dense = dense_point_forward(seg, block, feats, base, ys, xs)
     torch.manual_seed(1)
     C = base.shape[1]
-    init = GuideParams(*(0.1 * torch.randn(1, n) for n in (4, 5, C, C)))  # a warm start, not zeros
+    init = GuideParams(*(0.1 * torch.randn(1, n).to(DEVICE) for n in (4, 5, C, C)))  # a warm start, not zeros
     with torch.no_grad():
         a, b = fast(init), dense(init)
     assert a.shape == (len(ys), K)
@@ -87,12 +91,12 @@ def test_text_offset_and_stacked_base_are_honoured():
     seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
     H, W = FAMILIES["lraspp_mobilenet_v3_large"]
     torch.manual_seed(2)
-    offset = torch.randn(1, K, H, W)
+    offset = torch.randn(1, K, H, W).to(DEVICE)
     base = feats.guided * (1 + 0.2 * torch.rand_like(feats.guided))
     fast, is_fast = click_forward(seg, block, feats, base, ys, xs, offset, max_fraction=1.0)
     dense, is_dense = click_forward(seg, block, feats, base, ys, xs, offset, fast=False)
     assert is_fast and not is_dense
-    p = block.zero_params()
+    p = block.zero_params(device=DEVICE)
     p.gamma_s += 0.3
     with torch.no_grad():
         a, b = fast(p), dense(p)
@@ -105,11 +109,11 @@ def test_uncovered_cases_fall_back_to_dense():
     assert point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=0.0) is None  # too many positions
     early = SplitSegmenter(seg.model, "features.13")
     with torch.no_grad():
-        f = early.head(torch.randn(1, 3, 72, 90))
+        f = early.head(torch.randn(1, 3, 72, 90).to(DEVICE))
     b = GuidingBlock(f.guided.shape[1], 4, 5)
     assert point_tail(early, b, f, f.guided, ys, xs) is None
     forward, is_fast = click_forward(early, b, f, f.guided, ys, xs)
-    assert not is_fast and forward(b.zero_params()).shape == (len(ys), K)
+    assert not is_fast and forward(b.zero_params(device=DEVICE)).shape == (len(ys), K)
 
 
 def test_session_fast_and_dense_clicks_agree(tiny_model, image):

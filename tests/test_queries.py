@@ -13,8 +13,10 @@ from guide.text.queries import (
     generate_hint,
     hint_mask,
     render_hint,
+    render_text,
     spatial_phrase,
 )
+from guide.text.understand import find_place
 
 NAMES = ["sky", "grass", "gravel", "wall", "water", "sand", "t-shirt", "trousers"]
 
@@ -69,9 +71,9 @@ def test_generated_hint_is_a_text_hint_about_a_real_error() -> None:
         assert isinstance(hint, TextHint)
         assert (hint.op, hint.label) in {(FIND, 6), (REMOVE, 4)}
         if hint.op == FIND:
-            assert hint.cells == (8,) and "t-shirt" in hint.text and "on the bottom right" in hint.text
+            assert hint.cells == (8,) and "t-shirt" in hint.text and find_place(hint.text.split()) == "on the bottom right"
         else:
-            assert hint.cells == (3,) and "water" in hint.text and "on the left" in hint.text
+            assert hint.cells == (3,) and "water" in hint.text and find_place(hint.text.split()) == "on the left"
         assert hint.grid == 3 and hint.text == hint.text.strip() and "  " not in hint.text
     only_find = generate_hint(pred, gt, NAMES, rng, ops=(FIND,))
     assert only_find is not None and only_find.op == FIND and only_find.label == 6
@@ -144,12 +146,15 @@ def test_spatial_phrase_other_grids() -> None:
 
 def test_templates_and_articles() -> None:
     rng = np.random.default_rng(0)
-    texts = {render_hint(FIND, 0, (0,), ["ankle boot"], rng).text for _ in range(200)}
-    assert len(texts) == len(FIND_TEMPLATES)
-    assert all("ankle boot" in t and "on the top left" in t for t in texts)
-    assert "there is an ankle boot on the top left" in texts
-    rm = {render_hint(REMOVE, 0, (), ["coat"], rng).text for _ in range(200)}
-    assert len(rm) == len(REMOVE_TEMPLATES) and "remove the coat" in rm
+    texts = {render_hint(FIND, 0, (0,), ["ankle boot"], rng).text for _ in range(3000)}
+    frames = {t.replace("in the upper left", "on the top left") for t in texts}
+    assert len(texts) > len(FIND_TEMPLATES)  # frames x place phrases
+    assert all("ankle boot" in t and find_place(t.split()) == "on the top left" for t in texts)
+    assert "there is an ankle boot on the top left" in texts and "there is an ankle boot in the top left corner" in texts
+    assert "a ankle" not in " ".join(frames)
+    rm = {render_hint(REMOVE, 0, (), ["coat"], rng).text for _ in range(3000)}
+    assert "remove the coat" in rm and "remove the coat all over the image" in rm
+    assert {render_text(REMOVE, "coat", "", i) for i in range(len(REMOVE_TEMPLATES))} <= rm
 
 
 def test_ablations() -> None:
@@ -159,10 +164,15 @@ def test_ablations() -> None:
     noplace = generate_hint(pred, gt, NAMES, np.random.default_rng(5), ops=(FIND,), ablation="no-place")
     assert faithful is not None and wrong is not None and noplace is not None
     assert wrong.label != faithful.label and NAMES[wrong.label] in wrong.text and "t-shirt" not in wrong.text
-    assert wrong.cells == faithful.cells and "on the bottom right" in wrong.text
+    assert wrong.cells == faithful.cells and find_place(wrong.text.split()) == "on the bottom right"
     assert noplace.label == faithful.label and noplace.cells == () and "bottom" not in noplace.text
-    # same template: the faithful text minus its place
-    assert noplace.text == faithful.text.replace(" on the bottom right", "")
+    # same frame and place draw: the faithful text and the text without its place
+    draws = np.random.default_rng(7)
+    frame, place = int(draws.integers(len(FIND_TEMPLATES))), int(draws.integers(1 << 30))
+    faithful = render_hint(FIND, 6, (8,), NAMES, np.random.default_rng(7))
+    noplace = render_hint(FIND, 6, (8,), NAMES, np.random.default_rng(7), ablation="no-place")
+    assert faithful.text == render_text(FIND, "t-shirt", "on the bottom right", frame, place)
+    assert noplace.text == render_text(FIND, "t-shirt", "", frame, place)
     with pytest.raises(ValueError):
         generate_hint(pred, gt, NAMES, np.random.default_rng(5), ablation="bogus")
 

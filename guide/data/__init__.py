@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
+import numpy as np
+from PIL import Image
+
 from guide.data.cocostuff import COCOSTUFF_CLASSES, COCOStuff
 from guide.data.cocostuff import LAYOUT as COCO_LAYOUT
 from guide.data.scenes import CLASSES, PALETTE, SPLIT_LENGTHS, SPLITS, VOID, SceneDataset
@@ -25,7 +28,7 @@ from guide.data.voc import LAYOUT as VOC_LAYOUT
 from guide.data.voc import VOC_CLASSES, VOCSegmentation
 
 __all__ = [
-    "CLASSES", "PALETTE", "VOID", "SPLITS", "SPLIT_LENGTHS", "SceneDataset", "VOCSegmentation", "COCOStuff",
+    "fit_square", "CLASSES", "PALETTE", "VOID", "SPLITS", "SPLIT_LENGTHS", "SceneDataset", "VOCSegmentation", "COCOStuff",
     "VOC_CLASSES", "COCOSTUFF_CLASSES", "DATASETS", "get_dataset",
 ]
 
@@ -56,6 +59,24 @@ DATASETS: dict[str, Callable[[str, str | None, int], Any]] = {
     "voc": _voc,
     "cocostuff": _cocostuff,
 }
+
+
+def fit_square(image: np.ndarray, label: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """An (image HxWx3, label HxW) pair at ``size`` x ``size`` for a training batch: the longer
+    side scaled to ``size`` (bilinear image, nearest label), as the networks see images at use,
+    then padded at the bottom / right (black image, ``VOID`` label: no loss there). Pairs
+    already at that size pass unchanged, so data sets of mixed sizes (VOC, an annotated
+    folder) batch like the square scenes."""
+    h, w = label.shape
+    if (h, w) == (size, size):
+        return image, label
+    s = size / max(h, w)
+    nh, nw = max(1, round(h * s)), max(1, round(w * s))
+    img = np.zeros((size, size, 3), np.uint8)
+    lab = np.full((size, size), VOID, np.uint8)
+    img[:nh, :nw] = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR))
+    lab[:nh, :nw] = np.asarray(Image.fromarray(label).resize((nw, nh), Image.NEAREST))
+    return img, lab
 
 
 def get_dataset(name: str, split: str, root: str | None = None, size: int = 160) -> Any:

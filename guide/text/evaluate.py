@@ -13,6 +13,11 @@ only in the random hints and are averaged (the paper uses 5).
 
 ``--ablation wrong-class`` swaps the class word for another class and ``no-place`` drops
 the spatial phrase: if the guide reads the words, both should lower the gain.
+
+``--phrasings heldout`` words the same (operation, class, place) with the held-out
+phrasebook (``guide/text/heldout.py``, never trained on) instead of the training one:
+the gain it keeps is how well the guide reads wordings it never saw.
+``python -m guide evaluate reader`` (``guide/text/evaluate_reader.py``) scores the reader.
 """
 
 from __future__ import annotations
@@ -35,6 +40,21 @@ from guide.text.vectors import vectors_source
 from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
+PHRASINGS = ("templates", "heldout", "paper")
+
+
+def phrasebook(name: str) -> Any:
+    """The training phrasebook ("templates"), the first guides' ("paper") or the held-out one
+    ("heldout", measuring only)."""
+    from guide.text.templates import BOOKS
+
+    if name in BOOKS:
+        return BOOKS[name]
+    if name == "heldout":
+        from guide.text.heldout import HELDOUT
+
+        return HELDOUT
+    raise ValueError(f"unknown phrasings {name!r}; choose from {PHRASINGS}")
 
 
 def _dataset(data: str, split: str, root: str | None, size: int) -> Any:
@@ -61,6 +81,7 @@ def evaluate_text(
     dataset: Any = None,
     compose: str | None = None,
     keep_backfiring: bool = False,
+    phrasings: str = "templates",
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -76,6 +97,7 @@ def evaluate_text(
     if ablation not in ABLATIONS:
         raise ValueError(f"unknown ablation {ablation!r}; choose from {ABLATIONS}")
     ops = tuple(ops or getattr(model.text_guide, "ops", OPERATIONS))
+    book = phrasebook(phrasings)
     counts = sorted(set(int(c) for c in counts))
     dataset = dataset if dataset is not None else _dataset(data, split, root, int(model.config.input_size))
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
@@ -94,7 +116,7 @@ def evaluate_text(
             pred = conversation.labels()
             cms[r, 0] += confusion_matrix(pred, label, k)
             for turn in range(1, max(counts) + 1):
-                hint = generate_hint(pred, label, classes, rng, ops, ablation=ablation)
+                hint = generate_hint(pred, label, classes, rng, ops, ablation=ablation, book=book)
                 if hint is None:
                     silent[r, turn] += 1
                 else:
@@ -110,6 +132,7 @@ def evaluate_text(
         "compose": compose or TEXT_COMPOSE,
         "keep_backfiring": keep_backfiring,
         "ablation": ablation,
+        "phrasings": phrasings,
         "runs": runs,
         "seed": seed,
         "hints": list(counts),
@@ -126,7 +149,7 @@ def format_table(report: dict[str, Any]) -> str:
     """The report as a small text table (mIoU in %)."""
     lines = [
         f"{report['model']} on {report['split']} ({report['images']} images), {'/'.join(report['ops'])} hints, "
-        f"ablation {report['ablation']}, {report['runs']} runs",
+        f"ablation {report['ablation']}, {report.get('phrasings', 'templates')} phrasings, {report['runs']} runs",
         "# hints   " + "".join(f"{c:>9}" for c in report["hints"]),
         "mIoU      " + "".join(f"{100 * v:9.2f}" for v in report["miou"]),
         "+- std    " + "".join(f"{100 * v:9.2f}" for v in report["miou_std"]),
@@ -150,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
                    help="how successive hints combine (stack = the paper's Table 5)")
     p.add_argument("--keep-backfiring", action="store_true",
                    help="keep text turns that move their class the wrong way (the app takes them back)")
+    p.add_argument("--phrasings", default="templates", choices=list(PHRASINGS),
+                   help="training phrasings (templates), the first guides' 7+7 templates (paper), or the held-out "
+                        "ones (heldout: guide/text/heldout.py, never trained on)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -163,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     report = evaluate_text(
         model, args.split, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
         args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
-        keep_backfiring=args.keep_backfiring,
+        keep_backfiring=args.keep_backfiring, phrasings=args.phrasings,
     )
     print(format_table(report))
     if args.json:

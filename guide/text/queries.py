@@ -12,9 +12,10 @@ Given a prediction and the ground truth it finds what is wrong and says so in wo
    trains "find or remove" by "randomly selecting one each time"), then a class with
    probability proportional to its potential improvement summed over the cells;
 4. the cells where that class is erroneous (for that operation) become a spatial phrase
-   ("on the top left", "in the middle", ...), and the class name and phrase fill one of
-   several templates with the same meaning ("find the coat on the left", "the coat is
-   missing on the left", ...).
+   ("on the top left", "in the middle", ...), said in one of several ways ("in the upper
+   left corner", ...), and the class name and phrase fill one of many sentence frames
+   with the same meaning ("find the coat on the left", "the coat is missing on the
+   left", "i see a coat on the left", ...: guide/text/templates.py).
 
 The result is a :class:`guide.hints.TextHint`, the same object the app sends. Cells are
 row-major indices into the N x N grid; pixel coordinates are (row, col) = (y, x).
@@ -29,27 +30,14 @@ import numpy as np
 
 from guide.hints import FIND, OPERATIONS, REMOVE, TextHint
 from guide.labels import VOID
+from guide.text.templates import TRAINING, Phrasebook, article, place_phrase
 
 ABLATIONS = ("none", "wrong-class", "no-place")
 
-FIND_TEMPLATES: tuple[str, ...] = (
-    "find the {c} {where}",
-    "the {c} is missing {where}",
-    "there is {a} {c} {where}",
-    "there is {a} {c} in the image {where}",
-    "{a} {c} is missing {where}",
-    "look for the {c} {where}",
-    "you missed the {c} {where}",
-)
-REMOVE_TEMPLATES: tuple[str, ...] = (
-    "there is no {c} {where}",
-    "the {c} is not visible {where}",
-    "remove the {c} {where}",
-    "there is no {c} in the image {where}",
-    "the {c} is wrong {where}",
-    "get rid of the {c} {where}",
-    "there should be no {c} {where}",
-)
+# The sentence frames and place phrases live in guide/text/templates.py (training) and
+# guide/text/heldout.py (measuring only); these names keep the training ones at hand.
+FIND_TEMPLATES: tuple[str, ...] = TRAINING.find
+REMOVE_TEMPLATES: tuple[str, ...] = TRAINING.remove
 TEMPLATES: dict[str, tuple[str, ...]] = {FIND: FIND_TEMPLATES, REMOVE: REMOVE_TEMPLATES}
 
 DEFAULT_MIN_PIXELS = 20
@@ -187,15 +175,13 @@ def spatial_phrase(cells: Sequence[int], grid: int = 3, everywhere: float = 0.75
     return ""
 
 
-def article(word: str) -> str:
-    """The article before ``word``: "a" or "an"."""
-    return "an" if word[:1] in "aeiou" else "a"
-
-
-def render_text(op: str, class_name: str, where: str, template: int) -> str:
-    """Fill template number ``template`` of ``op`` (modulo their count) and tidy spaces."""
-    options = TEMPLATES[op]
-    text = options[template % len(options)].format(c=class_name, a=article(class_name), where=where)
+def render_text(op: str, class_name: str, where: str, template: int, place: int = 0,
+                book: Phrasebook = TRAINING) -> str:
+    """Fill frame number ``template`` of ``op`` with place phrase number ``place`` (both modulo
+    their count; place 0 is the canonical "on the top left") and tidy spaces."""
+    options = book.frames(op)
+    text = options[template % len(options)].format(
+        c=class_name, a=article(class_name), w=place_phrase(book, where, place))
     return " ".join(text.split())
 
 
@@ -207,8 +193,9 @@ def render_hint(
     rng: np.random.Generator,
     grid: int = 3,
     ablation: str = "none",
+    book: Phrasebook = TRAINING,
 ) -> TextHint:
-    """Put a chosen (op, class, cells) into words with a random template.
+    """Put a chosen (op, class, cells) into words with a random frame and place phrase of ``book``.
 
     ``ablation`` (for "does the guide read the words?"):
     * ``"none"``        - the faithful hint;
@@ -218,9 +205,10 @@ def render_hint(
     """
     if ablation not in ABLATIONS:
         raise ValueError(f"unknown ablation {ablation!r}; choose from {ABLATIONS}")
-    # Draw the template first so that the faithful and the ablated hints of one random
-    # stream use the same wording.
-    template = int(rng.integers(len(TEMPLATES[op])))
+    # Draw the wording first so that the faithful and the ablated hints of one random
+    # stream use the same frame.
+    template = int(rng.integers(len(book.frames(op))))
+    place = int(rng.integers(1 << 30)) if book.varied else 0  # PAPER: the random stream of the first guides
     cells = tuple(sorted(int(c) for c in cells))
     if ablation == "wrong-class":
         others = [i for i in range(len(class_names)) if i != label]
@@ -228,7 +216,7 @@ def render_hint(
     if ablation == "no-place":
         cells = ()
     where = spatial_phrase(cells, grid)
-    return TextHint(render_text(op, class_names[label], where, template), op, int(label), cells, grid)
+    return TextHint(render_text(op, class_names[label], where, template, place, book), op, int(label), cells, grid)
 
 
 def generate_hint(
@@ -241,17 +229,19 @@ def generate_hint(
     min_pixels: int = DEFAULT_MIN_PIXELS,
     min_fraction: float = DEFAULT_MIN_FRACTION,
     ablation: str = "none",
+    book: Phrasebook = TRAINING,
 ) -> TextHint | None:
     """Simulate the user: a hint about one error of ``pred`` (HxW class indices)
     against ``gt`` (HxW, 255 = void), or ``None`` when nothing worth saying is wrong.
 
-    ``class_names[i]`` is the word(s) used for class ``i``.
+    ``class_names[i]`` is the word(s) used for class ``i``; ``book`` the phrasings
+    (:data:`guide.text.templates.TRAINING`; the held-out ones only to measure).
     """
     candidates = find_candidates(pred, gt, ops, grid, min_pixels, min_fraction, num_classes=len(class_names))
     chosen = sample_candidate(candidates, ops, rng)
     if chosen is None:
         return None
-    return render_hint(chosen.op, chosen.label, chosen.cells, class_names, rng, grid, ablation)
+    return render_hint(chosen.op, chosen.label, chosen.cells, class_names, rng, grid, ablation, book)
 
 
 def hint_mask(hint: TextHint, shape: tuple[int, int]) -> np.ndarray:

@@ -46,6 +46,7 @@ from guide.labels import VOID
 from guide.split import Features, SplitSegmenter
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.queries import find_candidates, generate_hint
+from guide.text.templates import BOOKS
 from guide.trainstate import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
@@ -73,6 +74,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--loss-size", type=int, default=None, help="side of the loss grid (default: input size / 2)")
     p.add_argument("--drop-place", type=float, default=0.0,
                    help="fraction of training hints without their place phrase (default 0: the paper's hints)")
+    p.add_argument("--phrasings", default="templates", choices=sorted(BOOKS),
+                   help="the simulated user's words: guide/text/templates.py TRAINING (templates) or the "
+                        "first guides' 7+7 templates (paper)")
     p.add_argument("--init", default=None, help="start from this model folder's text guide (fine-tuning)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue from the work dir's last checkpoint")
@@ -343,6 +347,7 @@ class HintBatches:
                  per_rank: int, loss_size: int) -> None:
         self.cache, self.classes, self.rank = cache, classes, rank
         self.seed, self.ops, self.drop_place = args.seed, OPS_CHOICES[args.ops], args.drop_place
+        self.book = BOOKS[args.phrasings]
         self.per_rank, self.loss_size = per_rank, loss_size
         self._permutations: dict[int, np.ndarray] = {}
 
@@ -362,7 +367,7 @@ class HintBatches:
         # A separate stream, so that --drop-place 0 draws exactly the paper's hints.
         drop = np.random.default_rng([self.seed, self.rank, step, 2]).random(len(rows)) < self.drop_place
         hints = [generate_hint(cache.preds[r], cache.labels[r], self.classes, rng, self.ops,
-                               ablation="no-place" if d else "none")
+                               ablation="no-place" if d else "none", book=self.book)
                  for r, d in zip(rows, drop, strict=True)]
         weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows, strict=True)])  # type: ignore[arg-type]
         return Batch(
@@ -402,6 +407,7 @@ def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegm
         "vectors": VECTORS_SOURCE,
         "trained": {"steps": step, "batch": args.batch, "lr": args.lr, "scenes": int(args.scenes),
                     "split": args.split, "seed": args.seed, "minutes": round(minutes, 1),
+                    "phrasings": args.phrasings,
                     **({"drop_place": args.drop_place} if args.drop_place else {}),
                     **({"init": str(args.init)} if args.init else {})},
     }
@@ -419,7 +425,7 @@ def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, t
 
     guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)
     report = evaluate_text(guided, split="val", counts=[0, 1], ops=OPS_CHOICES[args.ops], runs=1, limit=args.val,
-                           data=args.data, root=args.root, seed=args.seed, progress=False)
+                           data=args.data, root=args.root, seed=args.seed, progress=False, phrasings=args.phrasings)
     print(f"val ({report['images']} scenes, {args.ops} hints): mIoU {100 * report['miou'][0]:.1f} -> "
           f"{100 * report['miou'][1]:.1f} with one hint")
     return report

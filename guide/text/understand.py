@@ -9,6 +9,7 @@ say what was read and what changed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -19,19 +20,92 @@ from guide.block import GuideParams
 from guide.classnames import find_class  # the one class-name resolver (also used by interpret below)
 from guide.hints import FIND, REMOVE
 from guide.text.encoder import TextGuide, encode_texts
+from guide.text.templates import article
 from guide.text.tokenizer import Tokens
 from guide.text.vectors import load_vectors
 
-# Words that turn a hint into "remove" (the templates of guide/text/queries.py and what people type).
-NEGATIONS = frozenset({"no", "not", "n't", "remove", "without", "rid", "wrong", "nothing", "none", "delete", "erase", "isn't"})
-VERTICAL = {"top": "top", "upper": "top", "above": "top", "bottom": "bottom", "lower": "bottom", "below": "bottom"}
-HORIZONTAL = {"left": "left", "right": "right"}
-MIDDLE = frozenset({"middle", "center", "centre", "central"})
+# --- operation: which negations mean "find" (the class is missing from the result) and which
+# mean "remove" (the class is not in the image). Patterns run over the hint's words joined by
+# single spaces, after "n't" -> "not" and "cannot" -> "can not". A remove pattern wins over a find
+# pattern ("you found a coat but there is none"); a bare "not"/"no" that neither explains is
+# read as remove, as before.
+_REMOVE_VERBS = ("remove|removed|delete|deleted|erase|eliminate|discard|unmark|clear|drop|hide|rid|wrong|wrongly|"
+                 "incorrect|incorrectly|mistake|mistaken|mistakenly|error|false|bogus|spurious|fake|none|nothing|without")
+REMOVE_PATTERNS = tuple(re.compile(p) for p in (
+    r"\bno\b",
+    rf"\b(?:{_REMOVE_VERBS})\b",
+    r"\btake (?:\w+ )?(?:away|out|off)\b",
+    r"\bget \w+ (?:\w+ )?out\b",
+    r"\bstop (?:showing|marking|finding|labell?ing|detecting)\b",
+    r"\b(?:should|must|shall|can|could|does|do|did) not (?:be|belong|exist|go)\b",
+    r"\bshould go\b",
+    r"\bnot (?:a|an|any|really|actually|present|exist|belong)\b",
+    r"\bnot in the (?:image|picture|photo|scene)\b",
+    r"\b(?:i|we) (?:do|did|can|could) not (?:see|think|find|notice)\b",
+    r"\bwhy (?:is|are) there\b",
+    r"\bwhy did you (?:mark|find|add|put|label|segment|detect|draw)\b",
+    r"\b(?:is|are) (?:that|this|it|those|these) really\b",
+    r"\bwhere do you see\b",
+))
+_FOUND = ("found|visible|detected|segmented|marked|shown|showing|labell?ed|recogni[sz]ed|highlighted|picked|"
+          "seen|included|there|here|noticed|caught|covered|present in the (?:result|prediction|segmentation)")
+FIND_PATTERNS = tuple(re.compile(p) for p in (
+    rf"\b(?:is|are|was|were|been|be|has|have|had) not (?:\w+ )?(?:{_FOUND})\b",  # "the coat was not found", "isn't there"
+    r"\b(?:you|it|model|network) (?:did|do|does|have|has|could|can) not (?:\w+ )?(?:find|see|mark|detect|segment|"
+    r"notice|catch|pick|get|include|show|label|spot|recogni[sz]e)\b",  # "you did not find the coat"
+    r"\b(?:miss|missing|missed|misses|forgot|forget|forgotten|overlooked|left out|lost)\b",
+    r"\b(?:where|why) (?:is|are|did|does) the\b",
+))
+_BARE_NEGATIONS = frozenset({"not", "no", "never", "nor"})
+
+# --- place words (what people write; the guide learnt many of them, the reader knows more)
+VERTICAL = {"top": "top", "upper": "top", "above": "top", "uppermost": "top", "topmost": "top", "high": "top",
+            "bottom": "bottom", "lower": "bottom", "below": "bottom", "down": "bottom", "lowermost": "bottom",
+            "bottommost": "bottom", "beneath": "bottom", "underneath": "bottom", "low": "bottom"}
+HORIZONTAL = {"left": "left", "leftmost": "left", "right": "right", "rightmost": "right"}
+MIDDLE = frozenset({"middle", "center", "centre", "central", "centrally", "centered", "centred", "midst"})
+EVERYWHERE = frozenset({"everywhere", "anywhere", "somewhere", "whole", "entire", "throughout", "all"})
+# "right in the middle", "right at the top": "right" as an intensifier, not a side.
+_INTENSIFIED = frozenset({"in", "at", "on", "by", "next", "above", "below", "under", "over", "there", "here", "away",
+                          "now", "near", "behind", "beside"})
+_SIDE_BEFORE = frozenset({"the", "to", "far", "top", "bottom", "upper", "lower", "hand", "and", "or"})
 # Words that say nothing about the class: skipped when looking for a near class name.
 FUNCTION_WORDS = frozenset(
-    "a an the there is are was be it its this that in on at of to and or find missing visible image picture "
-    "you missed look for get should here please some any see can i me my".split()
-) | NEGATIONS | set(VERTICAL) | set(HORIZONTAL) | MIDDLE
+    "a an the there is are was were be been it its this that those these in on at of to and or but find missing "
+    "visible image picture photo scene result you missed look for get should here please some any see can could "
+    "i me my we do did does have has not n't no thing things stuff part area side half corner edge region "
+    "what where why how about also too really actually think want like would know something anything "
+    "everything object objects item items".split()
+) | set(VERTICAL) | set(HORIZONTAL) | MIDDLE | EVERYWHERE | set(_REMOVE_VERBS.split("|"))
+
+# --- class words: synonyms of the embedded models' classes (and of the Pascal VOC ones), used
+# only when the hint names no class exactly; then the nearest class by GloVe cosine.
+SYNONYMS: dict[str, str] = {
+    "jacket": "coat", "overcoat": "coat", "parka": "coat", "raincoat": "coat", "anorak": "coat",
+    "tee": "t-shirt", "tshirt": "t-shirt",
+    "pants": "trousers", "jeans": "trousers", "trouser": "trousers", "slacks": "trousers", "chinos": "trousers",
+    "sweater": "pullover", "jumper": "pullover", "sweatshirt": "pullover", "hoodie": "pullover", "cardigan": "pullover",
+    "gown": "dress", "frock": "dress", "blouse": "shirt",
+    "sneakers": "sneaker", "trainer": "sneaker", "trainers": "sneaker", "shoe": "sneaker", "shoes": "sneaker",
+    "boot": "ankle boot", "boots": "ankle boot", "flip-flop": "sandal",
+    "handbag": "bag", "purse": "bag", "backpack": "bag", "rucksack": "bag", "satchel": "bag",
+    "lawn": "grass", "turf": "grass", "meadow": "grass", "pebbles": "gravel", "stones": "gravel", "rocks": "gravel",
+    "sea": "water", "ocean": "water", "lake": "water", "river": "water", "beach": "sand", "dune": "sand",
+    "clouds": "sky", "heavens": "sky", "brick": "wall", "bricks": "wall",
+    "kitten": "cat", "kitty": "cat", "puppy": "dog", "people": "person", "man": "person", "woman": "person",
+    "child": "person", "plane": "aeroplane", "airplane": "aeroplane", "bike": "bicycle", "motorbike": "motorbike",
+    "tv": "tvmonitor", "monitor": "tvmonitor", "television": "tvmonitor", "sofa": "sofa", "couch": "sofa",
+    "plant": "pottedplant", "car": "car", "automobile": "car", "ship": "boat",
+}
+NEAR_CLASS = 0.7
+NEAR_MARGIN = 0.15
+"""A word that names no class is read as its nearest class by GloVe cosine only when the cosine
+is at least ``NEAR_CLASS`` and beats the second class by ``NEAR_MARGIN``; otherwise close names
+are only suggested. Why so strict: GloVe 6B 50-d puts "jacket" nearer "shirt" (0.88) than any
+other scenes class, "hat" at 0.80 from "shirt", "blue" at 0.75 from "shirt" and "animal" at 0.80
+from "bird" (Pascal VOC), all with margins under 0.15, while "lawn" -> grass (0.75) leads by 0.20.
+Chosen on the cases in tests/test_understand.py (not on test data); common synonyms
+(:data:`SYNONYMS`: "kitten" -> cat, 0.64 only) are listed instead."""
 
 
 @dataclass(frozen=True)
@@ -56,45 +130,280 @@ def encode_hint(text_guide: TextGuide, text: str) -> tuple[GuideParams, Tokens]:
     return text_guide(emb, lengths).detach(), tokens[0]
 
 
-def near_classes(words: Sequence[str], classes: Sequence[str], vectors, top: int = 2, threshold: float = 0.5) -> list[str]:
-    """Class names closest (GloVe cosine) to the content words of a hint that named no class."""
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (np.linalg.norm(v) + 1e-8)
+
+
+def class_scores(words: Sequence[str], classes: Sequence[str], vectors) -> list[tuple[float, str, int]]:
+    """Per content word of ``words`` (not a function word, in ``vectors``): its classes by
+    GloVe cosine, best first, as (cosine, word, class index); best word first."""
     content = [w for w in words if w not in FUNCTION_WORDS and w in vectors]
-    if not content:
-        return []
-
-    def unit(v: np.ndarray) -> np.ndarray:
-        return v / (np.linalg.norm(v) + 1e-8)
-
     names = []
     for name in classes:
         parts = [p for p in name.lower().split() if p in vectors]
-        names.append(unit(np.mean([vectors[p] for p in parts], axis=0)) if parts else None)
-    scores = []
-    for k, cv in enumerate(names):
-        if cv is not None:
-            scores.append((max(float(unit(vectors[w]) @ cv) for w in content), classes[k]))
-    scores.sort(reverse=True)
-    return [name for s, name in scores[:top] if s >= threshold]
+        names.append(_unit(np.mean([vectors[p] for p in parts], axis=0)) if parts else None)
+    out = []
+    for w in content:
+        u = _unit(np.asarray(vectors[w], dtype=np.float64))
+        out.extend((float(u @ cv), w, k) for k, cv in enumerate(names) if cv is not None)
+    out.sort(key=lambda t: -t[0])
+    return out
+
+
+def near_classes(words: Sequence[str], classes: Sequence[str], vectors, top: int = 2, threshold: float = 0.5) -> list[str]:
+    """Class names closest (GloVe cosine) to the content words of a hint that named no class."""
+    names: list[str] = []
+    for score, _, k in class_scores(words, classes, vectors):
+        if score >= threshold and classes[k] not in names:
+            names.append(classes[k])
+    return names[:top]
+
+
+def _plural_forms(word: str) -> list[str]:
+    """Singular candidates of ``word``: "kittens" -> "kitten", "dresses" -> "dress", "ponies" -> "pony"."""
+    out = []
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        out.append(word[:-1])
+    if word.endswith("es") and len(word) > 3:
+        out.append(word[:-2])
+    if word.endswith("ies") and len(word) > 4:
+        out.append(word[:-3] + "y")
+    return out
+
+
+def name_class(words: Sequence[str], classes: Sequence[str], vectors=None) -> tuple[int | None, str]:
+    """The class a hint's ``words`` name and how it was found: ("exact", plural...), a synonym
+    ("kitten" -> cat, when the model has cat), or a near GloVe neighbour (see
+    :data:`NEAR_CLASS`). Returns (index or None, "name" | "synonym" | "neighbour" | "")."""
+    k = find_class(words, classes)
+    if k is not None:
+        return k, "name"
+    lowered = [c.lower() for c in classes]
+    for w in words:
+        for form in [w, *_plural_forms(w)]:
+            if form in lowered:
+                return lowered.index(form), "name"
+            target = SYNONYMS.get(form)
+            if target in lowered:
+                return lowered.index(target), "synonym"
+    if vectors is not None:
+        scores = class_scores(words, classes, vectors)
+        if scores:
+            best, word, k = scores[0]
+            second = max((s for s, w, j in scores if w == word and j != k), default=-1.0)
+            if best >= NEAR_CLASS and best - second >= NEAR_MARGIN:
+                return k, "neighbour"
+    return None, ""
+
+
+def _phrase(words: Sequence[str]) -> str:
+    """Words joined for the patterns, with "n't" -> "not" and "cannot" -> "can not"."""
+    out = []
+    for w in words:
+        w = w.lower()
+        if w == "n't":
+            w = "not"
+        elif w.endswith("n't"):
+            out.append(w[:-3])
+            w = "not"
+        elif w == "cannot":
+            out.append("can")
+            w = "not"
+        out.append(w)
+    return " ".join(out)
+
+
+def read_op(words: Sequence[str]) -> str:
+    """``"find"`` or ``"remove"``: what a hint's words ask (negation scope, synonyms, questions).
+
+    "the coat was not found", "is not visible", "isn't there", "is missing", "you did not find
+    the coat" -> find (the class is missing from the result); "there is no coat", "that is not a
+    coat", "the coat is wrong", "delete the coat", "the coat should not be there" -> remove.
+    """
+    text = _phrase(words)
+    if any(p.search(text) for p in REMOVE_PATTERNS):
+        return REMOVE
+    if any(p.search(text) for p in FIND_PATTERNS):
+        return FIND
+    return REMOVE if any(w in _BARE_NEGATIONS for w in text.split()) else FIND
 
 
 def find_place(words: Sequence[str]) -> str:
-    """The spatial phrase of a hint ("on the top left", "in the middle", "")."""
+    """The spatial phrase of a hint ("on the top left", "on the left", "in the middle",
+    "everywhere", or "" when it says nothing about where)."""
+    words = [w.lower() for w in words]
     v = next((VERTICAL[w] for w in words if w in VERTICAL), None)
-    h = next((HORIZONTAL[w] for w in words if w in HORIZONTAL), None)
+    h = None
+    for i, w in enumerate(words):
+        if w not in HORIZONTAL:
+            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if w == "right" and after in _INTENSIFIED and before not in _SIDE_BEFORE:
+            continue  # "right in the middle"
+        h = HORIZONTAL[w]
+        break
     if v or h:
         return "on the " + " ".join(p for p in (v, h) if p)
-    return "in the middle" if any(w in MIDDLE for w in words) else ""
+    if any(w in MIDDLE for w in words):
+        return "in the middle"
+    if any(w in EVERYWHERE for w in words) or "all over" in " ".join(words):
+        return "everywhere"
+    return ""
 
 
 def interpret(tokens: Tokens, classes: Sequence[str], vectors=None) -> Reading:
-    """Operation, class and place of a hint, for the reply (the guide itself reads the words)."""
+    """Operation, class and place of a hint: what the reply reports and the take-back check uses
+    (the guide itself reads the words). ``vectors`` (default: the process-wide GloVe) are used
+    only when the hint names no class, synonyms included."""
     words = [w.lower() for w in tokens.words]
-    op = REMOVE if any(w in NEGATIONS for w in words) else FIND
-    label = find_class(words, classes)
+    label, _ = name_class(words, classes)
     suggestions: list[str] = []
     if label is None:
-        suggestions = near_classes(words, classes, vectors if vectors is not None else load_vectors())
-    return Reading(op, label, find_place(words), suggestions)
+        vectors = vectors if vectors is not None else load_vectors()
+        label, _ = name_class(words, classes, vectors)
+        if label is None:
+            suggestions = near_classes(words, classes, vectors)
+    return Reading(read_op(words), label, find_place(words), suggestions)
+
+
+# ---------------------------------------------------------------- compound hints
+
+_BREAKS = frozenset({".", ";", "!", "?"})
+_JOINS = frozenset({",", "and", "but", "while", "whereas", "also", "plus"})
+_DETERMINERS = frozenset({"a", "an", "the", "some", "any", "this", "that", "these", "those", "my", "no"})
+_PLACE_WORDS = frozenset({"on", "in", "at", "to", "of", "near", "towards", "toward", "along", "across", "over",
+                          "up", "down", "the", "image", "picture", "photo", "part", "side", "half", "corner",
+                          "edge", "area", "hand", "far", "very", "too", "as", "well"}) \
+    | set(VERTICAL) | set(HORIZONTAL) | MIDDLE | EVERYWHERE
+_PLURAL_VERB = {"are": "is", "were": "was", "have": "has"}
+_CLAUSE_WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*'?|[.,;!?]")
+
+
+def _class_spans(words: Sequence[str], classes: Sequence[str]) -> list[tuple[int, int, int]]:
+    """(start, stop, class) of every class name in ``words``, longest first, not overlapping."""
+    longest = max((len(c.split()) for c in classes), default=1)
+    spans: list[tuple[int, int, int]] = []
+    taken = [False] * len(words)
+    for n in range(longest, 0, -1):
+        for i in range(len(words) - n + 1):
+            if any(taken[i : i + n]):
+                continue
+            k, _ = name_class(words[i : i + n], classes) if n == 1 else (find_class(words[i : i + n], classes), "")
+            if k is not None and len(classes[k].split()) == n:
+                spans.append((i, i + n, k))
+                taken[i : i + n] = [True] * n
+    return sorted(spans)
+
+
+def _np(part: list[str], classes: Sequence[str]) -> tuple[int, int, int] | None:
+    """(determiner start, class stop, class end of part) when ``part`` is a bare item:
+    determiners, one class name, then place words only ("no grass on the bottom")."""
+    spans = _class_spans(part, classes)
+    if len(spans) != 1:
+        return None
+    a, b, _ = spans[0]
+    if any(w not in _DETERMINERS | {"not"} for w in part[:a]):
+        return None
+    if any(w not in _PLACE_WORDS for w in part[b:]):
+        return None
+    return 0, a, b
+
+
+def _has_place(words: Sequence[str]) -> bool:
+    return find_place(words) not in ("",)
+
+
+def split_clauses(text: str, classes: Sequence[str]) -> list[str]:
+    """Split one message into hints, one class each.
+
+    * clauses with their own verb split at ".", ";", "!", "?", ",", "and", "but":
+      "the coat is missing and the bag is wrong" -> 2 hints;
+    * an elliptic clause (determiners, a class, maybe a place) borrows the words around the
+      previous clause's class and keeps its own negation and place: "there is a coat on the
+      left and no grass on the bottom" -> "there is a coat on the left", "there is no grass on
+      the bottom"; "the coat is missing on the left and the bag on the right" -> ... "the bag
+      is missing on the right";
+    * a list of classes is one hint per class with the list's verb, and a place said after
+      the last item applies to all: "remove the t-shirt and trousers on the left" -> "remove
+      the t-shirt on the left", "remove the trousers on the left"; "the coat and the bag are
+      missing" -> "the coat is missing", "the bag is missing";
+    * a class whose own name contains "and" is never cut; a part naming no class stays with
+      its neighbour ("find the coat and be quick" is one hint).
+
+    Returns lower-case clauses, words joined by spaces; ``[]`` for a text without words.
+    """
+    words = [w.lower() for w in _CLAUSE_WORD.findall(text)]
+    if not words:
+        return []
+    inside = {i for a, b, _ in _class_spans(words, classes) for i in range(a, b)}
+    # 1. cut at breaks and joins (never inside a class name); the punctuation goes.
+    if not inside:
+        return [" ".join(w for w in words if w not in _BREAKS | {","})]
+    parts: list[list[str]] = [[]]
+    joins: list[str] = [""]  # the word that cut before each part
+    for i, w in enumerate(words):
+        if i not in inside and (w in _BREAKS or w in _JOINS):
+            if parts[-1]:
+                parts.append([])
+                joins.append(w)
+            continue
+        parts[-1].append(w)
+    if not parts[-1]:
+        parts.pop()
+        joins.pop()
+    # 2. a part naming no class joins its neighbour (with its "and").
+    merged: list[list[str]] = []
+    for part, join in zip(parts, joins, strict=True):
+        if merged and (not _class_spans(part, classes) or not _class_spans(merged[-1], classes)):
+            glue = [join] if join and join not in _BREAKS | {","} else []
+            merged[-1] = [*merged[-1], *glue, *part]
+        else:
+            merged.append(part)
+    # 3. full clauses set the frame; bare items borrow it.
+    out: list[list[str]] = []
+    pending: list[list[str]] = []  # bare items before any frame ("the coat and the bag are missing")
+    frame: tuple[list[str], list[str], list[str]] | None = None  # lead, determiners, verb words after the class
+    for part in merged:
+        item = _np(part, classes)
+        if item is None:
+            a, b, _ = _class_spans(part, classes)[0]
+            d = a
+            while d > 0 and part[d - 1] in _DETERMINERS:
+                d -= 1
+            tail = part[b:]
+            verb = [w for w in tail if w not in _PLACE_WORDS]
+            if pending and d == 0 and verb:
+                verb = [_PLURAL_VERB.get(tail[0], tail[0]), *tail[1:]]
+                out.extend([*p, *verb] for p in pending)
+                part = [*part[:b], *verb]
+            else:
+                out.extend(pending)
+            pending = []
+            out.append(part)
+            frame = (part[:d], part[d:a], [w for w in part[b:] if w not in _PLACE_WORDS])
+            continue
+        if frame is None:
+            pending.append(part)
+            continue
+        _, a, b = item
+        lead, dets, verb = frame
+        own = part[:a] or dets
+        place = part[b:]
+        if _has_place(place) and out and not _has_place(out[-1]) and "no" not in own and "not" not in own:
+            out[-1] = [*out[-1], *place]  # "remove the t-shirt and trousers on the left": both on the left
+        out.append([*lead, *own, *part[a:b], *verb, *place])
+    out.extend(pending)
+    return [_fix_article(" ".join(c)) for c in out if c]
+
+
+def _fix_article(clause: str) -> str:
+    """"a ankle boot" -> "an ankle boot" after a class was put in another's place."""
+    words = clause.split()
+    for i in range(len(words) - 1):
+        if words[i] in ("a", "an"):
+            words[i] = article(words[i + 1])
+    return " ".join(words)
 
 
 def describe_text_turn(

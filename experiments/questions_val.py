@@ -1,0 +1,89 @@
+"""Choose twenty-questions settings on the val split (README, "Twenty questions").
+
+Plays twenty questions with several settings on the same val scenes, one scene at a
+time, and prints every setting's dataset mIoU (confusion matrices summed over the
+scenes so far) after 10 and 20 questions once per scene, so a run that is stopped
+early still compares all settings on the same scenes. Results: ``--json``.
+
+    python experiments/questions_val.py --limit 40 --settings base,m2,r6 --json runs/qval.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from guide.backprop import BackpropSettings  # noqa: E402
+from guide.conversation import Conversation  # noqa: E402
+from guide.data import get_dataset  # noqa: E402
+from guide.hub import load_model  # noqa: E402
+from guide.metrics import confusion_matrix, miou  # noqa: E402
+from guide.questions import play_twenty_questions  # noqa: E402
+
+#: name -> (BackpropSettings overrides, GuideSession overrides)
+SETTINGS: dict[str, tuple[dict, dict]] = {
+    "base": ({}, {}),
+    "paper": ({"margin": 0.0}, {"ask_region": 0}),
+    "m0.5": ({"margin": 0.5}, {}),
+    "m2": ({"margin": 2.0}, {}),
+    "m3": ({"margin": 3.0}, {}),
+    "r0": ({}, {"ask_region": 0}),
+    "r6": ({}, {"ask_region": 6}),
+    "r10": ({}, {"ask_region": 10}),
+    "s3": ({}, {"ask_spread": 3}),
+    "s8": ({}, {"ask_spread": 8}),
+    "l2e-4": ({"l2": 1e-4}, {}),
+    "l2e-2": ({"l2": 1e-2}, {}),
+    "lr0.1": ({"lr": 0.1}, {}),
+    "m2r6": ({"margin": 2.0}, {"ask_region": 6}),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="checkpoints/scenes-lraspp")
+    p.add_argument("--split", default="val")
+    p.add_argument("--start", type=int, default=0)
+    p.add_argument("--limit", type=int, default=40)
+    p.add_argument("--settings", default="base,m2,r6")
+    p.add_argument("--extra", default=None, help='more settings as JSON: {"name": [{backprop}, {session}]}')
+    p.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    table = dict(SETTINGS)
+    if args.extra:
+        table.update({k: tuple(v) for k, v in json.loads(args.extra).items()})
+    names = args.settings.split(",")
+    model = load_model(args.model)
+    dataset = get_dataset("scenes", args.split, size=model.config.input_size)
+    K, counts = model.num_classes, [0, 10, 20]
+    conversations = {n: Conversation(model, BackpropSettings(**table[n][0]), max_turns=max(counts), **table[n][1]) for n in names}
+    cms = {n: {c: np.zeros((K, K), np.int64) for c in counts} for n in names}
+    secs = {n: 0.0 for n in names}
+    for i in range(args.start, min(args.start + args.limit, len(dataset))):
+        image, label = dataset[i]
+        for n in names:
+            t = time.time()
+            conversations[n].set_image(image)
+            for c, pred in play_twenty_questions(conversations[n], label, counts).items():
+                cms[n][c] += confusion_matrix(pred, label, K)
+            secs[n] += time.time() - t
+        done = i - args.start + 1
+        line = "  ".join(f"{n}:{100 * miou(cms[n][10]):.1f}/{100 * miou(cms[n][20]):.1f}" for n in names)
+        print(f"{done:3d} scenes  base {100 * miou(cms[names[0]][0]):.1f}  {line}", flush=True)
+        if args.json:
+            report = {"split": args.split, "start": args.start, "images": done, "questions": counts,
+                      "settings": {n: {"backprop": table[n][0], "session": table[n][1],
+                                       "miou": [miou(cms[n][c]) for c in counts],
+                                       "seconds_per_image": secs[n] / done} for n in names}}
+            Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
