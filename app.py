@@ -255,7 +255,8 @@ class GuideApp:
         try:
             with self.pool.open(tab) as conv:
                 n = len(conv.steps)
-                return self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab)
+                tab, overlay, _, _, status = self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab)
+                return tab, overlay, gr.skip(), gr.skip(), status  # transcript and legend unchanged: not resent
         except UserError as e:
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e)
 
@@ -299,6 +300,7 @@ CSS = """
 .gm-swatch {display:inline-block; width:14px; height:14px; border-radius:3px; border:1px solid rgba(0,0,0,0.35)}
 #gm-title h1 {margin-bottom:0}
 #gm-status {min-height:1.5em; font-size:0.9em}
+.gm-hidden {display:none !important}
 """
 
 
@@ -344,7 +346,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                 with gr.Row(equal_height=False):
                     with gr.Column(min_width=240):
                         overlay = gr.Image(label="What the network sees", interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=["download", "fullscreen"])
-                        opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                        opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity", elem_id="gm-opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):
                         editor = SketchEditor(
@@ -374,6 +376,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                     answer_class = gr.Dropdown(classes, value=None, label="Answer with a class", allow_custom_value=True, scale=2)
                     answer_btn = gr.Button("Answer", scale=1, min_width=80)
                 status = gr.Markdown(NO_IMAGE, elem_id="gm-status")
+                ping_btn = gr.Button("ping", elem_id="gm-ping", elem_classes="gm-hidden")  # the latency floor (experiments/browser_bench.py)
                 with gr.Accordion("Export", open=False):
                     export_btn = gr.Button("Export label map (PNG + JSON)")
                     files = gr.File(label="Label map (palette PNG, pixel = class index) and classes/RLE JSON", file_count="multiple", interactive=False)
@@ -397,6 +400,8 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         opacity.release(gpu(app.view), [state, *view_in], outs, api_name="view", **fast)
         show_changes.change(gpu(app.view), [state, *view_in], outs, api_name="toggle_changes", **fast)
         export_btn.click(gpu(app.export), [state], [files], api_name="export")
+        pings = iter(range(1, 2**62))  # the floor: a queued event that computes nothing, only the status line changes
+        ping_btn.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping", **fast)
 
         def set_brush(name: str):
             k = classes.index(name) if name in classes else 0
