@@ -384,10 +384,13 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         view_in = [opacity, show_changes]
         outs = [state, overlay, chatbot, legend, status]
         fast = dict(show_progress="minimal")
+        # Re-renders and the editor refresh run no network (cached labels; under the pool's per-image lock),
+        # so they need not wait in the queue behind other tabs' turns (concurrency_limit=None).
+        free = dict(fast, concurrency_limit=None)
         upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor], api_name="set_image")
         applied = gr.State(False)
         guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", trigger_mode="once").then(
-            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden"
+            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden", concurrency_limit=None
         )
         # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
         points = gr.Textbox(visible=False)
@@ -397,8 +400,8 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", trigger_mode="once")
         undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", trigger_mode="once")
         reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", trigger_mode="once")
-        opacity.release(gpu(app.view), [state, *view_in], outs, api_name="view", **fast)
-        show_changes.change(gpu(app.view), [state, *view_in], outs, api_name="toggle_changes", **fast)
+        opacity.release(gpu(app.view), [state, *view_in], outs, api_name="view", **free)
+        show_changes.change(gpu(app.view), [state, *view_in], outs, api_name="toggle_changes", **free)
         export_btn.click(gpu(app.export), [state], [files], api_name="export")
         pings = iter(range(1, 2**62))  # the floor: a queued event that computes nothing, only the status line changes
         ping_btn.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping", **fast)

@@ -123,6 +123,11 @@ def summarize(records: list, wall: float) -> dict:
     allt = sorted(dt for _, dt, _ in records)
     report["all"] = {"n": len(allt), "p50_ms": 1000 * statistics.median(allt),
                      "p95_ms": 1000 * allt[min(len(allt) - 1, int(round(0.95 * (len(allt) - 1))))]}
+    # the conversation's events without the image upload (all users upload at once at the start)
+    turns = sorted(dt for name, dt, _ in records if name != "set_image")
+    if turns:
+        report["turns"] = {"n": len(turns), "p50_ms": 1000 * statistics.median(turns),
+                           "p95_ms": 1000 * turns[min(len(turns) - 1, int(round(0.95 * (len(turns) - 1))))]}
     report["throughput_events_per_s"] = len(records) / wall
     return report
 
