@@ -301,6 +301,7 @@ CSS = """
 #gm-title h1 {margin-bottom:0}
 #gm-status {min-height:1.5em; font-size:0.9em}
 .gm-hidden {display:none !important}
+#gm-overlay img {width:100%; height:100%; object-fit:contain}  /* drawn at the image's size (guide/render.py), scaled here */
 """
 
 
@@ -430,6 +431,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"Could not load the model: {e}\nGive one with --model (a model folder, a checkpoints/ name, or owner/name@rev).") from None
     print(f"Loaded model {model.config.name or '?'} from {model.source} on {model.device}; text guide: {'yes' if model.text_guide is not None else 'no'}")
     demo = build_demo(model)
+    # CPU: 1 event at a time (experiments/load.py, 8 users on 2 cores: turn p95 0.7 s at 1, 0.9-1.3 s at 2 or 4)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
     try:
