@@ -48,7 +48,7 @@ from guide.export import ExportFolders, write_export  # noqa: E402
 from guide.hub import load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import ConversationPool, blank_tab, is_tab  # noqa: E402
-from guide.render import display_size, legend, render_overlay, resize  # noqa: E402
+from guide.render import EditorBackgrounds, legend, render_overlay  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
@@ -161,6 +161,7 @@ class GuideApp:
         self.palette = np.array(model.config.palette[: model.num_classes], dtype=np.uint8)
         self.pool = ConversationPool(model, backprop)
         self.exports = ExportFolders()
+        self.backgrounds = EditorBackgrounds()
         self.has_text_guide = text_guide_ready(model)
 
     def info_markdown(self) -> str:
@@ -187,7 +188,7 @@ class GuideApp:
         return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
 
     def editor_value(self, image: np.ndarray | None) -> dict[str, Any]:
-        bg = None if image is None else resize(image, display_size(*image.shape[:2]))
+        bg = None if image is None else self.backgrounds.path(image)  # a cached PNG: no encoding per Guide
         return {"background": bg, "layers": [], "composite": bg}
 
     # ------------------------------------------------------------ events
