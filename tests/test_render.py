@@ -3,6 +3,8 @@ crosshair lands on the asked pixel, the "what changed" highlight dims the rest."
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from guide.render import DISPLAY_SIDE, display_size, overlay_size, render_overlay
@@ -44,3 +46,18 @@ def test_crosshair_and_changed_highlight() -> None:
     changed[:80] = True
     lit = render_overlay(image, labels, PALETTE, 0.5, changed=changed)
     assert lit[100:].mean() < plain[100:].mean()  # the unchanged half is dimmed
+
+
+def test_editor_background_is_written_once_per_image_and_bounded() -> None:
+    from PIL import Image
+
+    from guide.render import EditorBackgrounds, resize
+
+    backgrounds = EditorBackgrounds(size=2)
+    images = [np.full((160, 160, 3), v, np.uint8) for v in (10, 20, 30)]
+    first = backgrounds.path(images[0])
+    assert backgrounds.path(images[0].copy()) == first  # same content: the same file, not re-encoded
+    np.testing.assert_array_equal(np.asarray(Image.open(first)), resize(images[0], display_size(160, 160)))
+    backgrounds.path(images[1])
+    backgrounds.path(images[2])  # over the bound: the least recently used file goes
+    assert not Path(first).exists() and len(list(backgrounds.folder.iterdir())) == 2
