@@ -48,7 +48,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+
 
 from guide.backprop import BackpropSettings  # noqa: E402
 from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserError, text_guide_ready  # noqa: E402
@@ -58,7 +58,7 @@ from guide.domain import example_images, scene_examples  # noqa: E402
 from guide.hub import describe_model, load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
-from guide.render import display_size, legend, render_overlay, resize  # noqa: E402
+from guide.render import EditorBackgrounds, legend, render_overlay  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
@@ -184,6 +184,7 @@ class GuideApp:
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (annotate_ui.py)
         self.exports = ExportFolders()
+        self.backgrounds = EditorBackgrounds()
         self.has_text_guide = text_guide_ready(model)
         self.galleries: list[tuple[str, ...]] = []  # example lists shown, one gr.Column each (build_demo)
 
@@ -219,7 +220,7 @@ class GuideApp:
         return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
 
     def editor_value(self, image: np.ndarray | None) -> dict[str, Any]:
-        bg = None if image is None else resize(image, display_size(*image.shape[:2]))
+        bg = None if image is None else self.backgrounds.path(image)  # a cached PNG: no encoding per Guide
         return {"background": bg, "layers": [], "composite": bg}
 
     # ------------------------------------------------------------ events
@@ -280,14 +281,16 @@ class GuideApp:
     def reset(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
         return self._run(tab, opacity, show_changes, lambda conv: conv.reset())[0]
 
-    def view(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
-        """Re-render (opacity, what-changed toggle): no new state, nothing recomputed."""
+    def view(self, tab: Any, opacity: float = 0.55, show_changes: bool = False, whole: bool = False):
+        """Re-render (opacity, what-changed toggle): no new state, nothing recomputed; the
+        transcript and legend are resent only when ``whole`` (a tab that changed model)."""
         tab = tab if is_tab(tab) else blank_tab()
         try:
             pool = self._pool(tab)
             with pool.open(tab) as conv:
                 n = len(conv.steps)
-                return self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab, pool=pool)
+                shown = self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab, pool=pool)
+                return shown if whole else (shown[0], shown[1], gr.skip(), gr.skip(), shown[4])  # unchanged: not resent
         except UserError as e:
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e)
 
@@ -329,7 +332,7 @@ class GuideApp:
         pool = self._pool(tab)
         if tab["image"] is None:
             return tab, None, list(tab["transcript"]), legend_html(pool.classes, pool.palette, None), NO_IMAGE
-        return self.view(tab, opacity, show_changes)
+        return self.view(tab, opacity, show_changes, whole=True)
 
     def _brushes(self, pool: ConversationPool) -> tuple[list[str], list[str]]:
         """(brush names, colours): the default model's include the panel's "unsure" brush."""
@@ -366,6 +369,8 @@ CSS = """
 .gm-swatch {display:inline-block; width:14px; height:14px; border-radius:3px; border:1px solid rgba(0,0,0,0.35)}
 #gm-title h1 {margin-bottom:0}
 #gm-status {min-height:1.5em; font-size:0.9em}
+.gm-hidden {display:none !important}
+#gm-overlay img {width:100%; height:100%; object-fit:contain}  /* drawn at the image's size (guide/render.py), scaled here */
 """
 
 
@@ -427,7 +432,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                 with gr.Row(equal_height=False):
                     with gr.Column(min_width=240):
                         overlay = gr.Image(label="What the network sees", interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=["download", "fullscreen"])
-                        opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                        opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity", elem_id="gm-opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):
                         editor = SketchEditor(
@@ -459,6 +464,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                     answer_class = gr.Dropdown(classes, value=None, label="Answer with a class", allow_custom_value=True, scale=2)
                     answer_btn = gr.Button("Answer", scale=1, min_width=80)
                 status = gr.Markdown(NO_IMAGE, elem_id="gm-status")
+                ping_btn = gr.Button("ping", elem_id="gm-ping", elem_classes="gm-hidden")  # the latency floor (experiments/browser_bench.py)
                 with gr.Accordion("Export", open=False):
                     export_btn = gr.Button("Export label map (PNG + JSON)")
                     files = gr.File(label="Label map (palette PNG, pixel = class index) and classes/RLE JSON", file_count="multiple", interactive=False)
@@ -466,10 +472,13 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         view_in = [opacity, show_changes]
         outs = [state, overlay, chatbot, legend, status]
         fast = dict(show_progress="minimal")
+        # Re-renders and the editor refresh run no network (cached labels; under the pool's per-image lock),
+        # so they need not wait in the queue behind other tabs' turns (concurrency_limit=None).
+        free = dict(fast, concurrency_limit=None)
         upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor], api_name="set_image")
         applied = gr.State(False)
         guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", trigger_mode="once").then(
-            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden"
+            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden", concurrency_limit=None
         )
         # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
         points = gr.Textbox(visible=False)
@@ -479,10 +488,12 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", trigger_mode="once")
         undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", trigger_mode="once")
         reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", trigger_mode="once")
-        opacity.release(app.view, [state, *view_in], outs, api_name="view", **fast)  # cheap: no gpu
-        show_changes.change(app.view, [state, *view_in], outs, api_name="toggle_changes", **fast)
+        opacity.release(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue limit
+        show_changes.change(app.view, [state, *view_in], outs, api_name="toggle_changes", **free)
         export_btn.click(app.export, [state], [files], api_name="export")
         brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)
+        pings = iter(range(1, 2**62))  # the floor: a queued event that computes nothing, only the status line changes
+        ping_btn.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping", **fast)
 
         # The model selector: load in this process (ZeroGPU: never inside a GPU worker), then a
         # fresh conversation on it (gpu: runs the head), then the widgets that follow the model.
@@ -552,6 +563,7 @@ def main(argv: list[str] | None = None) -> None:
             report = ds.add(args.images)
             print(report.summary(), *report.messages, sep="\n  ")
         print(f"Data set {ds.root}: {ds.progress_text()}")
+    # CPU: 1 event at a time (experiments/load.py, 8 users on 2 cores: turn p95 0.6 s at 1, 1.1-1.3 s at 2 or 4)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
     try:
