@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -156,11 +157,27 @@ def app_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_model(tmp_path_factory.mktemp("app-model") / "tiny-app", config, net, text_guide)
 
 
+@contextlib.contextmanager
+def launched(demo):
+    """Serve ``demo`` (app.build_demo's Blocks) on 127.0.0.1 at a free port with a small queue; yields its URL."""
+    import socket
+
+    import app
+
+    demo.queue(default_concurrency_limit=2, max_size=16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
 @pytest.fixture(scope="session")
 def app_server(app_model_dir: Path):
     """The app (app.build_demo) on 127.0.0.1 at a free port; yields (url, demo)."""
-    import socket
-
     import app
     from guide.backprop import BackpropSettings
     from guide.hub import load_model
@@ -168,15 +185,8 @@ def app_server(app_model_dir: Path):
     model = load_model(app_model_dir, device="cpu")
     # L-BFGS with few steps: fast on CPU and moves the tiny model's prediction.
     demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=5))
-    demo.queue(default_concurrency_limit=2, max_size=16)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
-    try:
-        yield f"http://127.0.0.1:{port}/", demo
-    finally:
-        demo.close()
+    with launched(demo) as url:
+        yield url, demo
 
 
 REAL_MODEL = "torchvision:lraspp_mobilenet_v3_large"
@@ -187,7 +197,6 @@ def models_server(hub_cache: Path, app_model_dir: Path):
     """`python app.py` as a Space would start it: GUIDE_MODEL=torchvision:lraspp_mobilenet_v3_large
     (from a locally laid-out torch hub cache, offline) and GUIDE_MODELS naming the tiny app
     model too, so the model selector offers both; yields (url, demo, the tiny model's spec)."""
-    import socket
 
     import app
 
@@ -197,12 +206,5 @@ def models_server(hub_cache: Path, app_model_dir: Path):
         mp.setenv("GUIDE_MODEL", REAL_MODEL)
         mp.setenv("GUIDE_MODELS", f"{REAL_MODEL}, {app_model_dir}")
         demo, _ = app.demo_from_args([])
-        demo.queue(default_concurrency_limit=2, max_size=16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
-        try:
-            yield f"http://127.0.0.1:{port}/", demo, str(app_model_dir)
-        finally:
-            demo.close()
+        with launched(demo) as url:
+            yield url, demo, str(app_model_dir)

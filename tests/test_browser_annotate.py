@@ -8,7 +8,6 @@ Saves a screenshot to ``artifacts/browser-annotate.png``. Skipped when /usr/bin/
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 from PIL import Image
 
 
+from conftest import launched  # noqa: E402
 from test_browser import ARGS, ARTIFACTS, CHROMIUM, chat_has  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
@@ -41,15 +41,8 @@ def annotate_server(app_model_dir: Path, tmp_path: Path):
     model = load_model(app_model_dir, device="cpu")
     demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[], out=str(tmp_path / "DATASET"))
     demo.guide_app.annotate.annotator.out.add([folder])
-    demo.queue(default_concurrency_limit=2, max_size=16)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
-    try:
-        yield f"http://127.0.0.1:{port}/", demo
-    finally:
-        demo.close()
+    with launched(demo) as url:
+        yield url, demo
 
 
 def test_many_images_with_keyboard_shortcuts(annotate_server) -> None:
