@@ -27,24 +27,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import loopback_only, start_app  # noqa: E402
+from load import latency_stats, loopback_only, start_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 HINTS = ["there is a coat on the top left", "there is no grass on the bottom", "there is a bag on the right"]
-
-
-def stats(ts: list[float]) -> dict:
-    ts = sorted(ts)
-    return {"n": len(ts), "p50_ms": 1000 * statistics.median(ts),
-            "p95_ms": 1000 * ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]}
 
 
 def run(url: str, repeats: int) -> dict:
@@ -114,7 +107,7 @@ def run(url: str, repeats: int) -> dict:
                 page.wait_for_timeout(300)
         finally:
             browser.close()
-    return {k: stats(v) for k, v in out.items() if v}
+    return {k: latency_stats(v) for k, v in out.items() if v}
 
 
 def main(argv: list[str] | None = None) -> int:

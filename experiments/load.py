@@ -111,23 +111,23 @@ def user(url: str, index: int, turns: int, think: float, stop_at: float, image: 
                 call("undo")
 
 
+def latency_stats(seconds: list[float]) -> dict:
+    """{"n", "p50_ms", "p95_ms"} of latencies given in seconds (p95: nearest rank)."""
+    ts = sorted(seconds)
+    return {"n": len(ts), "p50_ms": 1000 * statistics.median(ts),
+            "p95_ms": 1000 * ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]}
+
+
 def summarize(records: list, wall: float) -> dict:
     by: dict[str, list[float]] = {}
     for name, dt, _ in records:
         by.setdefault(name, []).append(dt)
-    report = {}
-    for name, ts in sorted(by.items()):
-        ts = sorted(ts)
-        report[name] = {"n": len(ts), "p50_ms": 1000 * statistics.median(ts),
-                        "p95_ms": 1000 * ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]}
-    allt = sorted(dt for _, dt, _ in records)
-    report["all"] = {"n": len(allt), "p50_ms": 1000 * statistics.median(allt),
-                     "p95_ms": 1000 * allt[min(len(allt) - 1, int(round(0.95 * (len(allt) - 1))))]}
+    report = {name: latency_stats(ts) for name, ts in sorted(by.items())}
+    report["all"] = latency_stats([dt for _, dt, _ in records])
     # the conversation's events without the image upload (all users upload at once at the start)
-    turns = sorted(dt for name, dt, _ in records if name != "set_image")
+    turns = [dt for name, dt, _ in records if name != "set_image"]
     if turns:
-        report["turns"] = {"n": len(turns), "p50_ms": 1000 * statistics.median(turns),
-                           "p95_ms": 1000 * turns[min(len(turns) - 1, int(round(0.95 * (len(turns) - 1))))]}
+        report["turns"] = latency_stats(turns)
     report["throughput_events_per_s"] = len(records) / wall
     return report
 
