@@ -12,10 +12,11 @@ Every refusal is a :class:`~guide.conversation.UserError` with a message for the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,27 +36,37 @@ Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS  # PIL refuses (DecompressionBombError
 BAD_SKETCH = "That sketch could not be read. Paint in the editor (or send PNG layers with transparency), then press Guide."
 
 
+@contextlib.contextmanager
+def _open_capped(path: str | os.PathLike, max_pixels: int, too_big: str) -> Iterator[Image.Image]:
+    """``Image.open`` that refuses more than ``max_pixels`` before decoding (UserError: ``too_big``
+    formatted with w, h and mp, the megapixels) and turns PIL's decompression-bomb warning into its error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise UserError(too_big.format(w=w, h=h, mp=w * h / 1e6))
+            yield im
+
+
 def load_image(path: str | os.PathLike | None) -> tuple[np.ndarray, str]:
     """Decode an upload to HxWx3 uint8 RGB, downscaled to MAX_SIDE; returns (image, note)."""
     if not path:
         raise UserError(NO_IMAGE)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                w, h = im.size
-                if w * h > MAX_INPUT_PIXELS:
-                    raise UserError(f"That image is {w}x{h} = {w * h / 1e6:.0f} MP; the limit is {MAX_INPUT_PIXELS / 1e6:.0f} MP.")
-                im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
-                im = ImageOps.exif_transpose(im)
-                if _has_alpha(im):
-                    im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
-                im = im.convert("RGB")
-                note = ""
-                if max(im.size) > MAX_SIDE:
-                    im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-                    note = f" (downscaled from {w}x{h})"
-                return np.asarray(im, dtype=np.uint8).copy(), note
+        too_big = "That image is {w}x{h} = " + "{mp:.0f} MP; the limit is " + f"{MAX_INPUT_PIXELS / 1e6:.0f} MP."
+        with _open_capped(path, MAX_INPUT_PIXELS, too_big) as im:
+            w, h = im.size
+            im.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
+            im = ImageOps.exif_transpose(im)
+            if _has_alpha(im):
+                im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
+            im = im.convert("RGB")
+            note = ""
+            if max(im.size) > MAX_SIDE:
+                im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+                note = f" (downscaled from {w}x{h})"
+            return np.asarray(im, dtype=np.uint8).copy(), note
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -78,15 +89,9 @@ def read_layer(layer: str | os.PathLike | np.ndarray) -> np.ndarray | None:
             raise UserError(f"That sketch layer is {layer.shape[1]}x{layer.shape[0]} pixels; the most is {MAX_LAYER_PIXELS / 1e6:.1f} MP.")
         return np.asarray(layer, dtype=np.uint8)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(layer) as im:
-                w, h = im.size
-                if w * h > MAX_LAYER_PIXELS:
-                    raise UserError(f"That sketch layer is {w}x{h} pixels; the most is {MAX_LAYER_PIXELS / 1e6:.1f} MP.")
-                if not _has_alpha(im):
-                    return None
-                return np.asarray(im.convert("RGBA"), dtype=np.uint8)
+        too_big = "That sketch layer is {w}x{h} pixels; the most is " + f"{MAX_LAYER_PIXELS / 1e6:.1f} MP."
+        with _open_capped(layer, MAX_LAYER_PIXELS, too_big) as im:
+            return np.asarray(im.convert("RGBA"), dtype=np.uint8) if _has_alpha(im) else None
     except UserError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, TypeError):
