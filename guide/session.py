@@ -79,8 +79,13 @@ class GuideSession:
         text_compose: str = TEXT_COMPOSE,
         keep_backfiring_text: bool = False,
         fast_clicks: bool | None = None,
+        reword_hints: bool = True,
     ) -> None:
         self.model = model
+        # True: the text guide reads a hint as the reader understood it (operation, class, place
+        # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
+        # never saw does not matter; False: it reads the user's own words (the paper).
+        self.reword_hints = reword_hints
         # A text turn that moves the class it names the wrong way (a "remove" that grows it,
         # a "find" that shrinks it) is taken back and the reply says so; True keeps such turns.
         self.keep_backfiring_text = keep_backfiring_text
@@ -323,7 +328,7 @@ class GuideSession:
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
         from .text.queries import article
-        from .text.understand import describe_text_turn, encode_hint, interpret
+        from .text.understand import canonical_hint, describe_text_turn, encode_hint, interpret
 
         text = " ".join(str(text).split())
         params, tokens = encode_hint(self.model.text_guide, text)
@@ -331,6 +336,9 @@ class GuideSession:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
         reading = interpret(tokens, self.model.classes)
+        canonical = canonical_hint(reading, self.model.classes) if self.reword_hints else None
+        if canonical is not None:
+            params, _ = encode_hint(self.model.text_guide, canonical)
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
             # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.

@@ -208,3 +208,32 @@ def test_a_text_turn_costs_one_tail_pass_at_any_turn(text_model, scene, monkeypa
     session.set_state(full)  # what the app does before a turn: the 20th text turn arrives
     session.logits()
     assert len(calls) == 1
+
+
+
+@pytest.mark.parametrize("reword", [True, False])
+def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, reword):
+    """A hint in any wording reaches the guide as the reader's canonical sentence ("there is no
+    coat on the top left"), whatever the user typed; reword_hints=False: the typed words."""
+    from guide.text.understand import encode_hint
+
+    session = GuideSession(text_model, reword_hints=reword, keep_backfiring_text=True)
+    session.set_image(scene)
+    name = most_predicted(session)  # a remove hint about a class the network predicts
+    typed = f"please get that {name} out of the upper left corner"
+    canonical = f"there is no {name} on the top left"
+    encoded = {t: encode_hint(text_model.text_guide, t)[0].to_lists() for t in (typed, canonical)}
+    assert encoded[typed] != encoded[canonical]  # so the check below tells them apart
+    session.add_text(typed)
+    assert session.turns[0]["text"] == typed  # the transcript keeps what was typed
+    assert session.turns[0]["params"] == encoded[canonical if reword else typed]
+
+
+def test_canonical_hint_words():
+    from guide.text.understand import Reading, canonical_hint
+
+    classes = ["sky", "ankle boot", "coat"]
+    assert canonical_hint(Reading("find", 1, "on the top left"), classes) == "there is an ankle boot on the top left"
+    assert canonical_hint(Reading("remove", 2, "in the middle"), classes) == "there is no coat in the middle"
+    assert canonical_hint(Reading("find", 0, "everywhere"), classes) == "there is a sky"  # the guide's place-less form
+    assert canonical_hint(Reading("remove", None, "on the left"), classes) is None

@@ -83,6 +83,12 @@ REMOVE_NEGATIONS = [
     "no coat on the left",
     "why is there a coat",
 ]
+# Multi-word and hyphenated class names inside "take ... away" / "get ... out".
+REMOVE_LONG_NAMES = [
+    ("take the ankle boot away", "ankle boot"),
+    ("please get that t-shirt out of the upper left corner", "t-shirt"),
+    ("take the t-shirts off the left", "t-shirt"),
+]
 FIND_PLAIN = ["i can see a coat on the left", "there is a coat", "find the coat", "where is the coat", "coat on the left",
               "add the coat", "i think there is a coat"]
 
@@ -95,6 +101,11 @@ def test_find_phrasings(text: str) -> None:
 @pytest.mark.parametrize("text", REMOVE_NEGATIONS)
 def test_remove_phrasings(text: str) -> None:
     assert _read(text)[:2] == ("remove", "coat")
+
+
+@pytest.mark.parametrize(("text", "name"), REMOVE_LONG_NAMES)
+def test_remove_phrasings_with_long_class_names(text: str, name: str) -> None:
+    assert _read(text)[:2] == ("remove", name)
 
 
 @pytest.mark.parametrize(("text", "place"), [

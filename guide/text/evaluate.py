@@ -82,6 +82,7 @@ def evaluate_text(
     compose: str | None = None,
     keep_backfiring: bool = False,
     phrasings: str = "templates",
+    reword: bool = True,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -105,7 +106,8 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
-    conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring)
+    conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
+                                reword_hints=reword)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -131,6 +133,7 @@ def evaluate_text(
         "ops": list(ops),
         "compose": compose or TEXT_COMPOSE,
         "keep_backfiring": keep_backfiring,
+        "reword": reword,
         "ablation": ablation,
         "phrasings": phrasings,
         "runs": runs,
@@ -176,6 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--phrasings", default="templates", choices=list(PHRASINGS),
                    help="training phrasings (templates), the first guides' 7+7 templates (paper), or the held-out "
                         "ones (heldout: guide/text/heldout.py, never trained on)")
+    p.add_argument("--read", default="reader", choices=["reader", "words"],
+                   help="what the guide reads: the hint as the reader understood it, reworded into one canonical "
+                        "sentence (reader, the app's default), or the words as typed (words, the paper)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -190,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         model, args.split, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
         args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
         keep_backfiring=args.keep_backfiring, phrasings=args.phrasings,
+        reword=args.read == "reader",
     )
     print(format_table(report))
     if args.json:

@@ -1,10 +1,14 @@
 """One text turn for :class:`guide.session.GuideSession`: text -> guiding parameters -> reply.
 
-``GuideSession.add_text`` calls :func:`encode_hint` to turn the user's words into
-``GuideParams`` (stored in the session state as plain lists), :func:`interpret` to
-say in plain words what the hint asks for (operation, class, place — the GRU reads
-the words itself; this is only for the reply), and :func:`describe_text_turn` to
-say what was read and what changed.
+``GuideSession.add_text`` calls :func:`interpret` to read what the hint asks for
+(operation, class, place), :func:`encode_hint` to turn words into ``GuideParams``
+(stored in the session state as plain lists) and :func:`describe_text_turn` to say
+what was read and what changed. By default the guide reads the hint as the reader
+understood it, reworded by :func:`canonical_hint` into the one sentence per operation
+the guide knows best ("there is no coat on the left"), so the wording a person chose
+does not matter (``GuideSession(reword_hints=False)``: the guide reads the words
+themselves, as in the paper). The reply reports that reading: what was done is what
+was said.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ _REMOVE_VERBS = ("remove|removed|delete|deleted|erase|eliminate|discard|unmark|c
 REMOVE_PATTERNS = tuple(re.compile(p) for p in (
     r"\bno\b",
     rf"\b(?:{_REMOVE_VERBS})\b",
-    r"\btake (?:\w+ )?(?:away|out|off)\b",
-    r"\bget \w+ (?:\w+ )?out\b",
+    r"\btake (?:\S+ ){0,4}(?:away|out|off)\b",  # up to 4 words: "take the ankle boot away", "the t-shirt"
+    r"\bget (?:\S+ ){1,4}out\b",
     r"\bstop (?:showing|marking|finding|labell?ing|detecting)\b",
     r"\b(?:should|must|shall|can|could|does|do|did) not (?:be|belong|exist|go)\b",
     r"\bshould go\b",
@@ -116,6 +120,25 @@ class Reading:
     label: int | None  # class index named in the hint, if any
     place: str  # e.g. "on the top left"; "" for anywhere
     suggestions: list[str] = field(default_factory=list)  # near class names when none was named
+
+
+CANONICAL = {FIND: "there is {a} {c} {w}", REMOVE: "there is no {c} {w}"}
+"""The sentence a reading is reworded into: one frame per operation, in both phrasebooks the
+guides were trained on (guide/text/templates.py: TRAINING and PAPER), with the reader's place
+phrase ("on the top left", "on the right", "in the middle"; "everywhere" says nothing, as
+the training hints about a class all over the image do). Chosen on the val split
+(README, "Text hints")."""
+
+
+def canonical_hint(reading: Reading, classes: Sequence[str]) -> str | None:
+    """``reading`` as the guide's canonical sentence ("there is a coat on the left"), or
+    None when it names no class (then there is nothing to reword)."""
+    if reading.label is None:
+        return None
+    name = classes[reading.label]
+    place = "" if reading.place == "everywhere" else reading.place
+    text = CANONICAL[REMOVE if reading.op == REMOVE else FIND].format(a=article(name), c=name, w=place)
+    return " ".join(text.split())
 
 
 @torch.no_grad()
