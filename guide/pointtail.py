@@ -103,9 +103,12 @@ def bilinear_taps(ys: Tensor, xs: Tensor, in_size: tuple[int, int], out_size: tu
     return flat, weights.float()
 
 
-def mix(values: Tensor, rows: Tensor, weights: Tensor) -> Tensor:
-    """Bilinear mix: values UxC, rows/weights Nx4 -> NxC."""
-    return (values[rows] * weights[..., None]).sum(1)
+def mix_matrix(rows: Tensor, weights: Tensor, n_rows: int) -> Tensor:
+    """The bilinear mix as an NxU matrix: ``matrix @ values`` (values UxC) weighs each output's
+    4 rows by ``weights`` (rows/weights Nx4); one matrix product per step, forward and backward."""
+    matrix = torch.zeros(len(rows), n_rows, dtype=weights.dtype, device=weights.device)
+    return matrix.index_put_((torch.arange(len(rows), device=rows.device)[:, None].expand_as(rows), rows), weights,
+                             accumulate=True)
 
 
 # --------------------------------------------------------------------------- the guided activation
@@ -118,27 +121,31 @@ class GuidedPoints:
     base: 1xCxhxw unguided activation (fixed during a click turn); positions: U flat.
     """
 
-    def __init__(self, base: Tensor, positions: Tensor, variant: str) -> None:
+    def __init__(self, base: Tensor, positions: Tensor, variant: str, alpha_size: int, beta_size: int) -> None:
         b = base[0].detach()
         self.h, self.w = int(b.shape[1]), int(b.shape[2])
         self.variant = variant
-        self.rows, self.cols = positions // self.w, positions % self.w
+        rows, cols = positions // self.w, positions % self.w
         self.values = b.flatten(1)[:, positions].T.contiguous()  # UxC
-        # mean_hw((1 + a_h + b_w + gs) A + gb) = (1 + gs) mean(A) + (a . rowsum + b . colsum) / hw + gb
         self.mean = b.mean((1, 2))  # C
-        self.row_sums = b.sum(2)  # Cxh: sum over columns, per row
-        self.col_sums = b.sum(1)  # Cxw: sum over rows, per column
+        # resize_1d is linear: alpha at the map's rows = alpha @ Ra (alpha_size x h); at the positions'
+        # rows, alpha @ Ra[:, rows]. The global mean of the guided map,
+        #   mean_hw((1 + a_h + b_w + gs) A + gb) = (1 + gs) mean(A) + (a_h . rowsum + b_w . colsum) / hw + gb,
+        # is then alpha @ (Ra @ rowsum^T) / hw + ...: small matrices made once, one product each per step.
+        ra = resize_1d(torch.eye(alpha_size, dtype=b.dtype, device=b.device), self.h)  # alpha_size x h
+        rb = resize_1d(torch.eye(beta_size, dtype=b.dtype, device=b.device), self.w)  # beta_size x w
+        self.alpha_at, self.beta_at = ra[:, rows].contiguous(), rb[:, cols].contiguous()  # .. x U
+        self.alpha_mean = ra @ b.sum(2).T / (self.h * self.w)  # alpha_size x C (row sums: Cxh)
+        self.beta_mean = rb @ b.sum(1).T / (self.h * self.w)  # beta_size x C (column sums: Cxw)
 
     def at(self, p: GuideParams) -> tuple[Tensor, Tensor]:
         """(UxC values at the positions, 1xC global mean) of the guided activation."""
-        scale = p.gamma_s[0][None, :]  # 1xC, as apply_guide: gamma_s + alpha + beta
-        mean = self.mean + p.gamma_s[0] * self.mean
+        scale = 1 + p.gamma_s  # 1xC, as apply_guide: 1 + gamma_s + alpha + beta
+        mean = self.mean * scale + p.gamma_b  # 1xC
         if self.variant == "guide":
-            alpha, beta = resize_1d(p.alpha, self.h)[0], resize_1d(p.beta, self.w)[0]
-            scale = scale + alpha[self.rows][:, None] + beta[self.cols][:, None]
-            mean = mean + (self.row_sums @ alpha + self.col_sums @ beta) / (self.h * self.w)
-        values = self.values + scale * self.values + p.gamma_b[0][None, :]
-        return values, (mean + p.gamma_b[0])[None]
+            scale = scale + (p.alpha @ self.alpha_at + p.beta @ self.beta_at).T  # UxC
+            mean = mean + p.alpha @ self.alpha_mean + p.beta @ self.beta_mean
+        return torch.addcmul(p.gamma_b, self.values, scale), mean
 
 
 # --------------------------------------------------------------------------- layers at positions
@@ -175,19 +182,20 @@ class Chain(Layer):
                     raise Unsupported(f"non-square conv {m}")
                 self.first_positions = len(pos)
                 if kh == 1 and ph == 0:
-                    self.steps.append(("conv1", m, None))
+                    self.steps.append(("conv1", [m.weight.flatten(1), m.bias], None))
                 else:
                     taps = conv_taps(pos, size, kh, dh, ph)
                     live = (taps >= 0).any(0)  # taps outside the map for every position read zeros: skip them
                     taps, pos = taps[:, live], union(taps)
-                    weight = m.weight.flatten(2)  # Cout x C x T, T in (row, col) order as conv_taps
-                    weight = (weight if bool(live.all()) else weight[:, :, live]).flatten(1)
-                    self.steps.append(("conv", (m, weight), rows_of(taps, pos)))  # type: ignore[arg-type]
+                    weight = m.weight.flatten(2)[:, :, live]  # Cout x C x T, T in (row, col) order as conv_taps
+                    weight = weight.transpose(1, 2).flatten(1)  # Cout x (T, C): the gathered taps' order
+                    self.steps.append(("conv", [weight, m.bias], rows_of(taps, pos).reshape(-1)))
             elif isinstance(m, POINTWISE):
                 self.steps.append(("point", m, None))
             else:
                 raise Unsupported(f"layer {type(m).__name__}")
         self.steps.reverse()
+        self.steps = fold_batchnorm(self.steps)
         self.needs = pos
 
     def run(self, x: Tensor, mean: Tensor) -> Tensor:
@@ -195,15 +203,33 @@ class Chain(Layer):
             if kind == "aspp":
                 x = extra.run(x, mean)  # type: ignore[union-attr]
             elif kind == "conv1":
-                x = F.linear(x, m.weight.flatten(1), m.bias)
+                x = F.linear(x, *m)
             elif kind == "conv":
-                conv, weight = m  # type: ignore[misc]
-                padded = torch.cat([x, x.new_zeros(1, x.shape[1])])
-                taps = padded[extra]  # MxTxC
-                x = F.linear(taps.transpose(1, 2).flatten(1), weight, conv.bias)  # (C, T) order
+                # The taps of each output, gathered in one index_select (its backward is one
+                # index_add), from the rows and a zero row for taps outside the map (the conv's padding).
+                taps = torch.cat([x, x.new_zeros(1, x.shape[1])]).index_select(0, extra)  # (M*T)xC
+                x = F.linear(taps.view(-1, m[0].shape[1]), *m)
             else:
                 x = m(x[:, :, None, None])[:, :, 0, 0]
         return x
+
+
+def fold_batchnorm(steps: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
+    """An eval-mode BatchNorm right after a conv folded into the conv's weight and bias
+    (one affine map instead of two, and no batch-norm backward at every step)."""
+    out: list[tuple[str, Any, Any]] = []
+    for kind, m, extra in steps:
+        if kind == "point" and isinstance(m, nn.BatchNorm2d) and out and out[-1][0] in ("conv", "conv1"):
+            if m.training or m.running_mean is None:
+                raise Unsupported("batch norm in training mode")
+            prev_kind, (weight, bias), prev_extra = out.pop()
+            k = (m.weight if m.weight is not None else 1) / torch.sqrt(m.running_var + m.eps)
+            shift = (m.bias if m.bias is not None else 0) - m.running_mean * k
+            bias = shift if bias is None else bias * k + shift
+            out.append((prev_kind, [weight * k[:, None], bias], prev_extra))
+        else:
+            out.append((kind, m, extra))
+    return out
 
 
 def _pooled(seq: nn.Sequential) -> Chain:
@@ -254,9 +280,9 @@ class LrasppLayer(Layer):
     def __init__(self, head: LRASPPHead, low: Tensor, out: Tensor, high_size: tuple[int, int]) -> None:
         self.head = head
         lh, lw = int(low.shape[2]), int(low.shape[3])
-        taps, self.weights = bilinear_taps(out // lw, out % lw, high_size, (lh, lw))
+        taps, weights = bilinear_taps(out // lw, out % lw, high_size, (lh, lw))
         self.cbr = Chain(list(head.cbr), union(taps), high_size)
-        self.rows = rows_of(taps, self.cbr.needs)
+        self.mix = mix_matrix(rows_of(taps, self.cbr.needs), weights, len(self.cbr.needs))
         self.scale = _pooled(head.scale)
         with torch.no_grad():  # the low-level branch is not guided: constant during a turn
             lowp = low[0].flatten(1)[:, out].T  # MxC_low
@@ -266,9 +292,8 @@ class LrasppLayer(Layer):
 
     def run(self, x: Tensor, mean: Tensor) -> Tensor:
         high = self.cbr.run(x, mean) * self.scale.run(mean, mean)
-        up = mix(high, self.rows, self.weights)
         h = self.head.high_classifier
-        return self.low_logits + F.linear(up, h.weight.flatten(1), h.bias)
+        return self.low_logits + F.linear(self.mix @ high, h.weight.flatten(1), h.bias)
 
 
 # --------------------------------------------------------------------------- the point tail
@@ -281,17 +306,17 @@ class PointTail:
     ``__call__(params)`` returns NxK logits, differentiable in ``params``.
     """
 
-    def __init__(self, layer: Layer, grid: tuple[int, int], base: Tensor, variant: str,
+    def __init__(self, layer: Layer, grid: tuple[int, int], base: Tensor, block: GuidingBlock,
                  ys: Tensor, xs: Tensor, input_size: tuple[int, int], logit_positions: Tensor) -> None:
         self.layer = layer
-        flat, self.weights = bilinear_taps(ys, xs, grid, input_size)
-        self.rows = rows_of(flat, logit_positions)
-        self.guided = GuidedPoints(base, layer.needs, variant)
+        flat, weights = bilinear_taps(ys, xs, grid, input_size)
+        self.mix = mix_matrix(rows_of(flat, logit_positions), weights, len(logit_positions))
+        self.guided = GuidedPoints(base, layer.needs, block.variant, block.alpha_size, block.beta_size)
 
     def __call__(self, params: GuideParams) -> Tensor:
         values, mean = self.guided.at(params)
         logits = self.layer.run(values, mean)  # MxK at the head's resolution
-        return mix(logits, self.rows, self.weights)
+        return self.mix @ logits
 
 
 def point_tail(segmenter: SplitSegmenter, block: nn.Module, features: Features, base: Tensor,
@@ -325,7 +350,7 @@ def point_tail(segmenter: SplitSegmenter, block: nn.Module, features: Features, 
         return None
     if layer.first_positions > max_fraction * h * w:
         return None
-    return PointTail(layer, grid, base, block.variant, ys, xs, features.input_size, positions)
+    return PointTail(layer, grid, base, block, ys, xs, features.input_size, positions)
 
 
 def pick(logits: Tensor, ys: Tensor, xs: Tensor) -> Tensor:
