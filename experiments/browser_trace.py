@@ -165,8 +165,6 @@ def run(url: str, repeats: int, log_path: str) -> dict:
             page.locator(".gallery-item").first.click()
             page.wait_for_selector("#gm-overlay img", timeout=60_000)
             page.wait_for_timeout(1000)
-            status = page.locator("#gm-status")
-            urls = {}
 
             def timed(name: str, action) -> None:
                 before = page.evaluate(f"() => {{ const i = document.querySelector('#gm-overlay img'); return [i && i.src, {STATUS}]; }}")
