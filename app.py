@@ -472,23 +472,27 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         view_in = [opacity, show_changes]
         outs = [state, overlay, chatbot, legend, status]
         fast = dict(show_progress="minimal")
-        # Re-renders and the editor refresh run no network (cached labels; under the pool's per-image lock),
-        # so they need not wait in the queue behind other tabs' turns (concurrency_limit=None).
-        free = dict(fast, concurrency_limit=None)
+        # A turn shows its progress as a small timer on the overlay only, over the old picture: the default
+        # (a grey cover and a timer on each of the five outputs) is page work that delays the stream the
+        # result comes on (experiments/browser_trace.py).
+        turn = dict(trigger_mode="once", show_progress="minimal", show_progress_on=[overlay])
+        # Re-renders run no network (cached labels; under the pool's per-image lock) and change no state,
+        # so they skip the queue: one POST, no queue join and event stream (queue=False; not a GPU function).
+        free = dict(show_progress="minimal", show_progress_on=[overlay], queue=False)
         upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor], api_name="set_image")
         applied = gr.State(False)
-        guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", trigger_mode="once").then(
+        guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", **turn).then(
             app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden", concurrency_limit=None
         )
         # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
         points = gr.Textbox(visible=False)
         points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points")
-        msg.submit(gpu(app.chat), [msg, state, *view_in], [*outs, msg], api_name="chat", trigger_mode="once")
-        ask_btn.click(gpu(app.ask), [state, *view_in], outs, api_name="ask", trigger_mode="once")
-        answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", trigger_mode="once")
-        undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", trigger_mode="once")
-        reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", trigger_mode="once")
-        opacity.release(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue limit
+        msg.submit(gpu(app.chat), [msg, state, *view_in], [*outs, msg], api_name="chat", **turn)
+        ask_btn.click(gpu(app.ask), [state, *view_in], outs, api_name="ask", **turn)
+        answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", **turn)
+        undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", **turn)
+        reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", **turn)
+        opacity.release(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue
         show_changes.change(app.view, [state, *view_in], outs, api_name="toggle_changes", **free)
         export_btn.click(app.export, [state], [files], api_name="export")
         brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)

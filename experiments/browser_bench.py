@@ -15,12 +15,17 @@ picks the first example, then times, ``--repeats`` times each:
 * ``floor``: the page's cheapest round trip, an event that computes nothing (the hidden ``#gm-ping``
   button, which only updates the status line), where the app has it.
 
-A timed action is done when the overlay shows a new image that has loaded, or (a hint that changed nothing
-gives the same picture) when the status line has changed and the overlay is loaded.
+A timed action is done at the first animation frame at which its result is on screen: the event has
+finished (no output shows Gradio's pending indicator), the overlay ``<img>`` has loaded, and the overlay
+shows a new image or (a hint that changed nothing gives the same picture) the status line shows a new
+message. The status line is read from its markdown: the block's whole text also holds Gradio's pending
+timer ("processing | 0.1s"), which a wait on it took for the result (this script once did: text, undo and the
+floor were then timed to the first timer tick, and the next action was started while the last still ran).
 
-Reports p50 / p95 per action in ms. Times are wall-clock in this process around the action and a
-``requestAnimationFrame``-polled wait for the DOM change, so they include Gradio's queue, the network
-round trip over loopback, image transfer and decoding in the page.
+Reports p50 / p95 per action in ms, on the page's clock: from the input event (its ``timeStamp``: the
+keydown, pointerup or click) to that frame, so it includes input delay, Gradio's queue, the loopback round
+trips, the overlay's transfer and decoding and the page's re-render, but not Playwright's own pre-click
+checks or its round trips to this process (``wall`` in the JSON: the same wait timed in this process).
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ from load import latency_stats, loopback_only, start_app  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STATUS = "(document.querySelector('#gm-status [data-testid=markdown]') || {}).innerText"
+# the result is on screen: no pending indicator, the overlay loaded, and a new overlay or status message
+DONE = ("([s, m]) => { const i = document.querySelector('#gm-overlay img');"
+        " const busy = document.querySelector('#gm-overlay [data-testid=status-tracker]:not(.hide),"
+        " #gm-status [data-testid=status-tracker]:not(.hide)');"
+        f" return !busy && i && i.complete && (i.src !== s || {STATUS} !== m) && performance.now(); }}")
 HINTS = ["there is a coat on the top left", "there is no grass on the bottom", "there is a bag on the right"]
 
 
@@ -44,6 +55,7 @@ def run(url: str, repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     out: dict[str, list[float]] = {k: [] for k in ("floor", "text", "guide", "ask", "undo", "opacity")}
+    walls: dict[str, list[float]] = {k: [] for k in out}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -54,37 +66,41 @@ def run(url: str, repeats: int) -> dict:
             page.wait_for_selector("#gm-overlay img", timeout=60_000)
             page.wait_for_timeout(1000)
 
-            def src() -> str | None:
-                return page.locator("#gm-overlay img").first.get_attribute("src")
+            # The clock runs in the page: from the input event (keydown, pointerup or click, its timeStamp) to the
+            # first animation frame at which the result is on screen (both performance.now(), so Playwright's own
+            # pre-click checks and its round trips to this process are not counted; see ``wall`` in the JSON).
+            page.evaluate("""() => { window.__gmInput = null;
+                for (const ev of ['keydown', 'pointerup', 'click'])
+                  document.addEventListener(ev, e => { if (window.__gmInput === null) window.__gmInput = e.timeStamp; }, true); }""")
 
-            def timed(name: str, action) -> None:
-                # Done when the overlay shows a new image, or, where the picture is the same as before (a hint
-                # that changed nothing gives the same file), when the status line has changed and the image is
-                # loaded: every timed event says something other than the event before it.
-                before = [src(), status.inner_text()]
+            def state() -> list:
+                return page.evaluate(f"() => {{ const i = document.querySelector('#gm-overlay img'); return [i && i.src, {STATUS}]; }}")
+
+            def settle(action, name: str | None = None) -> None:
+                # Done when the event has finished (no output shows Gradio's pending indicator), the overlay has a
+                # loaded image, and the result is there: a new overlay image, or (a hint that changed nothing gives
+                # the same picture, the same file) a new status message. The status is read from its markdown,
+                # not the whole block, whose text also holds the pending timer ("processing | 0.1s").
+                before = state()
+                page.evaluate("() => { window.__gmInput = null; }")
                 t = time.perf_counter()
                 action()
-                page.wait_for_function("([s, m]) => { const i = document.querySelector('#gm-overlay img');"
-                                       " const st = document.querySelector('#gm-status').innerText;"
-                                       " return i && i.complete && (i.src !== s || st !== m); }",
-                                       arg=before, timeout=60_000, polling="raf")
-                out[name].append(time.perf_counter() - t)
+                end = page.wait_for_function(DONE, arg=before, timeout=60_000, polling="raf").json_value()
+                wall = time.perf_counter() - t
+                start = page.evaluate("() => window.__gmInput")
+                if name is not None:
+                    out[name].append((end - start) / 1000 if start is not None else wall)
+                    walls[name].append(wall)
 
             has_ping = page.locator("#gm-ping").count() > 0
-            status = page.locator("#gm-status")
             for i in range(repeats):
                 if has_ping:
-                    before = status.inner_text()
-                    t = time.perf_counter()
-                    page.evaluate("() => document.querySelector('#gm-ping').click()")
-                    page.wait_for_function("s => document.querySelector('#gm-status').innerText !== s", arg=before,
-                                           timeout=60_000, polling="raf")
-                    out["floor"].append(time.perf_counter() - t)
+                    settle(lambda: page.evaluate("() => document.querySelector('#gm-ping').click()"), "floor")
 
                 box = page.locator("#gm-msg textarea")
                 box.fill(HINTS[i % len(HINTS)])
-                timed("text", lambda: box.press("Enter"))
-                timed("undo", lambda: page.locator("#gm-undo").click())
+                settle(lambda: box.press("Enter"), "text")
+                settle(lambda: page.locator("#gm-undo").click(), "undo")
 
                 canvas = page.locator("#gm-editor canvas").last.bounding_box()
                 cx, cy = canvas["x"] + canvas["width"] * (0.3 + 0.03 * (i % 10)), canvas["y"] + canvas["height"] * 0.4
@@ -93,21 +109,19 @@ def run(url: str, repeats: int) -> dict:
                 for k in range(1, 12):
                     page.mouse.move(cx + 5 * k, cy + 3 * k, steps=2)
                 page.mouse.up()
-                timed("guide", lambda: page.locator("#gm-guide").click())
+                settle(lambda: page.locator("#gm-guide").click(), "guide")
                 page.wait_for_function("() => !document.querySelector('#gm-editor .progress-text, #gm-editor .eta-bar')", timeout=60_000)
 
-                timed("ask", lambda: page.locator("#gm-ask").click())
+                settle(lambda: page.locator("#gm-ask").click(), "ask")
                 slider = page.locator("#gm-opacity input[type=range]")
                 sb = slider.bounding_box()
                 frac = 0.2 + 0.6 * ((i * 7) % 10) / 10
-                timed("opacity", lambda: page.mouse.click(sb["x"] + sb["width"] * frac, sb["y"] + sb["height"] / 2))
-                page.locator("#gm-undo").click()  # withdraw the question
-                page.wait_for_timeout(300)
-                page.locator("#gm-undo").click()  # take back the guide turn
-                page.wait_for_timeout(300)
+                settle(lambda: page.mouse.click(sb["x"] + sb["width"] * frac, sb["y"] + sb["height"] / 2), "opacity")
+                settle(lambda: page.locator("#gm-undo").click())  # withdraw the question
+                settle(lambda: page.locator("#gm-undo").click())  # take back the guide turn
         finally:
             browser.close()
-    return {k: latency_stats(v) for k, v in out.items() if v}
+    return {k: {**latency_stats(v), "wall": latency_stats(walls[k])} for k, v in out.items() if v}
 
 
 def main(argv: list[str] | None = None) -> int:

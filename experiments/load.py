@@ -49,9 +49,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(model: str | None, concurrency: int | None, timeout: float = 180.0) -> tuple[subprocess.Popen, str]:
+def start_app(model: str | None, concurrency: int | None, timeout: float = 180.0,
+              app_cmd: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``python app.py`` (or ``app_cmd``, which takes app.py's arguments) on a free loopback port."""
     port = free_port()
-    cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [*(app_cmd or [sys.executable, str(ROOT / "app.py")]), "--host", "127.0.0.1", "--port", str(port)]
     if model:
         cmd += ["--model", model]
     if concurrency:
