@@ -299,11 +299,14 @@ class LrasppLayer(Layer):
 # --------------------------------------------------------------------------- the point tail
 
 
+
+
 class PointTail:
     """The guided tail's logits at N input pixels; see the module docstring.
 
     The plan (gather indices, the gathered unguided activation, its sums) is made once;
-    ``__call__(params)`` returns NxK logits, differentiable in ``params``.
+    ``__call__(params)`` returns NxK logits, differentiable in ``params``. LRASPP heads are
+    then fused into one autograd node (:class:`FusedLrasppTail`).
     """
 
     def __init__(self, layer: Layer, grid: tuple[int, int], base: Tensor, block: GuidingBlock,
@@ -319,8 +322,83 @@ class PointTail:
         return self.mix @ logits
 
 
+class _FusedLraspp(torch.autograd.Function):
+    """The LRASPP point tail as one autograd node with its backward written out.
+
+    LRASPP's tail at a few pixels is a handful of small matrix products, so a click step is
+    bound by per-operation overhead, not arithmetic (a 520 px tail pass is ~8 ms on a 2-core CPU):
+    autograd would record ~60 operations per step and replay ~250 in backward. Here the whole
+    params -> logits map runs as ~20 operations and its gradient as ~20 (README, "Speed").
+    Shapes: U guided positions, C channels, I = LRASPP's inter channels, M stride-8 positions,
+    N hinted pixels, K classes. ``tail`` is the :class:`FusedLrasppTail` holding the plan.
+    """
+
+    @staticmethod
+    def forward(ctx, alpha: Tensor, beta: Tensor, gamma_s: Tensor, gamma_b: Tensor, tail: "FusedLrasppTail") -> Tensor:
+        t = tail
+        scale = 1 + gamma_s  # 1xC
+        mean = torch.addcmul(gamma_b, t.mean0, scale)  # 1xC: the guided map's global mean
+        if t.spatial:
+            scale = scale + (alpha @ t.alpha_at + beta @ t.beta_at).T  # UxC
+            mean = mean + alpha @ t.alpha_mean + beta @ t.beta_mean
+        v = torch.addcmul(gamma_b, t.values, scale)  # UxC guided activation at the positions
+        h = torch.addmm(t.cbr_b, v, t.cbr_w.T).clamp_(min=0)  # UxI: cbr (conv + folded BN + ReLU)
+        g = torch.addmm(t.scale_b, mean, t.scale_w.T).sigmoid_()  # 1xI: the scale branch
+        up = t.mix_high @ (h * g)  # MxI, bilinear to the stride-8 positions
+        logits = t.mix_out @ torch.addmm(t.low_logits, up, t.high_w.T)  # NxK (high_b is in low_logits)
+        ctx.tail = t
+        ctx.save_for_backward(h, g)
+        return logits
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # grad: NxK
+        t = ctx.tail
+        h, g = ctx.saved_tensors
+        d_hg = t.mix_high.T @ ((t.mix_out.T @ grad) @ t.high_w)  # UxI: d loss / d (h * g)
+        d_g = (d_hg * h).sum(0, keepdim=True) * g * (1 - g)  # 1xI, through the sigmoid
+        d_v = (d_hg * g * (h > 0)) @ t.cbr_w  # UxC
+        d_mean = d_g @ t.scale_w  # 1xC
+        dv_a = d_v * t.values  # UxC: d loss / d scale
+        d_gs = dv_a.sum(0, keepdim=True) + d_mean * t.mean0
+        d_gb = d_v.sum(0, keepdim=True) + d_mean
+        d_alpha = d_beta = None
+        if t.spatial:
+            d_s = dv_a.sum(1)[None]  # 1xU: d loss / d (alpha_row + beta_col)
+            d_alpha = d_s @ t.alpha_at.T + d_mean @ t.alpha_mean.T
+            d_beta = d_s @ t.beta_at.T + d_mean @ t.beta_mean.T
+        return d_alpha, d_beta, d_gs, d_gb, None
+
+
+class FusedLrasppTail:
+    """:class:`PointTail` for LRASPP heads as one fused autograd node (see :class:`_FusedLraspp`);
+    the same values as the generic plan, which it is built from."""
+
+    def __init__(self, tail: PointTail) -> None:
+        layer = tail.layer
+        assert isinstance(layer, LrasppLayer)
+        cbr, scale = layer.cbr.steps, layer.scale.steps
+        if not ([k for k, _, _ in cbr] == ["conv1", "point"] and isinstance(cbr[1][1], nn.ReLU)
+                and [k for k, _, _ in scale] == ["conv1", "point"] and isinstance(scale[1][1], nn.Sigmoid)):
+            raise Unsupported("LRASPP head with other layers than conv-BN-ReLU and conv-sigmoid")
+        zeros = lambda n: layer.low_logits.new_zeros(n)  # noqa: E731
+        (self.cbr_w, cbr_b), (self.scale_w, scale_b) = cbr[0][1], scale[0][1]
+        self.cbr_b = cbr_b if cbr_b is not None else zeros(self.cbr_w.shape[0])
+        self.scale_b = scale_b if scale_b is not None else zeros(self.scale_w.shape[0])
+        high = layer.head.high_classifier
+        self.high_w = high.weight.flatten(1)
+        self.low_logits = layer.low_logits + (high.bias if high.bias is not None else 0)  # MxK
+        self.mix_high, self.mix_out = layer.mix, tail.mix
+        gp = tail.guided
+        self.spatial = gp.variant == "guide"
+        self.values, self.mean0 = gp.values, gp.mean[None]
+        self.alpha_at, self.beta_at, self.alpha_mean, self.beta_mean = gp.alpha_at, gp.beta_at, gp.alpha_mean, gp.beta_mean
+
+    def __call__(self, params: GuideParams) -> Tensor:
+        return _FusedLraspp.apply(params.alpha, params.beta, params.gamma_s, params.gamma_b, self)
+
+
 def point_tail(segmenter: SplitSegmenter, block: nn.Module, features: Features, base: Tensor,
-               ys: Tensor, xs: Tensor, max_fraction: float = MAX_FRACTION) -> PointTail | None:
+               ys: Tensor, xs: Tensor, max_fraction: float = MAX_FRACTION, fused: bool = True) -> PointTail | FusedLrasppTail | None:
     """A :class:`PointTail` for the logits at input pixels (``ys``, ``xs``) when the guided
     activation is ``block(base, params)``; None where it is not covered (then use the dense tail).
 
@@ -350,7 +428,13 @@ def point_tail(segmenter: SplitSegmenter, block: nn.Module, features: Features, 
         return None
     if layer.first_positions > max_fraction * h * w:
         return None
-    return PointTail(layer, grid, base, block, ys, xs, features.input_size, positions)
+    tail = PointTail(layer, grid, base, block, ys, xs, features.input_size, positions)
+    if fused and isinstance(layer, LrasppLayer):
+        try:
+            return FusedLrasppTail(tail)
+        except Unsupported:
+            pass
+    return tail
 
 
 def pick(logits: Tensor, ys: Tensor, xs: Tensor) -> Tensor:

@@ -129,3 +129,37 @@ def test_session_fast_and_dense_clicks_agree(tiny_model, image):
     pa, pb = (s.turns[-1]["click_params"] for s in sessions)
     for k in pa:
         assert torch.allclose(torch.tensor(pa[k]), torch.tensor(pb[k]), atol=1e-5), k
+
+
+@pytest.mark.parametrize("variant", ["guide", "film"])
+def test_fused_lraspp_step_equals_the_generic_plan_and_dense(variant):
+    """LRASPP's point tail runs as one autograd node with a written-out backward
+    (FusedLrasppTail): same logits and gradients as the generic plan and the dense tail."""
+    from guide.pointtail import FusedLrasppTail, PointTail
+
+    seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
+    block = GuidingBlock(block.channels, 4, 5, variant=variant)
+    fused = point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=1.0)
+    generic = point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=1.0, fused=False)
+    dense = dense_point_forward(seg, block, feats, feats.guided, ys, xs)
+    assert isinstance(fused, FusedLrasppTail) and isinstance(generic, PointTail)
+    torch.manual_seed(3)
+    C = feats.guided.shape[1]
+    init = GuideParams(*(0.1 * torch.randn(1, n).to(DEVICE) for n in (4, 5, C, C)))
+    grads = []
+    for forward in (fused, generic, dense):
+        p = GuideParams(*(t.clone().requires_grad_(True) for t in init.tensors()))
+        torch.nn.functional.cross_entropy(forward(p), labels).backward()
+        grads.append([t.grad for t in p.tensors()])
+    for name, f, g, d in zip(("alpha", "beta", "gamma_s", "gamma_b"), *grads):
+        if variant == "film" and name in ("alpha", "beta"):
+            assert f is None and g is None and d is None  # FiLM ignores rows and columns
+            continue
+        scale = float(d.abs().max())
+        assert scale > 0
+        assert torch.allclose(f, g, atol=1e-5 * scale) and torch.allclose(f, d, atol=1e-4 * scale), name
+    steps = 4
+    fused_run, dense_run = _trajectory(fused, init, labels, steps), _trajectory(dense, init, labels, steps)
+    for pf, pd in zip(fused_run, dense_run):
+        for f, d in zip(pf, pd):
+            assert torch.allclose(f, d, rtol=1e-4, atol=1e-5)
