@@ -174,3 +174,22 @@ def test_init_fine_tunes_an_existing_guide_with_place_dropout(tiny_model_folder:
     with pytest.raises(SystemExit, match="another shape"):
         main(common + ["--hidden", "12", "--steps", "1", "--init", str(first), "--out", str(tmp_path / "x"),
                        "--work-dir", str(tmp_path / "w3")])
+
+
+def test_feature_cache_takes_pairs_of_mixed_sizes(tiny_model_folder: Path) -> None:
+    """A data set of mixed image sizes (VOC, an annotated folder) caches at the model's input size:
+    scaled and padded with VOID labels (the text trainer used to stack them and fail)."""
+    from guide.hub import load_model
+    from guide.labels import VOID
+    from guide.text.train import build_cache
+
+    model = load_model(tiny_model_folder, device="cpu")
+    rng = np.random.default_rng(0)
+    pairs = [(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), rng.integers(0, 3, (h, w), dtype=np.uint8))
+             for h, w in ((48, 80), (64, 64), (90, 30))]
+    with pytest.raises(ValueError):  # without a size they cannot be stacked
+        build_cache(model.segmenter, model.normalize, pairs, [0, 1, 2], progress=False)
+    cache = build_cache(model.segmenter, model.normalize, pairs, [0, 1, 2], progress=False, size=64)
+    assert cache.labels.shape == (3, 64, 64) and cache.preds.shape == (3, 64, 64)
+    assert (cache.labels[0, 38:] == VOID).all() and (cache.labels[0, :38] != VOID).all()  # 48x80 -> 38x64, padded below
+    assert (cache.labels[2, :, 21:] == VOID).all()  # 90x30 -> 64x21, padded on the right

@@ -201,17 +201,24 @@ def build_cache(
     scenes: Sequence[int],
     batch: int = 32,
     progress: bool = True,
+    size: int | None = None,
 ) -> FeatureCache:
     """Run the frozen head (and tail, for the initial prediction) once over ``scenes``.
 
-    ``normalize`` maps a BxHxWx3 uint8 tensor to the network's Bx3xHxW input.
+    ``normalize`` maps a BxHxWx3 uint8 tensor to the network's Bx3xHxW input. With ``size``,
+    pairs of other sizes (VOC, an annotated folder) are scaled and padded to ``size`` x ``size``
+    (:func:`guide.data.fit_square`, VOID padding) so they batch.
     """
+    from guide.data import fit_square
+
     guided: list[Tensor] = []
     skips: dict[str, list[Tensor]] = {}
     preds: list[np.ndarray] = []
     labels: list[np.ndarray] = []
     for start in tqdm(range(0, len(scenes), batch), desc="cache head features", disable=not progress):
         pairs = [dataset[int(i)] for i in scenes[start : start + batch]]
+        if size is not None:
+            pairs = [fit_square(image, label, size) for image, label in pairs]
         x = normalize(torch.from_numpy(np.stack([p[0] for p in pairs])))
         feats = segmenter.head(x)
         preds.append(segmenter.tail(feats).argmax(1).to(torch.uint8).cpu().numpy())
@@ -310,7 +317,7 @@ def training_cache(args: argparse.Namespace, model: Any, segmenter: SplitSegment
     else:
         dataset = data.SceneDataset(args.split, size=size)
     scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
-    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0)
+    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0, size=size)
     classes = len(model.classes)
     labelled = cache.labels[cache.labels != VOID]
     if labelled.size and int(labelled.max()) >= classes:
