@@ -330,15 +330,17 @@ class GuideSession:
         from .text.queries import article
         from .text.understand import canonical_hint, describe_text_turn, encode_hint, interpret
 
+        from .text.tokenizer import tokenize
+        from .text.vectors import load_vectors
+
         text = " ".join(str(text).split())
-        params, tokens = encode_hint(self.model.text_guide, text)
+        tokens = tokenize(text, load_vectors())
         if not tokens.words:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
         reading = interpret(tokens, self.model.classes)
         canonical = canonical_hint(reading, self.model.classes) if self.reword_hints else None
-        if canonical is not None:
-            params, _ = encode_hint(self.model.text_guide, canonical)
+        params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
             # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
