@@ -95,6 +95,23 @@ def guide_by_backprop(
             opt.step(closure)
             if steps >= settings.max_steps:
                 break
+    elif settings.optimizer == "sgd" and hasattr(forward, "value_and_grad"):
+        # A forward with its gradient written out (pointtail.FusedLrasppTail): the same SGD
+        # steps as below, with the same operations as torch.optim.SGD's foreach update, no autograd.
+        ps = [t.detach().clone() for t in init.tensors()]
+        bufs: list[Tensor | None] = [None] * len(ps)
+        for _ in range(settings.max_steps):
+            logits, grads = forward.value_and_grad(GuideParams(*ps), labels)
+            if hints_satisfied(logits, labels, settings.margin):
+                return BackpropResult(GuideParams(*ps), steps, True)
+            for i, g in enumerate(grads()):
+                if g is None:  # a parameter the forward ignores (FiLM's alpha, beta): not updated
+                    continue
+                g = g.add(ps[i], alpha=2 * settings.l2)
+                bufs[i] = g.clone() if bufs[i] is None else bufs[i].mul_(settings.momentum).add_(g)
+                ps[i].add_(bufs[i], alpha=-settings.lr)
+            steps += 1
+        params = GuideParams(*ps)
     elif settings.optimizer == "sgd":
         # The L2 term as weight decay (its gradient, 2 * l2 * p, added by the optimiser) and one
         # foreach update for the four tensors: the same step in fewer operations, which is what a

@@ -323,55 +323,31 @@ class PointTail:
 
 
 class _FusedLraspp(torch.autograd.Function):
-    """The LRASPP point tail as one autograd node with its backward written out.
-
-    LRASPP's tail at a few pixels is a handful of small matrix products, so a click step is
-    bound by per-operation overhead, not arithmetic (a 520 px tail pass is ~8 ms on a 2-core CPU):
-    autograd would record ~60 operations per step and replay ~250 in backward. Here the whole
-    params -> logits map runs as ~20 operations and its gradient as ~20 (README, "Speed").
-    Shapes: U guided positions, C channels, I = LRASPP's inter channels, M stride-8 positions,
-    N hinted pixels, K classes. ``tail`` is the :class:`FusedLrasppTail` holding the plan.
-    """
+    """:class:`FusedLrasppTail` as one autograd node (its backward written out)."""
 
     @staticmethod
     def forward(ctx, alpha: Tensor, beta: Tensor, gamma_s: Tensor, gamma_b: Tensor, tail: "FusedLrasppTail") -> Tensor:
-        t = tail
-        scale = 1 + gamma_s  # 1xC
-        mean = torch.addcmul(gamma_b, t.mean0, scale)  # 1xC: the guided map's global mean
-        if t.spatial:
-            scale = scale + (alpha @ t.alpha_at + beta @ t.beta_at).T  # UxC
-            mean = mean + alpha @ t.alpha_mean + beta @ t.beta_mean
-        v = torch.addcmul(gamma_b, t.values, scale)  # UxC guided activation at the positions
-        h = torch.addmm(t.cbr_b, v, t.cbr_w.T).clamp_(min=0)  # UxI: cbr (conv + folded BN + ReLU)
-        g = torch.addmm(t.scale_b, mean, t.scale_w.T).sigmoid_()  # 1xI: the scale branch
-        up = t.mix_high @ (h * g)  # MxI, bilinear to the stride-8 positions
-        logits = t.mix_out @ torch.addmm(t.low_logits, up, t.high_w.T)  # NxK (high_b is in low_logits)
-        ctx.tail = t
-        ctx.save_for_backward(h, g)
+        logits, saved = tail.logits(alpha, beta, gamma_s, gamma_b)
+        ctx.tail, ctx.saved = tail, saved
         return logits
 
     @staticmethod
-    def backward(ctx, grad: Tensor):  # grad: NxK
-        t = ctx.tail
-        h, g = ctx.saved_tensors
-        d_hg = t.mix_high.T @ ((t.mix_out.T @ grad) @ t.high_w)  # UxI: d loss / d (h * g)
-        d_g = (d_hg * h).sum(0, keepdim=True) * g * (1 - g)  # 1xI, through the sigmoid
-        d_v = (d_hg * g * (h > 0)) @ t.cbr_w  # UxC
-        d_mean = d_g @ t.scale_w  # 1xC
-        dv_a = d_v * t.values  # UxC: d loss / d scale
-        d_gs = dv_a.sum(0, keepdim=True) + d_mean * t.mean0
-        d_gb = d_v.sum(0, keepdim=True) + d_mean
-        d_alpha = d_beta = None
-        if t.spatial:
-            d_s = dv_a.sum(1)[None]  # 1xU: d loss / d (alpha_row + beta_col)
-            d_alpha = d_s @ t.alpha_at.T + d_mean @ t.alpha_mean.T
-            d_beta = d_s @ t.beta_at.T + d_mean @ t.beta_mean.T
-        return d_alpha, d_beta, d_gs, d_gb, None
+    def backward(ctx, grad: Tensor):
+        return (*ctx.tail.gradients(ctx.saved, grad), None)
 
 
 class FusedLrasppTail:
-    """:class:`PointTail` for LRASPP heads as one fused autograd node (see :class:`_FusedLraspp`);
-    the same values as the generic plan, which it is built from."""
+    """LRASPP's point tail with its gradient written out (same values as the generic plan,
+    which it is built from).
+
+    LRASPP's tail at a few pixels is a handful of small matrix products, so a click step is
+    bound by per-operation overhead, not arithmetic (a 520 px tail pass is ~8 ms on a 2-core
+    CPU): autograd records ~60 operations per step and replays ~250 in backward. Here the
+    params -> logits map is ~15 operations and its gradient ~20; ``value_and_grad`` lets
+    :func:`guide.backprop.guide_by_backprop` run SGD without autograd at all (README, "Speed").
+    Shapes: U guided positions, C channels, I = LRASPP's inter channels, M stride-8
+    positions, N hinted pixels, K classes. ``offset``: NxK logits added (text turns), or None.
+    """
 
     def __init__(self, tail: PointTail) -> None:
         layer = tail.layer
@@ -385,13 +361,57 @@ class FusedLrasppTail:
         self.cbr_b = cbr_b if cbr_b is not None else zeros(self.cbr_w.shape[0])
         self.scale_b = scale_b if scale_b is not None else zeros(self.scale_w.shape[0])
         high = layer.head.high_classifier
-        self.high_w = high.weight.flatten(1)
-        self.low_logits = layer.low_logits + (high.bias if high.bias is not None else 0)  # MxK
-        self.mix_high, self.mix_out = layer.mix, tail.mix
+        self.high_w = high.weight.flatten(1)  # KxI
+        # logits = mix_out @ (low + high_b + mix_high @ (h * g) @ high_w^T): the two mixes in one NxU matrix
+        self.mix = tail.mix @ layer.mix
+        self.const = tail.mix @ (layer.low_logits + (high.bias if high.bias is not None else 0))  # NxK
         gp = tail.guided
         self.spatial = gp.variant == "guide"
         self.values, self.mean0 = gp.values, gp.mean[None]
         self.alpha_at, self.beta_at, self.alpha_mean, self.beta_mean = gp.alpha_at, gp.beta_at, gp.alpha_mean, gp.beta_mean
+        self.offset: Tensor | None = None
+
+    def logits(self, alpha: Tensor, beta: Tensor, gamma_s: Tensor, gamma_b: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """NxK logits at the hinted pixels (no autograd) and what :meth:`gradients` needs."""
+        scale = 1 + gamma_s  # 1xC
+        mean = torch.addcmul(gamma_b, self.mean0, scale)  # 1xC: the guided map's global mean
+        if self.spatial:
+            scale = scale + (alpha @ self.alpha_at + beta @ self.beta_at).T  # UxC
+            mean = mean + alpha @ self.alpha_mean + beta @ self.beta_mean
+        v = torch.addcmul(gamma_b, self.values, scale)  # UxC guided activation at the positions
+        h = torch.addmm(self.cbr_b, v, self.cbr_w.T).clamp_(min=0)  # UxI: cbr (conv + folded BN + ReLU)
+        g = torch.addmm(self.scale_b, mean, self.scale_w.T).sigmoid_()  # 1xI: the scale branch
+        logits = torch.addmm(self.const, self.mix @ (h * g), self.high_w.T)  # NxK
+        return (logits if self.offset is None else logits + self.offset), (h, g)
+
+    def gradients(self, saved: tuple[Tensor, Tensor], grad: Tensor) -> tuple[Tensor | None, ...]:
+        """d loss / d (alpha, beta, gamma_s, gamma_b) from d loss / d logits (NxK); None for
+        alpha and beta in the FiLM variant (which ignores them)."""
+        h, g = saved
+        d_hg = self.mix.T @ (grad @ self.high_w)  # UxI: d loss / d (h * g)
+        d_g = (d_hg * h).sum(0, keepdim=True) * g * (1 - g)  # 1xI, through the sigmoid
+        d_v = (d_hg * g * (h > 0)) @ self.cbr_w  # UxC
+        d_mean = d_g @ self.scale_w  # 1xC
+        dv_a = d_v * self.values  # UxC: d loss / d scale
+        d_gs = dv_a.sum(0, keepdim=True) + d_mean * self.mean0
+        d_gb = d_v.sum(0, keepdim=True) + d_mean
+        if not self.spatial:
+            return None, None, d_gs, d_gb
+        d_s = dv_a.sum(1)[None]  # 1xU: d loss / d (alpha_row + beta_col)
+        return d_s @ self.alpha_at.T + d_mean @ self.alpha_mean.T, d_s @ self.beta_at.T + d_mean @ self.beta_mean.T, d_gs, d_gb
+
+    def value_and_grad(self, params: GuideParams, labels: Tensor) -> tuple[Tensor, Callable[[], tuple[Tensor | None, ...]]]:
+        """Logits at the hinted pixels and a function giving the gradient of the mean
+        cross-entropy with ``labels`` (N) in the four parameters: one SGD step without autograd."""
+        with torch.no_grad():
+            logits, saved = self.logits(*params.tensors())
+
+        def grads() -> tuple[Tensor | None, ...]:
+            d = logits.softmax(1)
+            d[torch.arange(len(labels), device=labels.device), labels] -= 1  # softmax - one-hot
+            return self.gradients(saved, d / len(labels))
+
+        return logits, grads
 
     def __call__(self, params: GuideParams) -> Tensor:
         return _FusedLraspp.apply(params.alpha, params.beta, params.gamma_s, params.gamma_b, self)
@@ -463,5 +483,8 @@ def click_forward(segmenter: SplitSegmenter, block: nn.Module, features: Feature
     if offset is None:
         return forward, is_fast
     picked = pick(offset, ys, xs).detach()
+    if isinstance(forward, FusedLrasppTail):
+        forward.offset = picked  # kept inside, so guide_by_backprop still sees value_and_grad
+        return forward, is_fast
     inner = forward
     return (lambda p: inner(p) + picked), is_fast

@@ -163,3 +163,30 @@ def test_fused_lraspp_step_equals_the_generic_plan_and_dense(variant):
     for pf, pd in zip(fused_run, dense_run):
         for f, d in zip(pf, pd):
             assert torch.allclose(f, d, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["guide", "film"])
+def test_fused_lraspp_sgd_without_autograd_equals_dense(variant):
+    """guide_by_backprop runs SGD on FusedLrasppTail's written-out gradient (no autograd): the
+    same parameters as SGD through autograd on the dense tail, with a text turn's logit offset."""
+    from guide.pointtail import FusedLrasppTail
+
+    seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
+    block = GuidingBlock(block.channels, 4, 5, variant=variant)
+    H, W = FAMILIES["lraspp_mobilenet_v3_large"]
+    torch.manual_seed(4)
+    offset = torch.randn(1, K, H, W).to(DEVICE)
+    fused, is_fast = click_forward(seg, block, feats, feats.guided, ys, xs, offset, max_fraction=1.0)
+    dense, _ = click_forward(seg, block, feats, feats.guided, ys, xs, offset, fast=False)
+    assert is_fast and isinstance(fused, FusedLrasppTail) and hasattr(fused, "value_and_grad")
+    C = feats.guided.shape[1]
+    init = GuideParams(*(0.1 * torch.randn(1, n).to(DEVICE) for n in (4, 5, C, C)))
+    settings = BackpropSettings(max_steps=6, margin=1e9, lr=0.05)
+    a = guide_by_backprop(fused, init, labels, settings)
+    b = guide_by_backprop(dense, init, labels, settings)
+    assert a.steps == b.steps == 6 and not a.satisfied
+    assert float((a.params.gamma_b - init.gamma_b).abs().max()) > 1e-3  # it really moved
+    for name, f, d in zip(("alpha", "beta", "gamma_s", "gamma_b"), a.params.tensors(), b.params.tensors()):
+        assert torch.allclose(f, d, rtol=1e-4, atol=1e-5), (name, float((f - d).abs().max()))
+    stop = BackpropSettings(max_steps=60, margin=0.5)  # and it stops where the dense run stops
+    assert guide_by_backprop(fused, init, labels, stop).steps == guide_by_backprop(dense, init, labels, stop).steps
