@@ -186,8 +186,13 @@ class Chain(Layer):
                 else:
                     taps = conv_taps(pos, size, kh, dh, ph)
                     live = (taps >= 0).any(0)  # taps outside the map for every position read zeros: skip them
-                    taps, pos = taps[:, live], union(taps)
                     weight = m.weight.flatten(2)[:, :, live]  # Cout x C x T, T in (row, col) order as conv_taps
+                    if int(live.sum()) == 1 and torch.equal(taps[:, live][:, 0], pos):
+                        # Only the centre tap is ever inside the map (a dilation wider than the map,
+                        # as ASPP's rates 24 and 36 on small maps): a 1x1 conv at the same positions.
+                        self.steps.append(("conv1", [weight[:, :, 0], m.bias], None))
+                        continue
+                    taps, pos = taps[:, live], union(taps)
                     weight = weight.transpose(1, 2).flatten(1)  # Cout x (T, C): the gathered taps' order
                     self.steps.append(("conv", [weight, m.bias], rows_of(taps, pos).reshape(-1)))
             elif isinstance(m, POINTWISE):
@@ -259,7 +264,10 @@ class AsppLayer(Layer):
                 self.branches.append(Chain(list(branch), out, size))
         self.project = Chain(list(aspp.project), out, size)
         self.needs = union(*(b.needs for b in self.branches if b is not None))
-        self.rows = [rows_of(b.needs, self.needs) if b is not None else None for b in self.branches]
+        # Each branch's rows of the gathered input; None where a branch reads all of them in order
+        # (the widest dilated branch usually does): no gather then.
+        self.rows = [None if b is None or torch.equal(b.needs, self.needs) else rows_of(b.needs, self.needs)
+                     for b in self.branches]
         self.first_positions = len(out)
 
     def run(self, x: Tensor, mean: Tensor) -> Tensor:
@@ -269,7 +277,7 @@ class AsppLayer(Layer):
             if branch is None:
                 outs.append(next(pools).run(mean, mean).expand(m, -1))
             else:
-                outs.append(branch.run(x[rows], mean))
+                outs.append(branch.run(x if rows is None else x.index_select(0, rows), mean))
         return self.project.run(torch.cat(outs, 1), mean)
 
 
