@@ -51,6 +51,17 @@ DONE = ("([s, m]) => { const i = document.querySelector('#gm-overlay img');"
 HINTS = ["there is a coat on the top left", "there is no grass on the bottom", "there is a bag on the right"]
 
 
+def paint_stroke(page, i: int) -> None:
+    """A short diagonal stroke on the editor's canvas, starting a little further right each repeat ``i``."""
+    canvas = page.locator("#gm-editor canvas").last.bounding_box()
+    cx, cy = canvas["x"] + canvas["width"] * (0.3 + 0.03 * (i % 10)), canvas["y"] + canvas["height"] * 0.4
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    for k in range(1, 12):
+        page.mouse.move(cx + 5 * k, cy + 3 * k, steps=2)
+    page.mouse.up()
+
+
 def run(url: str, repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -102,13 +113,7 @@ def run(url: str, repeats: int) -> dict:
                 settle(lambda: box.press("Enter"), "text")
                 settle(lambda: page.locator("#gm-undo").click(), "undo")
 
-                canvas = page.locator("#gm-editor canvas").last.bounding_box()
-                cx, cy = canvas["x"] + canvas["width"] * (0.3 + 0.03 * (i % 10)), canvas["y"] + canvas["height"] * 0.4
-                page.mouse.move(cx, cy)
-                page.mouse.down()
-                for k in range(1, 12):
-                    page.mouse.move(cx + 5 * k, cy + 3 * k, steps=2)
-                page.mouse.up()
+                paint_stroke(page, i)
                 settle(lambda: page.locator("#gm-guide").click(), "guide")
                 page.wait_for_function("() => !document.querySelector('#gm-editor .progress-text, #gm-editor .eta-bar')", timeout=60_000)
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_bench import ARGS, CHROMIUM, DONE, HINTS, STATUS  # noqa: E402
+from browser_bench import ARGS, CHROMIUM, DONE, HINTS, STATUS, paint_stroke  # noqa: E402
 from load import loopback_only, start_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -188,13 +188,7 @@ def run(url: str, repeats: int, log_path: str) -> dict:
                 box.fill(HINTS[i % len(HINTS)])
                 timed("text", lambda: box.press("Enter"))
                 timed("undo", lambda: page.locator("#gm-undo").click())
-                canvas = page.locator("#gm-editor canvas").last.bounding_box()
-                cx, cy = canvas["x"] + canvas["width"] * (0.3 + 0.03 * (i % 10)), canvas["y"] + canvas["height"] * 0.4
-                page.mouse.move(cx, cy)
-                page.mouse.down()
-                for k in range(1, 12):
-                    page.mouse.move(cx + 5 * k, cy + 3 * k, steps=2)
-                page.mouse.up()
+                paint_stroke(page, i)
                 timed("guide", lambda: page.locator("#gm-guide").click())
                 page.wait_for_function("() => !document.querySelector('#gm-editor .progress-text, #gm-editor .eta-bar')", timeout=60_000)
                 timed("ask", lambda: page.locator("#gm-ask").click())
