@@ -277,7 +277,7 @@ def find_place(words: Sequence[str]) -> str:
 
 def interpret(tokens: Tokens, classes: Sequence[str], vectors=None) -> Reading:
     """Operation, class and place of a hint: what the reply reports and the take-back check uses
-    (the guide itself reads the words). ``vectors`` (default: the process-wide GloVe) are used
+    and, reworded by :func:`canonical_hint`, what the guide reads. ``vectors`` (default: the process-wide GloVe) are used
     only when the hint names no class, synonyms included."""
     words = [w.lower() for w in tokens.words]
     label, _ = name_class(words, classes)
