@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import latency_stats, loopback_only, start_app  # noqa: E402
+from load import latency_stats, loopback_only, start_app, stop_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -141,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(url, args.repeats)
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
+        stop_app(proc)
     for name, r in report.items():
         print(f"{name:<8} n={r['n']:<3} p50 {r['p50_ms']:6.0f} ms   p95 {r['p95_ms']:6.0f} ms")
     if args.json:

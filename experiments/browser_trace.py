@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_bench import ARGS, CHROMIUM, DONE, HINTS, STATUS, paint_stroke  # noqa: E402
-from load import loopback_only, start_app  # noqa: E402
+from load import loopback_only, start_app, stop_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -310,8 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(url, args.repeats, log)
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_app(proc)
     summary(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")

@@ -73,6 +73,17 @@ def start_app(model: str | None, concurrency: int | None, timeout: float = 180.0
     raise SystemExit(f"the app did not start within {timeout:.0f} s")
 
 
+def stop_app(proc: subprocess.Popen | None) -> None:
+    """Stop an app started by :func:`start_app` (None: one this script did not start)."""
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def example_image() -> str:
     found = sorted((ROOT / "examples").glob("scene_[0-9][0-9].png"))
     if not found:
@@ -164,12 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             t.join(timeout=args.time_limit + 120)
         wall = time.time() - t0
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_app(proc)
     report = {"users": args.users, "turns": args.turns, "think_s": args.think, "wall_s": wall,
               "cpu_threads": os.cpu_count(), "events": summarize(records, wall)}
     for name, r in report["events"].items():
