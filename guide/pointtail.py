@@ -307,8 +307,6 @@ class LrasppLayer(Layer):
 # --------------------------------------------------------------------------- the point tail
 
 
-
-
 class PointTail:
     """The guided tail's logits at N input pixels; see the module docstring.
 

@@ -328,9 +328,8 @@ class GuideSession:
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
         from .text.queries import article
-        from .text.understand import canonical_hint, describe_text_turn, encode_hint, interpret
-
         from .text.tokenizer import tokenize
+        from .text.understand import canonical_hint, describe_text_turn, encode_hint, interpret
         from .text.vectors import load_vectors
 
         text = " ".join(str(text).split())

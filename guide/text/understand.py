@@ -24,7 +24,8 @@ from guide.block import GuideParams
 from guide.classnames import find_class  # the one class-name resolver (also used by interpret below)
 from guide.hints import FIND, REMOVE
 from guide.text.encoder import TextGuide, encode_texts
-from guide.text.templates import article
+from guide.text.queries import render_text
+from guide.text.templates import PAPER, article
 from guide.text.tokenizer import Tokens
 from guide.text.vectors import load_vectors
 
@@ -131,14 +132,14 @@ the training hints about a class all over the image do). Chosen on the val split
 
 
 def canonical_hint(reading: Reading, classes: Sequence[str]) -> str | None:
-    """``reading`` as the guide's canonical sentence ("there is a coat on the left"), or
-    None when it names no class (then there is nothing to reword)."""
+    """``reading`` as the guide's canonical sentence ("there is a coat on the left"), worded by
+    the paper phrasebook's own ``render_text``, or None when it names no class (then there is
+    nothing to reword)."""
     if reading.label is None:
         return None
-    name = classes[reading.label]
+    op = REMOVE if reading.op == REMOVE else FIND
     place = "" if reading.place == "everywhere" else reading.place
-    text = CANONICAL[REMOVE if reading.op == REMOVE else FIND].format(a=article(name), c=name, w=place)
-    return " ".join(text.split())
+    return render_text(op, classes[reading.label], place, PAPER.frames(op).index(CANONICAL[op]), book=PAPER)
 
 
 @torch.no_grad()
