@@ -8,6 +8,7 @@ Saves a screenshot to ``artifacts/browser.png``. Skipped when /usr/bin/chromium
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,24 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
+
+
+@contextmanager
+def open_page(sync_api, url: str, failure_shot: Path, height: int = 1150):
+    """A headless Chromium page on ``url`` (1400 x ``height``); a screenshot to ``failure_shot``
+    when the block fails, and the browser closed either way."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": height})
+            page.goto(url)
+            try:
+                yield page
+            except Exception:
+                page.screenshot(path=str(failure_shot), full_page=True)
+                raise
+        finally:
+            browser.close()
 
 
 def chat_has(page, text: str, timeout: float = 60_000) -> None:
@@ -36,54 +55,45 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, demo = app_server
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1150})
-            page.goto(url)
-            page.wait_for_selector("#gm-editor canvas", timeout=60_000)
+    with open_page(sync_api, url, ARTIFACTS / "browser-failure.png") as page:
+        page.wait_for_selector("#gm-editor canvas", timeout=60_000)
 
-            # 1. an example scene: the overlay and the greeting appear
-            page.locator(".gallery-item").first.click()
-            chat_has(page, "New image")
-            page.wait_for_selector("#gm-overlay img", timeout=30_000)
-            first = overlay_src(page)
+        # 1. an example scene: the overlay and the greeting appear
+        page.locator(".gallery-item").first.click()
+        chat_has(page, "New image")
+        page.wait_for_selector("#gm-overlay img", timeout=30_000)
+        first = overlay_src(page)
 
-            # 2. a stroke on the editor canvas (default brush: the first class, sky)
-            box = page.locator("#gm-editor canvas").last.bounding_box()
-            assert box and box["width"] > 100
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(cx - 80, cy - 40)
-            page.mouse.down()
-            for i in range(1, 25):
-                page.mouse.move(cx - 80 + 6 * i, cy - 40 + 3 * i, steps=2)
-            page.mouse.up()
-            page.locator("#gm-guide").click()
-            chat_has(page, "Guided by")
+        # 2. a stroke on the editor canvas (default brush: the first class, sky)
+        box = page.locator("#gm-editor canvas").last.bounding_box()
+        assert box and box["width"] > 100
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 80, cy - 40)
+        page.mouse.down()
+        for i in range(1, 25):
+            page.mouse.move(cx - 80 + 6 * i, cy - 40 + 3 * i, steps=2)
+        page.mouse.up()
+        page.locator("#gm-guide").click()
+        chat_has(page, "Guided by")
 
-            # 3. a text hint in the chat box
-            box = page.locator("#gm-msg textarea")
-            box.fill("there is a coat on the top left")
-            box.press("Enter")
-            chat_has(page, "there is a coat on the top left")
-            chat_has(page, "Understood: find coat" if demo.guide_app.has_text_guide else "no text guide")
-            # the overlay shows the guided prediction (overlay files are named by content)
-            page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=first, timeout=30_000)
-            # the editor came back with the strokes cleared, not stuck "processing"
-            page.wait_for_function("() => !document.querySelector('#gm-editor .progress-text, #gm-editor .eta-bar')", timeout=30_000)
+        # 3. a text hint in the chat box
+        box = page.locator("#gm-msg textarea")
+        box.fill("there is a coat on the top left")
+        box.press("Enter")
+        chat_has(page, "there is a coat on the top left")
+        chat_has(page, "Understood: find coat" if demo.guide_app.has_text_guide else "no text guide")
+        # the overlay shows the guided prediction (overlay files are named by content)
+        page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=first, timeout=30_000)
+        # the editor came back with the strokes cleared, not stuck "processing"
+        page.wait_for_function("() => !document.querySelector('#gm-editor .progress-text, #gm-editor .eta-bar')", timeout=30_000)
 
-            # 4. the network asks; the crosshair is drawn on the overlay
-            before_ask = overlay_src(page)
-            page.locator("#gm-ask").click()
-            chat_has(page, "What is here")
-            page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=before_ask, timeout=30_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        # 4. the network asks; the crosshair is drawn on the overlay
+        before_ask = overlay_src(page)
+        page.locator("#gm-ask").click()
+        chat_has(page, "What is here")
+        page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=before_ask, timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
     assert (ARTIFACTS / "browser.png").stat().st_size > 10_000
 
 
@@ -94,25 +104,16 @@ def test_model_selector_switches_the_tab(models_server) -> None:
     url, demo, tiny = models_server
     ARTIFACTS.mkdir(exist_ok=True)
     legend = "document.querySelector('.gm-legend').innerText"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1150})
-            page.goto(url)
-            page.wait_for_selector("#gm-model input", timeout=60_000)
-            page.wait_for_function(f"() => {legend}.includes('aeroplane')", timeout=30_000)  # the default: VOC classes
+    with open_page(sync_api, url, ARTIFACTS / "browser-models-failure.png") as page:
+        page.wait_for_selector("#gm-model input", timeout=60_000)
+        page.wait_for_function(f"() => {legend}.includes('aeroplane')", timeout=30_000)  # the default: VOC classes
 
-            page.locator("#gm-model input").click()
-            page.locator("ul[role=listbox] li", has_text="tiny-app").first.click()
-            chat_has(page, "Switched to")
-            page.wait_for_function(f"() => {legend}.includes('coat') && !{legend}.includes('aeroplane')", timeout=30_000)
+        page.locator("#gm-model input").click()
+        page.locator("ul[role=listbox] li", has_text="tiny-app").first.click()
+        chat_has(page, "Switched to")
+        page.wait_for_function(f"() => {legend}.includes('coat') && !{legend}.includes('aeroplane')", timeout=30_000)
 
-            page.locator(".gallery-item:visible").first.click()  # an example: the new model answers
-            chat_has(page, "New image")
-            page.wait_for_selector("#gm-overlay img", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "browser-models-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        page.locator(".gallery-item:visible").first.click()  # an example: the new model answers
+        chat_has(page, "New image")
+        page.wait_for_selector("#gm-overlay img", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "browser-models.png"), full_page=True)

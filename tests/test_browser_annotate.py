@@ -16,7 +16,7 @@ from PIL import Image
 
 
 from conftest import launched  # noqa: E402
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, chat_has  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
+from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_page  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
 
@@ -50,59 +50,50 @@ def test_many_images_with_keyboard_shortcuts(annotate_server) -> None:
     url, demo = annotate_server
     ds = demo.guide_app.annotate.annotator.out
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1400})
-            page.goto(url)
-            # the tab opens where the work stopped: the first image, the strip, the progress, the keys
-            text_has(page, "#gm-status", "Image 1 of 3: photo0")
-            text_has(page, "#gm-progress", "0 / 3 saved")
-            page.wait_for_function("() => document.querySelectorAll('#gm-strip img').length === 3", timeout=30_000)
-            text_has(page, "#gm-keys", "save & next")
+    with open_page(sync_api, url, ARTIFACTS / "browser-annotate-failure.png", height=1400) as page:
+        # the tab opens where the work stopped: the first image, the strip, the progress, the keys
+        text_has(page, "#gm-status", "Image 1 of 3: photo0")
+        text_has(page, "#gm-progress", "0 / 3 saved")
+        page.wait_for_function("() => document.querySelectorAll('#gm-strip img').length === 3", timeout=30_000)
+        text_has(page, "#gm-keys", "save & next")
 
-            page.locator("body").click(position={"x": 5, "y": 5})  # focus on the page, not a text box
-            page.keyboard.press("a")  # ask
-            chat_has(page, "What is here")
-            page.keyboard.press("1")  # answer: the first class
-            chat_has(page, f"Thanks: that's {demo.guide_app.classes[0]}")
-            page.keyboard.press("u")  # undo
-            chat_has(page, "Undone")
+        page.locator("body").click(position={"x": 5, "y": 5})  # focus on the page, not a text box
+        page.keyboard.press("a")  # ask
+        chat_has(page, "What is here")
+        page.keyboard.press("1")  # answer: the first class
+        chat_has(page, f"Thanks: that's {demo.guide_app.classes[0]}")
+        page.keyboard.press("u")  # undo
+        chat_has(page, "Undone")
 
-            # a stroke on the editor, then H: labels set by hand
-            page.wait_for_selector("#gm-editor canvas", timeout=30_000)
-            box = page.locator("#gm-editor canvas").last.bounding_box()
-            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-            page.mouse.move(cx - 60, cy)
-            page.mouse.down()
-            for i in range(1, 20):
-                page.mouse.move(cx - 60 + 6 * i, cy + 2 * i, steps=2)
-            page.mouse.up()
-            page.locator("body").click(position={"x": 5, "y": 5})
-            page.keyboard.press("h")
-            chat_has(page, "(set by hand)")
+        # a stroke on the editor, then H: labels set by hand
+        page.wait_for_selector("#gm-editor canvas", timeout=30_000)
+        box = page.locator("#gm-editor canvas").last.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 60, cy)
+        page.mouse.down()
+        for i in range(1, 20):
+            page.mouse.move(cx - 60 + 6 * i, cy + 2 * i, steps=2)
+        page.mouse.up()
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("h")
+        chat_has(page, "(set by hand)")
 
-            page.keyboard.press("s")  # save & next
-            text_has(page, "#gm-progress", "1 / 3 saved")
-            text_has(page, "#gm-status", "Image 2 of 3: photo1")
-            assert ds.status("photo0") == "saved"
-            assert any(s["kind"] == "paint" for s in ds.saved_conversation("photo0")["steps"])
+        page.keyboard.press("s")  # save & next
+        text_has(page, "#gm-progress", "1 / 3 saved")
+        text_has(page, "#gm-status", "Image 2 of 3: photo1")
+        assert ds.status("photo0") == "saved"
+        assert any(s["kind"] == "paint" for s in ds.saved_conversation("photo0")["steps"])
 
-            page.keyboard.press("p")  # previous: photo0's conversation is back
-            text_has(page, "#gm-status", "Image 1 of 3: photo0 (saved)")
-            chat_has(page, "(set by hand)")
-            page.keyboard.press("n")  # next
-            text_has(page, "#gm-status", "Image 2 of 3: photo1")
+        page.keyboard.press("p")  # previous: photo0's conversation is back
+        text_has(page, "#gm-status", "Image 1 of 3: photo0 (saved)")
+        chat_has(page, "(set by hand)")
+        page.keyboard.press("n")  # next
+        text_has(page, "#gm-status", "Image 2 of 3: photo1")
 
-            page.locator("#gm-strip img").nth(2).click()  # the strip opens the third image
-            text_has(page, "#gm-status", "Image 3 of 3: photo2")
-            page.locator("#gm-download").click()  # the data set as a zip appears for download
-            text_has(page, "#gm-dataset-file", ".zip")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(ARTIFACTS / "browser-annotate.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "browser-annotate-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        page.locator("#gm-strip img").nth(2).click()  # the strip opens the third image
+        text_has(page, "#gm-status", "Image 3 of 3: photo2")
+        page.locator("#gm-download").click()  # the data set as a zip appears for download
+        text_has(page, "#gm-dataset-file", ".zip")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "browser-annotate.png"), full_page=True)
     assert (ARTIFACTS / "browser-annotate.png").stat().st_size > 10_000
