@@ -4,13 +4,13 @@ guide/annotate.py (many images, one conversation each), guide/dataset.py (the VO
 folder) and guide/batch.py (checking a batch of files or zips).
 
 Wiring in app.py (``app`` is the ``GuideApp``: it provides ``model``, ``pool``, ``palette``,
-``_show``, ``_run`` and ``editor_value``)::
+``_show``, ``_run`` and ``pictures``)::
 
     panel = AnnotatePanel(app, out, allow_other_model)   # GuideApp.__init__: self.annotate
-    render_overlay(..., panel.lut, ...)                  # GuideApp._show: "unsure" pixels drawn
+    render_layer(..., panel.lut, ...)                    # GuideApp._show: "unsure" pixels drawn
     brush colours / choices: panel.brush_colours(), panel.brush_choices()
     panel.layout()                                       # in the Blocks, where the panel goes
-    panel.wire(demo, state, outs, editor, view_in, paint_btn, tab_ttl, gpu)
+    panel.wire(demo, state, outs, [editor, photo], view_in, paint_btn, tab_ttl, gpu)
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class AnnotatePanel:
 
     # ------------------------------------------------------------ handlers
 
-    def paint_sketch(self, layers: list | str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+    def paint_sketch(self, layers: list | str | None, tab: Any, show_changes: bool = False):
         """Strokes on the editor -> labels set by hand over the prediction (a hand fix, not a hint)."""
 
         def act(conv: Conversation) -> Reply:
@@ -98,52 +98,53 @@ class AnnotatePanel:
                 raise UserError(BAD_SKETCH)
             return conv.paint(strokes_to_edits(layers, conv.image.shape[:2], self.app.palette, self.unsure)[0])
 
-        outputs, ok = self.app._run(tab, opacity, show_changes, act)
+        outputs, ok = self.app._run(tab, show_changes, act)
         return (*outputs, ok)
 
-    def _annotate(self, act: Callable[[], tuple], opacity: float, show_changes: bool, moved: bool = True):
+    def _annotate(self, act: Callable[[], tuple], show_changes: bool, moved: bool = True):
         """Run a data set ``act`` -> (tab, place, message); outputs: the app's common five, the
-        place, the editor (when the image changed), the thumbnail strip and the progress."""
+        place, the editor and the photo (when the image changed), the thumbnail strip and the progress."""
         try:
             tab, place, message = act()
         except (UserError, DatasetError) as e:
             gr.Warning(str(e))
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         items, current, progress = self.annotator.strip(place)
         strip = gr.Gallery(value=items, selected_index=current)
         if not is_tab(tab) or tab["image"] is None:
-            return tab, gr.skip(), gr.skip(), gr.skip(), message, place, gr.skip(), strip, progress
+            return tab, gr.skip(), gr.skip(), gr.skip(), message, place, gr.skip(), gr.skip(), strip, progress
         with self.app.pool.open(tab) as conv:
-            shown = self.app._show(conv, opacity, show_changes, message, tab)
-        return (*shown, place, self.app.editor_value(tab["image"]) if moved else gr.skip(), strip, progress)
+            shown = self.app._show(conv, show_changes, message, tab)
+        pictures = self.app.pictures(tab["image"]) if moved else (gr.skip(), gr.skip())
+        return (*shown, place, *pictures, strip, progress)
 
-    def open_images(self, files: list[str] | None, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
+    def open_images(self, files: list[str] | None, tab: Any, place: Any, show_changes: bool = False):
         """Image files or zips -> the data set; shows the first image not saved."""
-        return self._annotate(lambda: self.annotator.open_images(files, tab, place), opacity, show_changes)
+        return self._annotate(lambda: self.annotator.open_images(files, tab, place), show_changes)
 
-    def resume(self, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
+    def resume(self, tab: Any, place: Any, show_changes: bool = False):
         """A new tab on a server's data set (--out) opens where the work stopped."""
-        return self._annotate(lambda: self.annotator.resume(tab, place), opacity, show_changes)
+        return self._annotate(lambda: self.annotator.resume(tab, place), show_changes)
 
-    def save(self, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._annotate(lambda: self.annotator.save(tab, place), opacity, show_changes, moved=False)
+    def save(self, tab: Any, place: Any, show_changes: bool = False):
+        return self._annotate(lambda: self.annotator.save(tab, place), show_changes, moved=False)
 
-    def save_and_next(self, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._annotate(lambda: self.annotator.save_and_next(tab, place), opacity, show_changes)
+    def save_and_next(self, tab: Any, place: Any, show_changes: bool = False):
+        return self._annotate(lambda: self.annotator.save_and_next(tab, place), show_changes)
 
-    def next_image(self, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._annotate(lambda: self.annotator.step(tab, place, +1), opacity, show_changes)
+    def next_image(self, tab: Any, place: Any, show_changes: bool = False):
+        return self._annotate(lambda: self.annotator.step(tab, place, +1), show_changes)
 
-    def previous(self, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._annotate(lambda: self.annotator.step(tab, place, -1), opacity, show_changes)
+    def previous(self, tab: Any, place: Any, show_changes: bool = False):
+        return self._annotate(lambda: self.annotator.step(tab, place, -1), show_changes)
 
-    def go_to(self, image_id: str, tab: Any, place: Any, opacity: float = 0.55, show_changes: bool = False):
+    def go_to(self, image_id: str, tab: Any, place: Any, show_changes: bool = False):
         """API: open the data set image ``image_id``."""
-        return self._annotate(lambda: self.annotator.go(tab, place, str(image_id or "")), opacity, show_changes)
+        return self._annotate(lambda: self.annotator.go(tab, place, str(image_id or "")), show_changes)
 
-    def pick(self, tab: Any, place: Any, opacity: float, show_changes: bool, evt: gr.SelectData):
+    def pick(self, tab: Any, place: Any, show_changes: bool, evt: gr.SelectData):
         """A click on the thumbnail strip."""
-        return self._annotate(lambda: self.annotator.go_index(tab, place, int(evt.index)), opacity, show_changes)
+        return self._annotate(lambda: self.annotator.go_index(tab, place, int(evt.index)), show_changes)
 
     def download_dataset(self, tab: Any, place: Any) -> str | None:
         """The data set as one zip (its path)."""
@@ -178,15 +179,17 @@ class AnnotatePanel:
                         self.next_btn = gr.Button("Next ▶", min_width=80, elem_id="gm-next")
                     gr.Markdown(f"<small>{KEYS_HELP}</small>", elem_id="gm-keys")
 
-    def wire(self, demo: gr.Blocks, state: gr.State, outs: list, editor: Any, view_in: list, paint_btn: gr.Button,
+    def wire(self, demo: gr.Blocks, state: gr.State, outs: list, pictures: list, view_in: list, paint_btn: gr.Button,
              tab_ttl: float, gpu: Callable[[Callable], Callable] = lambda fn: fn) -> None:
-        """The panel's events (after :meth:`layout`), each with an ``api_name``, and the shortcuts."""
+        """The panel's events (after :meth:`layout`), each with an ``api_name``, and the shortcuts;
+        ``pictures``: the editor and the photo under the overlay (set when the image changes)."""
+        editor = pictures[0]
         applied = gr.State(False)
         paint_btn.click(gpu(self.paint_sketch), [editor, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once").then(
             self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden"
         )
         place = gr.State(blank_place(), time_to_live=tab_ttl)
-        moved = [*outs, place, editor, self.strip, self.progress]
+        moved = [*outs, place, *pictures, self.strip, self.progress]
         with_place = [state, place, *view_in]
         self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images")
         self.save_btn.click(gpu(self.save), with_place, moved, api_name="save", trigger_mode="once")

@@ -58,7 +58,7 @@ from guide.domain import example_images, scene_examples  # noqa: E402
 from guide.hub import describe_model, load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
-from guide.render import EditorBackgrounds, legend, render_overlay  # noqa: E402
+from guide.render import EditorBackgrounds, legend, render_layer  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
@@ -196,22 +196,22 @@ class GuideApp:
         text = "text guide ✓" if text_guide_ready(model) else "no text guide (painting and questions still work)"
         return f"Model: **{_html(model.config.name or 'unnamed')}** from {_html(model.source)} · {model.num_classes} classes · {text} · {model.device}"
 
-    def _show(self, conv: Conversation, opacity: float, show_changes: bool, status: str, tab: dict | None = None,
+    def _show(self, conv: Conversation, show_changes: bool, status: str, tab: dict | None = None,
               pool: ConversationPool | None = None):
         pool = pool or self.pool
         labels = conv.labels()
         changed = conv.changed() if show_changes else None
         lut = self.annotate.lut if pool is self.pool else pool.palette  # the default model's "unsure" colour too
-        overlay = render_overlay(conv.image, labels, lut, opacity, tuple(conv.pending) if conv.pending else None, changed)
+        overlay = render_layer(labels, lut, tuple(conv.pending) if conv.pending else None, changed)  # the page lays it over the photo
         return tab or pool.tab(conv), overlay, list(conv.transcript), legend_html(pool.classes, pool.palette, labels), status
 
-    def _run(self, tab: Any, opacity: float, show_changes: bool, act: Callable[[Conversation], Reply]):
+    def _run(self, tab: Any, show_changes: bool, act: Callable[[Conversation], Reply]):
         """``act`` on the tab's conversation -> (outputs, ok); a failed act leaves the tab as it was."""
         tab = tab if is_tab(tab) else blank_tab()
         try:
             pool = self._pool(tab)
             with pool.open(tab) as conv:
-                return self._show(conv, opacity, show_changes, act(conv).text, pool=pool), True
+                return self._show(conv, show_changes, act(conv).text, pool=pool), True
         except UserError as e:
             message = str(e)
         except Exception as e:  # never a dead tab: report and keep the old state
@@ -223,23 +223,27 @@ class GuideApp:
         bg = None if image is None else self.backgrounds.path(image)  # a cached PNG: no encoding per Guide
         return {"background": bg, "layers": [], "composite": bg}
 
+    def pictures(self, image: np.ndarray | None) -> tuple[dict[str, Any], str | None]:
+        """A new image's (editor, photo under the overlay): the same cached PNG for both."""
+        return self.editor_value(image), None if image is None else self.backgrounds.path(image)
+
     # ------------------------------------------------------------ events
 
-    def set_image(self, path: str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+    def set_image(self, path: str | None, tab: Any, show_changes: bool = False):
         """A new image starts a new conversation (an emptied upload keeps the old one)."""
         tab = tab if is_tab(tab) else blank_tab()
         if not path:
-            return tab, gr.skip(), gr.skip(), gr.skip(), "", gr.skip()
+            return tab, gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
         try:
             image, note = load_image(path)
         except UserError as e:
             gr.Warning(str(e))
-            return tab, gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip()
+            return tab, gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip(), gr.skip()
         pool = self._pool(tab)
         with pool.start(image, Path(str(path)).stem, note) as conv:
-            return (*self._show(conv, opacity, show_changes, "Image loaded.", pool=pool), self.editor_value(conv.image))
+            return (*self._show(conv, show_changes, "Image loaded.", pool=pool), *self.pictures(conv.image))
 
-    def guide_sketch(self, layers: list | str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+    def guide_sketch(self, layers: list | str | None, tab: Any, show_changes: bool = False):
         """Strokes on the editor -> labelled pixels -> guide by backprop; last output: applied."""
 
         def act(conv: Conversation) -> Reply:
@@ -249,7 +253,7 @@ class GuideApp:
             note = f" ({ignored} stroke pixels in non-class colours were ignored.)" if ignored else ""
             return conv.guide_points(points, how="painted", note=note)
 
-        outputs, ok = self._run(tab, opacity, show_changes, act)
+        outputs, ok = self._run(tab, show_changes, act)
         return (*outputs, ok)
 
     def clear_strokes(self, tab: Any, applied: bool = True):
@@ -259,37 +263,37 @@ class GuideApp:
             return gr.skip()
         return self.editor_value(tab["image"])
 
-    def guide_points(self, points_json: str, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+    def guide_points(self, points_json: str, tab: Any, show_changes: bool = False):
         """API: ``[[row, col, class], ...]`` (class index or name) in image pixels."""
         act = lambda conv: conv.guide_points(parse_points(points_json, conv.classes, conv.image.shape[:2]))  # noqa: E731
-        return self._run(tab, opacity, show_changes, act)[0]
+        return self._run(tab, show_changes, act)[0]
 
-    def chat(self, message: str, tab: Any, opacity: float = 0.55, show_changes: bool = False):
+    def chat(self, message: str, tab: Any, show_changes: bool = False):
         """A hint in words, or the answer to a pending question; clears the textbox once read."""
-        outputs, ok = self._run(tab, opacity, show_changes, lambda conv: conv.say(message))
+        outputs, ok = self._run(tab, show_changes, lambda conv: conv.say(message))
         return (*outputs, "" if ok else gr.skip())
 
-    def ask(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._run(tab, opacity, show_changes, lambda conv: conv.ask())[0]
+    def ask(self, tab: Any, show_changes: bool = False):
+        return self._run(tab, show_changes, lambda conv: conv.ask())[0]
 
-    def answer(self, class_name: str | None, tab: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._run(tab, opacity, show_changes, lambda conv: conv.answer(str(class_name or "")))[0]
+    def answer(self, class_name: str | None, tab: Any, show_changes: bool = False):
+        return self._run(tab, show_changes, lambda conv: conv.answer(str(class_name or "")))[0]
 
-    def undo(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._run(tab, opacity, show_changes, lambda conv: conv.undo())[0]
+    def undo(self, tab: Any, show_changes: bool = False):
+        return self._run(tab, show_changes, lambda conv: conv.undo())[0]
 
-    def reset(self, tab: Any, opacity: float = 0.55, show_changes: bool = False):
-        return self._run(tab, opacity, show_changes, lambda conv: conv.reset())[0]
+    def reset(self, tab: Any, show_changes: bool = False):
+        return self._run(tab, show_changes, lambda conv: conv.reset())[0]
 
-    def view(self, tab: Any, opacity: float = 0.55, show_changes: bool = False, whole: bool = False):
-        """Re-render (opacity, what-changed toggle): no new state, nothing recomputed; the
+    def view(self, tab: Any, show_changes: bool = False, whole: bool = False):
+        """Re-render (the what-changed toggle): no new state, nothing recomputed; the
         transcript and legend are resent only when ``whole`` (a tab that changed model)."""
         tab = tab if is_tab(tab) else blank_tab()
         try:
             pool = self._pool(tab)
             with pool.open(tab) as conv:
                 n = len(conv.steps)
-                shown = self._show(conv, opacity, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab, pool=pool)
+                shown = self._show(conv, show_changes, f"{n} turn{'s' if n != 1 else ''} so far.", tab=tab, pool=pool)
                 return shown if whole else (shown[0], shown[1], gr.skip(), gr.skip(), shown[4])  # unchanged: not resent
         except UserError as e:
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e)
@@ -319,7 +323,7 @@ class GuideApp:
             return current, f"Could not load {_html(spec)}; still on {_html(current)}.", False
         return gr.skip(), f"Model {_html(spec)} ready.", True
 
-    def switch_model(self, spec: str, tab: Any, opacity: float = 0.55, show_changes: bool = False, ok: bool = True):
+    def switch_model(self, spec: str, tab: Any, show_changes: bool = False, ok: bool = True):
         """This tab moves to ``spec``'s model: a fresh conversation about its image, said in the chat."""
         tab = tab if is_tab(tab) else blank_tab()
         if not ok or not spec or spec == (tab["model"] or self.default):
@@ -332,7 +336,7 @@ class GuideApp:
         pool = self._pool(tab)
         if tab["image"] is None:
             return tab, None, list(tab["transcript"]), legend_html(pool.classes, pool.palette, None), NO_IMAGE
-        return self.view(tab, opacity, show_changes, whole=True)
+        return self.view(tab, show_changes, whole=True)
 
     def _brushes(self, pool: ConversationPool) -> tuple[list[str], list[str]]:
         """(brush names, colours): the default model's include the panel's "unsure" brush."""
@@ -361,6 +365,9 @@ def example_paths(n: int = 12) -> list[str]:
     return [str(p) for p in scene_examples(n)]
 
 
+VIEW_LABEL = "What the network sees"
+OPACITY = 0.55  # the overlay's opacity at start (the CSS default below)
+OPACITY_JS = "(a) => { document.getElementById('gm-view').style.setProperty('--gm-alpha', a); }"
 CSS = """
 .gm-legend {display:flex; flex-wrap:wrap; gap:4px 10px; font-size:0.9em; line-height:1.6}
 .gm-item {display:inline-flex; align-items:center; gap:5px; white-space:nowrap}
@@ -370,7 +377,12 @@ CSS = """
 #gm-title h1 {margin-bottom:0}
 #gm-status {min-height:1.5em; font-size:0.9em}
 .gm-hidden {display:none !important}
-#gm-overlay img {width:100%; height:100%; object-fit:contain}  /* drawn at the image's size (guide/render.py), scaled here */
+#gm-overlay img, #gm-photo img {width:100%; height:100%; object-fit:contain}  /* drawn at the image's size (guide/render.py), scaled here */
+/* the class colours over the photo, at the opacity slider's value (OPACITY_JS): same label and height, so the same box */
+#gm-view {position:relative; gap:0; padding:0}
+#gm-overlay {position:absolute; inset:0; background:transparent !important; border-color:transparent !important; box-shadow:none !important}
+#gm-overlay .image-container, #gm-overlay .image-frame, #gm-overlay button {background:transparent !important}
+#gm-overlay img {opacity:var(--gm-alpha, 0.55)}
 """
 
 
@@ -431,8 +443,12 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
                     with gr.Column(min_width=240):
-                        overlay = gr.Image(label="What the network sees", interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=["download", "fullscreen"])
-                        opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity", elem_id="gm-opacity")
+                        # The photo (set when the image changes) under the class colours (every turn), which the
+                        # page draws at the slider's opacity: moving the slider sends nothing to the server.
+                        with gr.Column(elem_id="gm-view"):
+                            photo = gr.Image(label=VIEW_LABEL, interactive=False, height=400, elem_id="gm-photo", buttons=[])
+                            overlay = gr.Image(label=VIEW_LABEL, interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=["download"])
+                        opacity = gr.Slider(0.0, 1.0, value=OPACITY, step=0.05, label="Overlay opacity", elem_id="gm-opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):
                         editor = SketchEditor(
@@ -469,7 +485,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                     export_btn = gr.Button("Export label map (PNG + JSON)")
                     files = gr.File(label="Label map (palette PNG, pixel = class index) and classes/RLE JSON", file_count="multiple", interactive=False)
 
-        view_in = [opacity, show_changes]
+        view_in = [show_changes]
         outs = [state, overlay, chatbot, legend, status]
         fast = dict(show_progress="minimal")
         # A turn shows its progress as a small timer on the overlay only, over the old picture: the default
@@ -479,7 +495,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         # Re-renders run no network (cached labels; under the pool's per-image lock) and change no state,
         # so they skip the queue: one POST, no queue join and event stream (queue=False; not a GPU function).
         free = dict(show_progress="minimal", show_progress_on=[overlay], queue=False)
-        upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor], api_name="set_image")
+        upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor, photo], api_name="set_image")
         applied = gr.State(False)
         guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", **turn).then(
             app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden", concurrency_limit=None
@@ -492,8 +508,8 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", **turn)
         undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", **turn)
         reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", **turn)
-        opacity.release(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue
-        show_changes.change(app.view, [state, *view_in], outs, api_name="toggle_changes", **free)
+        opacity.input(None, [opacity], None, js=OPACITY_JS, api_name=False)  # in the page only
+        show_changes.change(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue
         export_btn.click(app.export, [state], [files], api_name="export")
         brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)
         pings = iter(range(1, 2**62))  # the floor: a queued event that computes nothing, only the status line changes
@@ -505,7 +521,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         selector.input(app.load_choice, [selector, state], [selector, status, loaded], api_name="load_model", show_progress="full").then(
             gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model"
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **fast)
-        app.annotate.wire(demo, state, outs, editor, view_in, paint_btn, tab_ttl, gpu)
+        app.annotate.wire(demo, state, outs, [editor, photo], view_in, paint_btn, tab_ttl, gpu)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 

@@ -11,7 +11,8 @@ picks the first example, then times, ``--repeats`` times each:
 * ``guide``: a painted stroke, then the Guide button -> the overlay changes (painting not timed);
 * ``ask``: Ask me -> the overlay (crosshair) changes;
 * ``undo``: Undo -> the overlay changes;
-* ``opacity``: a click on the opacity slider -> the overlay changes;
+* ``opacity``: a click on the opacity slider -> the overlay is drawn at the new opacity (in the page: the
+  slider sets the colour layer's CSS opacity and sends nothing to the server);
 * ``floor``: the page's cheapest round trip, an event that computes nothing (the hidden ``#gm-ping``
   button, which only updates the status line), where the app has it.
 
@@ -48,6 +49,10 @@ DONE = ("([s, m]) => { const i = document.querySelector('#gm-overlay img');"
         " const busy = document.querySelector('#gm-overlay [data-testid=status-tracker]:not(.hide),"
         " #gm-status [data-testid=status-tracker]:not(.hide)');"
         f" return !busy && i && i.complete && (i.src !== s || {STATUS} !== m) && performance.now(); }}")
+# the opacity slider's result: the colour layer's computed opacity is no longer what it was
+OPACITY_DONE = ("(o) => { const i = document.querySelector('#gm-overlay img');"
+                " return i && getComputedStyle(i).opacity !== o && performance.now(); }")
+OPACITY_NOW = "() => getComputedStyle(document.querySelector('#gm-overlay img')).opacity"
 HINTS = ["there is a coat on the top left", "there is no grass on the bottom", "there is a bag on the right"]
 
 
@@ -62,7 +67,7 @@ def paint_stroke(page, i: int) -> None:
     page.mouse.up()
 
 
-def run(url: str, repeats: int) -> dict:
+def run(url: str, repeats: int, think: float = 0.5) -> dict:
     from playwright.sync_api import sync_playwright
 
     out: dict[str, list[float]] = {k: [] for k in ("floor", "text", "guide", "ask", "undo", "opacity")}
@@ -87,16 +92,17 @@ def run(url: str, repeats: int) -> dict:
             def state() -> list:
                 return page.evaluate(f"() => {{ const i = document.querySelector('#gm-overlay img'); return [i && i.src, {STATUS}]; }}")
 
-            def settle(action, name: str | None = None) -> None:
+            def settle(action, name: str | None = None, done: str = DONE, now: str | None = None) -> None:
                 # Done when the event has finished (no output shows Gradio's pending indicator), the overlay has a
                 # loaded image, and the result is there: a new overlay image, or (a hint that changed nothing gives
                 # the same picture, the same file) a new status message. The status is read from its markdown,
                 # not the whole block, whose text also holds the pending timer ("processing | 0.1s").
-                before = state()
+                page.wait_for_timeout(think * 1000)  # a person looks at the last result before acting again
+                before = page.evaluate(now) if now else state()
                 page.evaluate("() => { window.__gmInput = null; }")
                 t = time.perf_counter()
                 action()
-                end = page.wait_for_function(DONE, arg=before, timeout=60_000, polling="raf").json_value()
+                end = page.wait_for_function(done, arg=before, timeout=60_000, polling="raf").json_value()
                 wall = time.perf_counter() - t
                 start = page.evaluate("() => window.__gmInput")
                 if name is not None:
@@ -121,7 +127,8 @@ def run(url: str, repeats: int) -> dict:
                 slider = page.locator("#gm-opacity input[type=range]")
                 sb = slider.bounding_box()
                 frac = 0.2 + 0.6 * ((i * 7) % 10) / 10
-                settle(lambda: page.mouse.click(sb["x"] + sb["width"] * frac, sb["y"] + sb["height"] / 2), "opacity")
+                settle(lambda: page.mouse.click(sb["x"] + sb["width"] * frac, sb["y"] + sb["height"] / 2), "opacity",
+                       OPACITY_DONE, OPACITY_NOW)
                 settle(lambda: page.locator("#gm-undo").click())  # withdraw the question
                 settle(lambda: page.locator("#gm-undo").click())  # take back the guide turn
         finally:
@@ -134,12 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", default=None)
     p.add_argument("--model", default=None)
     p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--think", type=float, default=0.5, help="seconds between one result and the next action (a person reading it)")
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
     proc, url = (None, args.url) if args.url else start_app(args.model, None)
     loopback_only(url)
     try:
-        report = run(url, args.repeats)
+        report = run(url, args.repeats, args.think)
     finally:
         stop_app(proc)
     for name, r in report.items():

@@ -6,7 +6,7 @@
 Without ``--url`` it starts ``python app.py`` (with ``--model``/``--concurrency`` passed on) on a free
 loopback port and stops it afterwards. Each user opens its own gradio_client connection, loads an
 example image, then plays ``--turns`` events drawn in a fixed cycle (chat hint, ask + answer, labelled
-points, opacity change, undo) with ``--think`` seconds between events, and the script reports per-event
+points, what-changed toggle, undo) with ``--think`` seconds between events, and the script reports per-event
 p50 / p95 latency (call to result, as the user sees it) and the throughput. Bounded: at most
 ``users x (turns + 1)`` calls and ``--time-limit`` seconds; only 127.0.0.0/8 or localhost is accepted.
 """
@@ -119,7 +119,7 @@ def user(url: str, index: int, turns: int, think: float, stop_at: float, image: 
             y, x = 20 + 7 * ((k + index) % 15), 30 + 9 * ((k * 3 + index) % 12)
             call("guide_points", json.dumps([[y, x, classes[(k + 2 * index) % len(classes)]]]))
         else:
-            call("view", 0.3 + 0.1 * (k % 5), False)
+            call("view", bool(k % 2))  # the what-changed highlight (the opacity slider never reaches the server)
             if k % 2:
                 call("undo")
 

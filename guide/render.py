@@ -1,5 +1,6 @@
-"""Pictures of a conversation: the overlay (class colours over the image), the crosshair
-of a pending question, the "what changed" highlight, and the legend's data.
+"""Pictures of a conversation: the overlay (a layer of class colours the page lays over the
+image at the opacity slider's value), the crosshair of a pending question, the "what changed"
+highlight, and the legend's data.
 
 Images are HxWx3 uint8 RGB, label maps HxW class indices, coordinates (row, col).
 The sketch editor shows small images upscaled so the longer side is ``DISPLAY_SIDE`` pixels
@@ -81,38 +82,51 @@ class EditorBackgrounds:
         return str(path)
 
 
-def render_overlay(
-    image: np.ndarray,
+DIM = (62, 62, 62, 166)  # a grey at alpha 0.65: image * 0.35 + 40 where the highlight dims
+
+
+def render_layer(
     labels: np.ndarray,
     palette: np.ndarray,
-    opacity: float = 0.55,
     marker: tuple[int, int] | None = None,
     changed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The image with class colours blended in (at :func:`overlay_size`), a crosshair at ``marker``
-    (image (row, col)), and, when ``changed`` (HxW bool) is given, everything else dimmed."""
+    """The class colours of ``labels`` (HxW) as an RGBA layer (at :func:`overlay_size`) to lay over
+    the image: opaque colours, a crosshair at ``marker`` (image (row, col)), and, when ``changed``
+    (HxW bool) is given, everything else a translucent grey that dims the image under it.
+
+    The page shows it over the image with the opacity slider's CSS opacity (no server call when the
+    slider moves); :func:`composite` is the same blend in numpy.
+    """
     H, W = labels.shape
     size = overlay_size(H, W)
-    colour = np.asarray(palette, dtype=np.uint8)[resize(labels, size, nearest=True)].astype(np.float32)
-    a = float(np.clip(opacity, 0.0, 1.0))
-    out = resize(image, size).astype(np.float32) * (1 - a) + colour * a
+    colour = np.asarray(palette, dtype=np.uint8)[resize(labels, size, nearest=True)]
+    out = np.concatenate([colour, np.full((*size, 1), 255, np.uint8)], axis=-1)
     if changed is not None:
         ch = resize(changed.astype(np.uint8) * 255, size, nearest=True) > 0
-        out[~ch] = out[~ch] * 0.35 + 40
-        out[ch] = colour[ch] * 0.85 + 38
-    pil = Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+        out[~ch] = DIM  # image * 0.35 + 40 at full opacity
+        out[ch, :3] = np.clip(colour[ch].astype(np.float32) * 0.85 + 38, 0, 255).astype(np.uint8)
+    pil = Image.fromarray(out, "RGBA")
     if marker is not None:
         draw_crosshair(pil, ((marker[0] + 0.5) * size[0] / H, (marker[1] + 0.5) * size[1] / W))
     return np.asarray(pil)
 
 
+def composite(image: np.ndarray, layer: np.ndarray, opacity: float = 0.55) -> np.ndarray:
+    """What the page shows: ``layer`` (hxwx4, :func:`render_layer`) at ``opacity`` over ``image``
+    (HxWx3 uint8, resized to the layer's size) -> hxwx3 uint8."""
+    base = resize(image, layer.shape[:2]).astype(np.float32)
+    a = float(np.clip(opacity, 0.0, 1.0)) * layer[..., 3:].astype(np.float32) / 255
+    return np.clip(base * (1 - a) + layer[..., :3].astype(np.float32) * a + 0.5, 0, 255).astype(np.uint8)
+
+
 def draw_crosshair(pil: Image.Image, at: tuple[float, float]) -> None:
-    """A ringed crosshair centred at ``at`` = (row, col) in ``pil``'s pixels, black under white."""
+    """A ringed crosshair centred at ``at`` = (row, col) in ``pil``'s pixels (RGB or RGBA), black under white."""
     y, x = at
     side = min(pil.size)
     r = max(8, side // 22)
     d = ImageDraw.Draw(pil)  # line widths in proportion: 5 and 2 px at 512, 2 and 1 at 160
-    for width, fill in ((max(2, round(side / 100)), (0, 0, 0)), (max(1, round(side / 250)), (255, 255, 255))):
+    for width, fill in ((max(2, round(side / 100)), (0, 0, 0, 255)), (max(1, round(side / 250)), (255, 255, 255, 255))):
         d.ellipse([x - r, y - r, x + r, y + r], outline=fill, width=width)
         d.line([x - 2.2 * r, y, x - 0.5 * r, y], fill=fill, width=width)
         d.line([x + 0.5 * r, y, x + 2.2 * r, y], fill=fill, width=width)

@@ -23,7 +23,7 @@ from guide.data.voc import VOCSegmentation  # noqa: E402
 from guide.dataset import coco_to_labels  # noqa: E402
 from guide.labels import VOID  # noqa: E402
 
-STATUS, PROGRESS = 3, 6  # outputs: overlay, chat, legend, status, editor, strip, progress
+STATUS, STRIP, PROGRESS = 3, 6, 7  # outputs: overlay, chat, legend, status, editor, photo, strip, progress
 
 
 def serve(model, out: Path):
@@ -87,7 +87,7 @@ def test_scripted_batch_session(app_model_dir: Path, tmp_path: Path) -> None:
         r = c.predict([handle_file(str(p)) for p in paths[:2]] + [handle_file(str(tmp_path / "in" / "more.zip"))],
                       api_name="/open_images")
         assert r[STATUS].startswith("Opened 3 new images, 1 problem.") and "readme.txt: skipped, not an image" in r[STATUS]
-        assert r[PROGRESS] == "0 / 3 saved" and len(r[5]) == 3
+        assert r[PROGRESS] == "0 / 3 saved" and len(r[STRIP]) == 3
 
         c.predict('[[40, 10, "coat"], [45, 50, "sand"]]', api_name="/guide_points")
         r = c.predict(hand_layer(tmp_path, palette[12], (0, 0, 64, 64)), api_name="/paint")  # "shirt", top left

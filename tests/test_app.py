@@ -78,7 +78,7 @@ def test_whole_conversation(url: str, example: str, app_server) -> None:
     guided, info = export(c)
     assert (guided != base).any(), "guiding by points did not change the label map"
     assert [t["kind"] for t in info["turns"]] == ["pixels"]
-    r = c.predict(0.8, True, api_name="/view")  # opacity + "what changed" highlight
+    r = c.predict(True, api_name="/view")  # the "what changed" highlight
     assert Path(r[0]).is_file() and r[STATUS] == "1 turn so far."
 
     app_obj = app_server[1].guide_app
@@ -242,8 +242,9 @@ def test_shipped_default_model(example: str) -> None:
     if not (CHECKPOINTS / DEFAULT_MODEL / "config.json").is_file():
         pytest.skip(f"checkpoints/{DEFAULT_MODEL} is not there yet")
     guide_app = app.GuideApp(load_model(), app.BackpropSettings(max_steps=10))
-    state, overlay, chat, legend, status, editor = guide_app.set_image(example, None)
-    assert status == "Image loaded." and overlay.shape == (160, 160, 3) and "gm-legend" in legend  # the image's own size: the browser scales it
+    state, overlay, chat, legend, status, editor, photo = guide_app.set_image(example, None)
+    assert status == "Image loaded." and overlay.shape == (160, 160, 4) and "gm-legend" in legend  # the image's own size: the browser scales it
+    assert photo == editor["background"] and Path(photo).is_file()  # the photo under the overlay: the editor's PNG
     state, overlay, chat, legend, status = guide_app.guide_points('[[20, 20, "coat"]]', state)
     assert status.startswith("Guided by 1 labelled pixel"), status
     state, *_, status = guide_app.undo(state)
@@ -265,7 +266,7 @@ def test_main_explains_bad_model_and_busy_port(app_model_dir: Path, tmp_path: Pa
 
 
 def test_an_event_reuses_the_cached_prediction(app_model_dir: Path, example: str) -> None:
-    """Re-rendering (opacity, what-changed) or reopening a tab recomputes nothing."""
+    """Re-rendering (the what-changed highlight) or reopening a tab recomputes nothing."""
     from guide.hub import load_model
 
     guide_app = app.GuideApp(load_model(app_model_dir, device="cpu"), app.BackpropSettings(optimizer="lbfgs", max_steps=5))
@@ -273,8 +274,8 @@ def test_an_event_reuses_the_cached_prediction(app_model_dir: Path, example: str
     tab = guide_app.guide_points('[[20, 20, "coat"]]', tab)[0]
     with guide_app.pool.open(tab) as conv:
         logits, labels = conv.session.logits(), conv.labels()
-    for opacity, changes in [(0.3, True), (0.9, False)]:
-        again, overlay, *_ = guide_app.view(tab, opacity, changes)
-        assert again is tab and overlay.shape == (160, 160, 3)
+    for changes in [True, False]:
+        again, overlay, *_ = guide_app.view(tab, changes)
+        assert again is tab and overlay.shape == (160, 160, 4)
     with guide_app.pool.open(tab) as conv:
         assert conv.session.logits() is logits and conv.labels() is labels

@@ -103,7 +103,7 @@ def test_guide_model_segments_a_real_photo_and_a_tab_switches_models(models_serv
     url, demo, tiny = models_server
     assert demo.guide_app.default == REAL_MODEL and demo.guide_app.model.classes == VOC_WORDS
     c = Client(url, verbose=False, download_files=True)
-    overlay, chat, legend, status, _ = c.predict(handle_file(photo), api_name="/set_image")  # (the tab state stays on the server)
+    overlay, chat, legend, status, _, _ = c.predict(handle_file(photo), api_name="/set_image")  # (the tab state stays on the server)
     assert status == "Image loaded." and Path(overlay).is_file()
     assert said(chat)[-1].startswith("New image, 512x512") and "Heads-up" not in said(chat)[-1]
     assert all(f">{w}<" in legend for w in VOC_WORDS)  # the legend names the 21 VOC classes
@@ -114,7 +114,7 @@ def test_guide_model_segments_a_real_photo_and_a_tab_switches_models(models_serv
     # the same tab switches to the tiny model: a fresh conversation about the same photo
     selector, status = c.predict(tiny, api_name="/load_model")
     assert status == f"Model {tiny} ready."
-    overlay, chat, legend, status = c.predict(tiny, 0.55, False, api_name="/switch_model")
+    overlay, chat, legend, status = c.predict(tiny, False, api_name="/switch_model")
     assert said(chat)[0].startswith("Switched to **tiny-app") and said(chat)[1].startswith("New image, 512x512")
     assert len(chat) == 2 and ">coat<" in legend and ">aeroplane<" not in legend
     tiny_classes = load_model(tiny, device="cpu").classes
@@ -192,4 +192,4 @@ def test_only_compute_events_borrow_the_gpu_and_their_values_pickle(app_model_di
     tab = wrapped["guide_points"]('[[20, 20, "coat"]]', tab)[0]
     tab = wrapped["ask"](tab)[0]
     tab, overlay, chat, legend, status = wrapped["answer"]("sky", tab)
-    assert status.startswith("Thanks: that's sky") and len(tab["steps"]) == 2 and overlay.shape[2] == 3
+    assert status.startswith("Thanks: that's sky") and len(tab["steps"]) == 2 and overlay.shape[2] == 4  # the RGBA layer

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guide.render import DISPLAY_SIDE, display_size, overlay_size, render_overlay
+from guide.render import DISPLAY_SIDE, composite, display_size, overlay_size, render_layer
 
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
 
@@ -19,33 +19,38 @@ def test_overlay_keeps_small_images_and_shrinks_large_ones() -> None:
     assert overlay_size(3000, 1500) == (DISPLAY_SIDE, DISPLAY_SIDE // 2)
 
 
-def test_overlay_blends_labels_at_the_image_resolution() -> None:
+def test_layer_is_class_colours_at_the_image_resolution_and_the_page_blend_is_the_overlay() -> None:
     image = np.full((40, 60, 3), 100, np.uint8)
     labels = np.zeros((40, 60), np.uint8)
     labels[:, 30:] = 1
-    out = render_overlay(image, labels, PALETTE, opacity=1.0)
-    assert out.shape == (40, 60, 3)
-    assert (out[:, :30] == 0).all() and (out[:, 30:] == [255, 0, 0]).all()
-    half = render_overlay(image, labels, PALETTE, opacity=0.5)
-    np.testing.assert_allclose(half[0, 0], [50, 50, 50], atol=1)
+    layer = render_layer(labels, PALETTE)
+    assert layer.shape == (40, 60, 4) and (layer[..., 3] == 255).all()
+    assert (layer[:, :30, :3] == 0).all() and (layer[:, 30:, :3] == [255, 0, 0]).all()
+    assert (composite(image, layer, 1.0)[:, 30:] == [255, 0, 0]).all()
+    np.testing.assert_allclose(composite(image, layer, 0.5)[0, 0], [50, 50, 50], atol=1)  # image * 0.5 + black * 0.5
+    np.testing.assert_array_equal(composite(image, layer, 0.0), image)
 
-    big = render_overlay(np.zeros((1024, 2048, 3), np.uint8), np.ones((1024, 2048), np.uint8), PALETTE, opacity=1.0)
-    assert big.shape == (256, 512, 3) and (big == [255, 0, 0]).all()
+    big = render_layer(np.ones((1024, 2048), np.uint8), PALETTE)
+    assert big.shape == (256, 512, 4) and (big[..., :3] == [255, 0, 0]).all()
+    assert composite(np.zeros((1024, 2048, 3), np.uint8), big, 1.0).shape == (256, 512, 3)  # the image follows the layer
 
 
 def test_crosshair_and_changed_highlight() -> None:
     image = np.full((160, 160, 3), 128, np.uint8)
     labels = np.zeros((160, 160), np.uint8)
-    plain = render_overlay(image, labels, PALETTE, 0.5)
-    marked = render_overlay(image, labels, PALETTE, 0.5, marker=(40, 120))
+    plain = render_layer(labels, PALETTE)
+    marked = render_layer(labels, PALETTE, marker=(40, 120))
     diff = np.argwhere((marked != plain).any(-1))
-    assert len(diff) > 0
+    assert len(diff) > 0 and (marked[..., 3] == 255).all()  # drawn opaque, like the colours
     centre = diff.mean(0)
     assert abs(centre[0] - 40.5) < 3 and abs(centre[1] - 120.5) < 3  # ring and arms centred on the pixel
     changed = np.zeros((160, 160), bool)
     changed[:80] = True
-    lit = render_overlay(image, labels, PALETTE, 0.5, changed=changed)
-    assert lit[100:].mean() < plain[100:].mean()  # the unchanged half is dimmed
+    lit = render_layer(labels, PALETTE, changed=changed)
+    assert (lit[:80, :, 3] == 255).all() and (lit[100:, :, 3] < 255).all()  # the unchanged half: translucent grey
+    bright = np.full((160, 160, 3), 250, np.uint8)
+    shown = composite(bright, lit, 1.0)
+    np.testing.assert_allclose(shown[100:].astype(float), 250 * 0.35 + 40, atol=1.5)  # dimmed, the image still under it
 
 
 def test_editor_background_is_written_once_per_image_and_bounded() -> None:
