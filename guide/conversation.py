@@ -276,13 +276,13 @@ class Conversation:
     def _add_clauses(self, clauses: Sequence[str]) -> TurnResult:
         """Apply each clause as a text turn; one result whose reply has a sentence per clause.
         If one fails, the turns the earlier clauses added are taken back before it is raised."""
-        start = len(self.session.turns)
+        start = self.session.turn_count
         results = []
         try:
             for clause in clauses:
                 results.append(self.session.add_text(clause))
         except Exception:
-            while len(self.session.turns) > start:
+            while self.session.turn_count > start:
                 self.session.undo()
             raise
         if len(results) == 1:
@@ -441,7 +441,7 @@ class Conversation:
             raise UserError(NO_TEXT_GUIDE) from None
         except ValueError as e:  # the session refused the hint before changing anything
             raise UserError(str(e)) from None
-        added = len(self.session.turns) - turns_before
+        added = self.session.turn_count - turns_before
         changed = before != self.labels()
         if added:
             self.steps.append({"kind": "guide", "said": said, "turns": added, "changed": rle_encode(changed)})

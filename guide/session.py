@@ -18,7 +18,6 @@ whole history and undo needs nothing else.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +58,26 @@ class TurnResult:
     hint: Hint | None = None
     steps: int = 0  # backprop steps (0 for text turns)
     satisfied: bool = True
+
+
+def frozen(value: Any) -> Any:
+    """Lists (nested) as tuples, dicts' values likewise: a turn's numbers are never changed once
+    stored, and copies of the state share them (``state_copy``), so copying a long conversation
+    costs its turns, not their thousands of floats (a text turn's parameters)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    if isinstance(value, dict):
+        return {k: frozen(v) for k, v in value.items()}
+    return value
+
+
+def state_copy(value: Any) -> Any:
+    """A copy of a session state (or part) that shares its tuples: immutable, so safe to share."""
+    if isinstance(value, dict):
+        return {k: state_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [state_copy(v) for v in value]
+    return value
 
 
 def empty_state() -> dict[str, Any]:
@@ -143,8 +162,9 @@ class GuideSession:
     # ------------------------------------------------------------------ state
 
     def get_state(self) -> dict[str, Any]:
-        """The conversation as plain data (lists, numbers, strings); copy it freely."""
-        return copy.deepcopy(self._state)
+        """The conversation as plain data (dicts, lists, tuples, numbers, strings; JSON-able); a copy
+        that shares only the turns' tuples (immutable), so changing it never changes the session."""
+        return state_copy(self._state)
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a conversation from ``get_state`` (for the image already set)."""
@@ -153,13 +173,18 @@ class GuideSession:
             raise ValueError("not a GuideSession state: expected a dict from get_state()")
         if state == self._state:  # the state it already holds (an app reopening a tab): keep the cached logits
             return
-        self._state = copy.deepcopy(state)
+        self._state = state_copy(state)  # (turns as stored by JSON: lists of numbers, frozen below)
+        self._state["turns"] = [{k: frozen(v) for k, v in t.items()} for t in self._state["turns"]]
         self._state.setdefault("asked", [])
         self._logits = None
 
     @property
     def turns(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self._state["turns"])
+        return state_copy(self._state["turns"])
+
+    @property
+    def turn_count(self) -> int:
+        return len(self._state["turns"])
 
     def reset(self) -> None:
         """Back to the unguided prediction (keeps the image)."""
@@ -289,7 +314,7 @@ class GuideSession:
             raise ValueError("no labelled pixel inside the image: draw on the image to give a hint")
         before = self.predict()
         warm = self._click_params()
-        self._state["turns"].append({"kind": "pixels", "points": clean, "click_params": None})
+        self._state["turns"].append({"kind": "pixels", "points": frozen(clean), "click_params": None})
         result = self._optimise_clicks(warm)
         gained = self._changes(before, self.predict())
         names = sorted({self.model.classes[p[2]] for p in clean})
@@ -318,7 +343,7 @@ class GuideSession:
         forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks)
         init = GuideParams.from_lists(warm, dev) if warm is not None else block.zero_params(device=dev)
         result = guide_by_backprop(forward, init, labels, self.backprop)
-        self._state["turns"][-1]["click_params"] = result.params.to_lists()
+        self._state["turns"][-1]["click_params"] = frozen(result.params.to_lists())
         self._logits = None
         return result
 
@@ -347,7 +372,7 @@ class GuideSession:
             return TurnResult(f"I don't see any {name} in the image, so there is nothing to remove; nothing changed.",
                               {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
         warm = self._click_params()
-        self._state["turns"].append({"kind": "text", "text": text, "params": params.to_lists(), "click_params": None})
+        self._state["turns"].append({"kind": "text", "text": text, "params": frozen(params.to_lists()), "click_params": None})
         self._logits = None
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,20 @@ def test_hints_accumulate_and_state_roundtrip(tiny_model, image):
     assert np.array_equal(other.predict(), pred)
     other.undo()
     assert len(other.turns) == 1 and len(session.turns) == 2  # copies are independent
+
+    # The state as JSON (lists again) restores the same prediction; a copy shares only tuples,
+    # so changing it never changes the session, and copying costs the turns, not their floats.
+    third = GuideSession(tiny_model)
+    third.set_image(image)
+    third.set_state(json.loads(json.dumps(state)))
+    assert np.array_equal(third.predict(), pred) and third.get_state() == session.get_state()
+    copy = session.get_state()
+    copy["turns"][0]["kind"] = "text"
+    copy["turns"].pop()
+    copy["asked"].append([0, 0])
+    assert session.get_state() == state and session.turn_count == 2
+    params = state["turns"][-1]["click_params"]
+    assert isinstance(params["alpha"], tuple) and session.get_state()["turns"][-1]["click_params"]["alpha"] is params["alpha"]
 
 
 def test_reset_and_new_image(tiny_model, image):

@@ -215,6 +215,7 @@ def test_a_text_turn_costs_one_tail_pass_at_any_turn(text_model, scene, monkeypa
 def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, reword):
     """A hint in any wording reaches the guide as the reader's canonical sentence ("there is no
     coat on the top left"), whatever the user typed; reword_hints=False: the typed words."""
+    from guide.session import frozen
     from guide.text.understand import encode_hint
 
     session = GuideSession(text_model, reword_hints=reword, keep_backfiring_text=True)
@@ -226,7 +227,7 @@ def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, rewo
     assert encoded[typed] != encoded[canonical]  # so the check below tells them apart
     session.add_text(typed)
     assert session.turns[0]["text"] == typed  # the transcript keeps what was typed
-    assert session.turns[0]["params"] == encoded[canonical if reword else typed]
+    assert session.turns[0]["params"] == frozen(encoded[canonical if reword else typed])  # stored as tuples
 
 
 def test_canonical_hint_words():
