@@ -67,7 +67,9 @@ try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
 
     gpu = spaces.GPU
+    ZEROGPU = True
 except ImportError:  # pragma: no cover - depends on the host
+    ZEROGPU = False
 
     def gpu(fn: Callable) -> Callable:
         return fn
@@ -80,6 +82,9 @@ TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
 MAX_LAYERS = 8  # sketch layers one editor may send
 MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads
 MAX_BLOB_SETS = 32  # sketches waiting to be read, server-wide
+# Models fed at most this side (the embedded ones) make a text turn, Ask me or Undo cost a few ms:
+# those events then skip the queue (experiments/browser_bench.py: text turn -75 ms at p50 on CPU).
+LIGHT_SIDE = 256
 
 
 def raw_upload(component: gr.Image) -> gr.Image:
@@ -480,7 +485,8 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                     answer_class = gr.Dropdown(classes, value=None, label="Answer with a class", allow_custom_value=True, scale=2)
                     answer_btn = gr.Button("Answer", scale=1, min_width=80)
                 status = gr.Markdown(NO_IMAGE, elem_id="gm-status")
-                ping_btn = gr.Button("ping", elem_id="gm-ping", elem_classes="gm-hidden")  # the latency floor (experiments/browser_bench.py)
+                ping_btn = gr.Button("ping", elem_id="gm-ping", elem_classes="gm-hidden")  # the latency floors (experiments/browser_bench.py)
+                ping_direct = gr.Button("ping", elem_id="gm-ping-direct", elem_classes="gm-hidden")
                 with gr.Accordion("Export", open=False):
                     export_btn = gr.Button("Export label map (PNG + JSON)")
                     files = gr.File(label="Label map (palette PNG, pixel = class index) and classes/RLE JSON", file_count="multiple", interactive=False)
@@ -492,6 +498,11 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         # (a grey cover and a timer on each of the five outputs) is page work that delays the stream the
         # result comes on (experiments/browser_trace.py).
         turn = dict(trigger_mode="once", show_progress="minimal", show_progress_on=[overlay])
+        # On a light model (and never on ZeroGPU, whose GPU functions want the queue) text turns, Ask me
+        # and Undo skip the queue too: one POST instead of a queue join and an event stream. A heavy
+        # model's tail pass (a 520 px ResNet: ~1 s on CPU) stays in the queue, within its concurrency.
+        light = not ZEROGPU and len(choices) == 1 and model.config.input_size <= LIGHT_SIDE
+        quick = {**turn, "queue": False} if light else turn
         # Re-renders run no network (cached labels; under the pool's per-image lock) and change no state,
         # so they skip the queue: one POST, no queue join and event stream (queue=False; not a GPU function).
         free = dict(show_progress="minimal", show_progress_on=[overlay], queue=False)
@@ -503,17 +514,18 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
         points = gr.Textbox(visible=False)
         points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points")
-        msg.submit(gpu(app.chat), [msg, state, *view_in], [*outs, msg], api_name="chat", **turn)
-        ask_btn.click(gpu(app.ask), [state, *view_in], outs, api_name="ask", **turn)
+        msg.submit(gpu(app.chat), [msg, state, *view_in], [*outs, msg], api_name="chat", **quick)
+        ask_btn.click(gpu(app.ask), [state, *view_in], outs, api_name="ask", **quick)
         answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", **turn)
-        undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", **turn)
+        undo_btn.click(gpu(app.undo), [state, *view_in], outs, api_name="undo", **quick)
         reset_btn.click(gpu(app.reset), [state, *view_in], outs, api_name="reset", **turn)
         opacity.input(None, [opacity], None, js=OPACITY_JS, api_name=False)  # in the page only
         show_changes.change(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue
         export_btn.click(app.export, [state], [files], api_name="export")
         brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)
-        pings = iter(range(1, 2**62))  # the floor: a queued event that computes nothing, only the status line changes
-        ping_btn.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping", **fast)
+        pings = iter(range(1, 2**62))  # the floors: an event that computes nothing, only the status line changes,
+        ping_btn.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping", **fast)  # through the queue
+        ping_direct.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping_direct", **fast, queue=False)  # not
 
         # The model selector: load in this process (ZeroGPU: never inside a GPU worker), then a
         # fresh conversation on it (gpu: runs the head), then the widgets that follow the model.

@@ -13,8 +13,13 @@ picks the first example, then times, ``--repeats`` times each:
 * ``undo``: Undo -> the overlay changes;
 * ``opacity``: a click on the opacity slider -> the overlay is drawn at the new opacity (in the page: the
   slider sets the colour layer's CSS opacity and sends nothing to the server);
-* ``floor``: the page's cheapest round trip, an event that computes nothing (the hidden ``#gm-ping``
-  button, which only updates the status line), where the app has it.
+* ``floor``: the page's cheapest queued round trip, an event that computes nothing (the hidden ``#gm-ping``
+  button, which only updates the status line), where the app has it;
+* ``floor_direct``: the same without the queue (``#gm-ping-direct``: one POST), the floor of the events
+  that skip it (a text turn, Ask me and Undo on a light model).
+
+Before each timed action the page rests ``--think`` seconds (default 0.5: a person looks at a result
+before acting again), so an action is not timed while the page still finishes the last one.
 
 A timed action is done at the first animation frame at which its result is on screen: the event has
 finished (no output shows Gradio's pending indicator), the overlay ``<img>`` has loaded, and the overlay
@@ -70,7 +75,7 @@ def paint_stroke(page, i: int) -> None:
 def run(url: str, repeats: int, think: float = 0.5) -> dict:
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {k: [] for k in ("floor", "text", "guide", "ask", "undo", "opacity")}
+    out: dict[str, list[float]] = {k: [] for k in ("floor", "floor_direct", "text", "guide", "ask", "undo", "opacity")}
     walls: dict[str, list[float]] = {k: [] for k in out}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -113,6 +118,7 @@ def run(url: str, repeats: int, think: float = 0.5) -> dict:
             for i in range(repeats):
                 if has_ping:
                     settle(lambda: page.evaluate("() => document.querySelector('#gm-ping').click()"), "floor")
+                    settle(lambda: page.evaluate("() => document.querySelector('#gm-ping-direct').click()"), "floor_direct")
 
                 box = page.locator("#gm-msg textarea")
                 box.fill(HINTS[i % len(HINTS)])
@@ -151,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_app(proc)
     for name, r in report.items():
-        print(f"{name:<8} n={r['n']:<3} p50 {r['p50_ms']:6.0f} ms   p95 {r['p95_ms']:6.0f} ms")
+        print(f"{name:<12} n={r['n']:<3} p50 {r['p50_ms']:6.0f} ms   p95 {r['p95_ms']:6.0f} ms")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -321,7 +321,7 @@ class Conversation:
             raise UserError("Nothing painted yet: pick a class colour in the brush and paint over the part the network got wrong, then press Guide."
                             if how == "painted" else "No points given.")
         turns = self.session.get_state()["turns"]
-        if how == "painted" and turns and turns[-1]["kind"] == "pixels" and turns[-1]["points"] == [list(p) for p in points]:
+        if how == "painted" and turns and turns[-1]["kind"] == "pixels" and tuple(map(tuple, turns[-1]["points"])) == tuple(points):
             raise UserError("Those strokes were already applied. Paint new ones, or press Undo.")
         names = sorted({self.classes[p[2]] for p in points if 0 <= p[2] < len(self.classes)})
         said = f"({how}) {', '.join(names)} ({len(points)} px)"

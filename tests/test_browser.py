@@ -114,7 +114,7 @@ def test_model_selector_switches_the_tab(models_server) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     url, demo, tiny = models_server
     ARTIFACTS.mkdir(exist_ok=True)
-    legend = "document.querySelector('.gm-legend').innerText"
+    legend = "(document.querySelector('.gm-legend') || {innerText: ''}).innerText"  # null while the legend is re-rendered
     with open_page(sync_api, url, ARTIFACTS / "browser-models-failure.png") as page:
         page.wait_for_selector("#gm-model input", timeout=60_000)
         page.wait_for_function(f"() => {legend}.includes('aeroplane')", timeout=30_000)  # the default: VOC classes

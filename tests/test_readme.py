@@ -41,10 +41,11 @@ def test_the_library_snippet_runs_as_written(monkeypatch: pytest.MonkeyPatch, ca
     assert 0 <= ns["y"] < h and 0 <= ns["x"] < w
     assert capsys.readouterr().out.strip()  # add_text's reply was printed
     state = ns["state"]
-    assert json.loads(json.dumps(state)) == state  # plain data, as README says
+    stored = json.loads(json.dumps(state))  # plain data, as README says: JSON keeps it (tuples come back as lists)
     assert len(state["turns"]) == 1  # the click; undo took back the text turn
-    ns["session"].set_state(state)  # "set_state it later"
-    assert ns["session"].turns == state["turns"]
+    ns["session"].undo()
+    ns["session"].set_state(stored)  # "set_state it later"
+    assert ns["session"].get_state() == state and ns["session"].turns == state["turns"]
 
 
 def test_the_gradio_client_snippet_runs_against_the_app(app_server, monkeypatch: pytest.MonkeyPatch) -> None:
