@@ -371,8 +371,16 @@ def example_paths(n: int = 12) -> list[str]:
 
 
 VIEW_LABEL = "What the network sees"
-OPACITY = 0.55  # the overlay's opacity at start (the CSS default below)
-OPACITY_JS = "(a) => { document.getElementById('gm-view').style.setProperty('--gm-alpha', a); }"
+OPACITY = 0.55  # the overlay's opacity at start
+# The overlay's opacity, in the page: an SVG filter on the colour layer scales its alphas below 255 (the
+# colours, guide/render.py COLOUR_ALPHA = 254, and the "what changed" dimming) by the slider's value and
+# keeps 255 (the crosshair) opaque; moving the slider rewrites the filter's table, nothing else.
+OPACITY_SVG = ('<svg width="0" height="0" aria-hidden="true"><filter id="gm-alpha" color-interpolation-filters="sRGB">'
+               '<feComponentTransfer><feFuncA id="gm-alpha-fn" type="table" tableValues="0 1"/></feComponentTransfer></filter></svg>')
+OPACITY_SET = ("window.gmOpacity = (a) => document.getElementById('gm-alpha-fn').setAttribute('tableValues',"
+               " Array.from({length: 256}, (_, k) => k === 255 ? 1 : Math.min(1, a * k / 254)).join(' '));"
+               f" window.gmOpacity({OPACITY});")
+OPACITY_JS = "(a) => { window.gmOpacity(a); }"
 CSS = """
 .gm-legend {display:flex; flex-wrap:wrap; gap:4px 10px; font-size:0.9em; line-height:1.6}
 .gm-item {display:inline-flex; align-items:center; gap:5px; white-space:nowrap}
@@ -383,11 +391,12 @@ CSS = """
 #gm-status {min-height:1.5em; font-size:0.9em}
 .gm-hidden {display:none !important}
 #gm-overlay img, #gm-photo img {width:100%; height:100%; object-fit:contain}  /* drawn at the image's size (guide/render.py), scaled here */
-/* the class colours over the photo, at the opacity slider's value (OPACITY_JS): same label and height, so the same box */
+/* the class colours over the photo, at the opacity slider's value (OPACITY_SVG): same label and height, so the same box */
 #gm-view {position:relative; gap:0; padding:0}
 #gm-overlay {position:absolute; inset:0; background:transparent !important; border-color:transparent !important; box-shadow:none !important}
 #gm-overlay .image-container, #gm-overlay .image-frame, #gm-overlay button {background:transparent !important}
-#gm-overlay img {opacity:var(--gm-alpha, 0.55)}
+#gm-overlay img {filter:url(#gm-alpha)}
+#gm-defs {position:absolute; width:0; height:0; overflow:hidden}
 """
 
 
@@ -453,6 +462,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                         with gr.Column(elem_id="gm-view"):
                             photo = gr.Image(label=VIEW_LABEL, interactive=False, height=400, elem_id="gm-photo", buttons=[])
                             overlay = gr.Image(label=VIEW_LABEL, interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=["download"])
+                            gr.HTML(OPACITY_SVG, elem_id="gm-defs", js_on_load=OPACITY_SET)
                         opacity = gr.Slider(0.0, 1.0, value=OPACITY, step=0.05, label="Overlay opacity", elem_id="gm-opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")
                     with gr.Column(min_width=240):

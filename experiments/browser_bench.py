@@ -12,7 +12,7 @@ picks the first example, then times, ``--repeats`` times each:
 * ``ask``: Ask me -> the overlay (crosshair) changes;
 * ``undo``: Undo -> the overlay changes;
 * ``opacity``: a click on the opacity slider -> the overlay is drawn at the new opacity (in the page: the
-  slider sets the colour layer's CSS opacity and sends nothing to the server);
+  slider rewrites the colour layer's opacity filter and sends nothing to the server);
 * ``floor``: the page's cheapest queued round trip, an event that computes nothing (the hidden ``#gm-ping``
   button, which only updates the status line), where the app has it;
 * ``floor_direct``: the same without the queue (``#gm-ping-direct``: one POST), the floor of the events
@@ -54,10 +54,9 @@ DONE = ("([s, m]) => { const i = document.querySelector('#gm-overlay img');"
         " const busy = document.querySelector('#gm-overlay [data-testid=status-tracker]:not(.hide),"
         " #gm-status [data-testid=status-tracker]:not(.hide)');"
         f" return !busy && i && i.complete && (i.src !== s || {STATUS} !== m) && performance.now(); }}")
-# the opacity slider's result: the colour layer's computed opacity is no longer what it was
-OPACITY_DONE = ("(o) => { const i = document.querySelector('#gm-overlay img');"
-                " return i && getComputedStyle(i).opacity !== o && performance.now(); }")
-OPACITY_NOW = "() => getComputedStyle(document.querySelector('#gm-overlay img')).opacity"
+# the opacity slider's result: the colour layer's opacity filter (app.py, OPACITY_SVG) has a new table
+OPACITY_NOW = "() => document.getElementById('gm-alpha-fn').getAttribute('tableValues')"
+OPACITY_DONE = f"(o) => ({OPACITY_NOW})() !== o && performance.now()"
 HINTS = ["there is a coat on the top left", "there is no grass on the bottom", "there is a bag on the right"]
 
 

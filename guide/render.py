@@ -83,6 +83,9 @@ class EditorBackgrounds:
 
 
 DIM = (62, 62, 62, 166)  # a grey at alpha 0.65: image * 0.35 + 40 where the highlight dims
+# Alpha of the class colours: one short of opaque, so the page's opacity filter (app.py) can scale
+# every alpha below 255 by the slider's value and keep 255, the crosshair, opaque at any opacity.
+COLOUR_ALPHA = 254
 
 
 def render_layer(
@@ -92,16 +95,17 @@ def render_layer(
     changed: np.ndarray | None = None,
 ) -> np.ndarray:
     """The class colours of ``labels`` (HxW) as an RGBA layer (at :func:`overlay_size`) to lay over
-    the image: opaque colours, a crosshair at ``marker`` (image (row, col)), and, when ``changed``
-    (HxW bool) is given, everything else a translucent grey that dims the image under it.
+    the image: the colours (alpha ``COLOUR_ALPHA``), an opaque crosshair at ``marker`` (image (row,
+    col)), and, when ``changed`` (HxW bool) is given, everything else a translucent grey that dims the
+    image under it.
 
-    The page shows it over the image with the opacity slider's CSS opacity (no server call when the
-    slider moves); :func:`composite` is the same blend in numpy.
+    The page shows it over the image, its alphas below 255 scaled by the opacity slider's value (no
+    server call when the slider moves); :func:`composite` is the same blend in numpy.
     """
     H, W = labels.shape
     size = overlay_size(H, W)
     colour = np.asarray(palette, dtype=np.uint8)[resize(labels, size, nearest=True)]
-    out = np.concatenate([colour, np.full((*size, 1), 255, np.uint8)], axis=-1)
+    out = np.concatenate([colour, np.full((*size, 1), COLOUR_ALPHA, np.uint8)], axis=-1)
     if changed is not None:
         ch = resize(changed.astype(np.uint8) * 255, size, nearest=True) > 0
         out[~ch] = DIM  # image * 0.35 + 40 at full opacity
@@ -114,9 +118,11 @@ def render_layer(
 
 def composite(image: np.ndarray, layer: np.ndarray, opacity: float = 0.55) -> np.ndarray:
     """What the page shows: ``layer`` (hxwx4, :func:`render_layer`) at ``opacity`` over ``image``
-    (HxWx3 uint8, resized to the layer's size) -> hxwx3 uint8."""
+    (HxWx3 uint8, resized to the layer's size) -> hxwx3 uint8. Alphas below 255 are scaled by
+    ``opacity`` (the colours read as exactly ``opacity``), 255 (the crosshair) stays opaque."""
     base = resize(image, layer.shape[:2]).astype(np.float32)
-    a = float(np.clip(opacity, 0.0, 1.0)) * layer[..., 3:].astype(np.float32) / 255
+    alpha = layer[..., 3:].astype(np.float32)
+    a = np.where(alpha == 255, 1.0, float(np.clip(opacity, 0.0, 1.0)) * alpha / COLOUR_ALPHA)
     return np.clip(base * (1 - a) + layer[..., :3].astype(np.float32) * a + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guide.render import DISPLAY_SIDE, composite, display_size, overlay_size, render_layer
+from guide.render import COLOUR_ALPHA, DISPLAY_SIDE, composite, display_size, overlay_size, render_layer
 
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
 
@@ -24,7 +24,7 @@ def test_layer_is_class_colours_at_the_image_resolution_and_the_page_blend_is_th
     labels = np.zeros((40, 60), np.uint8)
     labels[:, 30:] = 1
     layer = render_layer(labels, PALETTE)
-    assert layer.shape == (40, 60, 4) and (layer[..., 3] == 255).all()
+    assert layer.shape == (40, 60, 4) and (layer[..., 3] == COLOUR_ALPHA).all()
     assert (layer[:, :30, :3] == 0).all() and (layer[:, 30:, :3] == [255, 0, 0]).all()
     assert (composite(image, layer, 1.0)[:, 30:] == [255, 0, 0]).all()
     np.testing.assert_allclose(composite(image, layer, 0.5)[0, 0], [50, 50, 50], atol=1)  # image * 0.5 + black * 0.5
@@ -41,13 +41,16 @@ def test_crosshair_and_changed_highlight() -> None:
     plain = render_layer(labels, PALETTE)
     marked = render_layer(labels, PALETTE, marker=(40, 120))
     diff = np.argwhere((marked != plain).any(-1))
-    assert len(diff) > 0 and (marked[..., 3] == 255).all()  # drawn opaque, like the colours
+    assert len(diff) > 0 and set(np.unique(marked[..., 3])) == {COLOUR_ALPHA, 255}  # the crosshair alone is opaque
+    cross = marked[..., 3] == 255
+    opaque = composite(image, marked, 0.0)  # at opacity 0 the crosshair still shows, the colours do not
+    assert (opaque[cross] != image[cross]).any(axis=-1).all() and (opaque[~cross] == image[~cross]).all()
     centre = diff.mean(0)
     assert abs(centre[0] - 40.5) < 3 and abs(centre[1] - 120.5) < 3  # ring and arms centred on the pixel
     changed = np.zeros((160, 160), bool)
     changed[:80] = True
     lit = render_layer(labels, PALETTE, changed=changed)
-    assert (lit[:80, :, 3] == 255).all() and (lit[100:, :, 3] < 255).all()  # the unchanged half: translucent grey
+    assert (lit[:80, :, 3] == COLOUR_ALPHA).all() and (lit[100:, :, 3] < COLOUR_ALPHA).all()  # the unchanged half: translucent grey
     bright = np.full((160, 160, 3), 250, np.uint8)
     shown = composite(bright, lit, 1.0)
     np.testing.assert_allclose(shown[100:].astype(float), 250 * 0.35 + 40, atol=1.5)  # dimmed, the image still under it
