@@ -28,8 +28,9 @@ Positions are flat indices ``row * width + col`` into a map; (row, col) = (y, x)
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -182,25 +183,24 @@ class Chain(Layer):
                     raise Unsupported(f"non-square conv {m}")
                 self.first_positions = len(pos)
                 if kh == 1 and ph == 0:
-                    self.steps.append(("conv1", [m.weight.flatten(1), m.bias], None))
+                    self.steps.append(("conv1", ConvSpec(m, (0,)), None))
                 else:
                     taps = conv_taps(pos, size, kh, dh, ph)
                     live = (taps >= 0).any(0)  # taps outside the map for every position read zeros: skip them
-                    weight = m.weight.flatten(2)[:, :, live]  # Cout x C x T, T in (row, col) order as conv_taps
-                    if int(live.sum()) == 1 and torch.equal(taps[:, live][:, 0], pos):
+                    kept = tuple(int(t) for t in torch.nonzero(live).flatten())  # in (row, col) order, as conv_taps
+                    if len(kept) == 1 and torch.equal(taps[:, live][:, 0], pos):
                         # Only the centre tap is ever inside the map (a dilation wider than the map,
                         # as ASPP's rates 24 and 36 on small maps): a 1x1 conv at the same positions.
-                        self.steps.append(("conv1", [weight[:, :, 0], m.bias], None))
+                        self.steps.append(("conv1", ConvSpec(m, kept), None))
                         continue
                     taps, pos = taps[:, live], union(taps)
-                    weight = weight.transpose(1, 2).flatten(1)  # Cout x (T, C): the gathered taps' order
-                    self.steps.append(("conv", [weight, m.bias], rows_of(taps, pos).reshape(-1)))
+                    self.steps.append(("conv", ConvSpec(m, kept), rows_of(taps, pos).reshape(-1)))
             elif isinstance(m, POINTWISE):
                 self.steps.append(("point", m, None))
             else:
                 raise Unsupported(f"layer {type(m).__name__}")
         self.steps.reverse()
-        self.steps = fold_batchnorm(self.steps)
+        self.steps = [(kind, conv_matrix(m) if kind in ("conv", "conv1") else m, extra) for kind, m, extra in fold_batchnorm(self.steps)]
         self.needs = pos
 
     def run(self, x: Tensor, mean: Tensor) -> Tensor:
@@ -219,22 +219,53 @@ class Chain(Layer):
         return x
 
 
+class ConvSpec(NamedTuple):
+    """A conv as the point tail runs it: ``taps`` (indices into its kernel's (row, col) positions)
+    it reads, and the eval-mode BatchNorm after it that is folded in (or None)."""
+
+    conv: nn.Conv2d
+    taps: tuple[int, ...]
+    bn: nn.BatchNorm2d | None = None
+
+
 def fold_batchnorm(steps: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, Any]]:
     """An eval-mode BatchNorm right after a conv folded into the conv's weight and bias
     (one affine map instead of two, and no batch-norm backward at every step)."""
     out: list[tuple[str, Any, Any]] = []
     for kind, m, extra in steps:
-        if kind == "point" and isinstance(m, nn.BatchNorm2d) and out and out[-1][0] in ("conv", "conv1"):
+        if kind == "point" and isinstance(m, nn.BatchNorm2d) and out and out[-1][0] in ("conv", "conv1") and out[-1][1].bn is None:
             if m.training or m.running_mean is None:
                 raise Unsupported("batch norm in training mode")
-            prev_kind, (weight, bias), prev_extra = out.pop()
-            k = (m.weight if m.weight is not None else 1) / torch.sqrt(m.running_var + m.eps)
-            shift = (m.bias if m.bias is not None else 0) - m.running_mean * k
-            bias = shift if bias is None else bias * k + shift
-            out.append((prev_kind, [weight * k[:, None], bias], prev_extra))
+            prev_kind, spec, prev_extra = out.pop()
+            out.append((prev_kind, spec._replace(bn=m), prev_extra))
         else:
             out.append((kind, m, extra))
     return out
+
+
+# conv -> {(taps, batch norm, the tensors' versions): [weight, bias]}: the same few matrices serve every
+# click turn on a model (reshaping and folding a 3x3 ASPP conv's weight costs ~25 ms a turn at 520 px).
+_MATRICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@torch.no_grad()
+def conv_matrix(spec: ConvSpec) -> list[Tensor | None]:
+    """``[weight, bias]`` for ``F.linear`` over the gathered taps (Cout x (T*C), taps major) with the
+    batch norm folded in: ``bn(conv(x)) = (weight * k) x + (bias - mean) * k + beta``, k = gamma / std.
+    Cached per conv while the model lives (frozen weights: any in-place change is a new key)."""
+    conv, bn = spec.conv, spec.bn
+    stats = () if bn is None else tuple(t._version for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var) if t is not None)
+    key = (spec.taps, None if bn is None else id(bn), conv.weight._version, stats)
+    cached = _MATRICES.setdefault(conv, {})
+    if key not in cached:
+        w = conv.weight.flatten(2)[:, :, list(spec.taps)]  # Cout x C x T
+        weight, bias = w.transpose(1, 2).flatten(1).contiguous(), conv.bias
+        if bn is not None:
+            k = (bn.weight if bn.weight is not None else 1) / torch.sqrt(bn.running_var + bn.eps)
+            shift = (bn.bias if bn.bias is not None else 0) - bn.running_mean * k
+            weight, bias = weight * k[:, None], shift if bias is None else bias * k + shift
+        cached[key] = [weight, bias]
+    return cached[key]
 
 
 def _pooled(seq: nn.Sequential) -> Chain:

@@ -190,3 +190,21 @@ def test_fused_lraspp_sgd_without_autograd_equals_dense(variant):
         assert torch.allclose(f, d, rtol=1e-4, atol=1e-5), (name, float((f - d).abs().max()))
     stop = BackpropSettings(max_steps=60, margin=0.5)  # and it stops where the dense run stops
     assert guide_by_backprop(fused, init, labels, stop).steps == guide_by_backprop(dense, init, labels, stop).steps
+
+
+def test_conv_matrices_are_made_once_per_model_and_follow_a_weight_change():
+    """The reshaped, batch-norm-folded weights are cached per conv: a second plan reuses them;
+    an in-place change of a weight (a new tensor version) makes new ones, so results stay right."""
+    seg, block, feats, ys, xs, labels = _setup("deeplabv3_mobilenet_v3_large")
+    p = block.zero_params(device=DEVICE)
+    p.gamma_s += 0.2
+    first, again = (point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=1.0) for _ in range(2))
+    steps = lambda tail: [m for _, m, _ in tail.layer.steps[0][2].branches[1].steps]  # noqa: E731 - ASPP's first 3x3 branch
+    assert steps(first)[0][0] is steps(again)[0][0]
+    conv = seg.model.classifier[0].convs[1][0]
+    with torch.no_grad():
+        conv.weight.mul_(1.5)
+        changed = point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=1.0)
+        dense = dense_point_forward(seg, block, feats, feats.guided, ys, xs)(p)
+        assert steps(changed)[0][0] is not steps(first)[0][0]
+        assert torch.allclose(changed(p), dense, atol=1e-4) and not torch.allclose(first(p), dense, atol=1e-3)
