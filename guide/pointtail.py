@@ -194,7 +194,8 @@ class Chain(Layer):
                         self.steps.append(("conv1", ConvSpec(m, kept), None))
                         continue
                     taps, pos = taps[:, live], union(taps)
-                    self.steps.append(("conv", ConvSpec(m, kept), rows_of(taps, pos).reshape(-1)))
+                    rows = rows_of(taps, pos).reshape(-1)
+                    self.steps.append(("conv", ConvSpec(m, kept), (rows, bool((rows == len(pos)).any()))))
             elif isinstance(m, POINTWISE):
                 self.steps.append(("point", m, None))
             else:
@@ -210,9 +211,10 @@ class Chain(Layer):
             elif kind == "conv1":
                 x = F.linear(x, *m)
             elif kind == "conv":
-                # The taps of each output, gathered in one index_select (its backward is one
-                # index_add), from the rows and a zero row for taps outside the map (the conv's padding).
-                taps = torch.cat([x, x.new_zeros(1, x.shape[1])]).index_select(0, extra)  # (M*T)xC
+                # The taps of each output, gathered in one index_select (its backward is one index_add),
+                # from the rows, and a zero row where a tap falls outside the map (the conv's padding).
+                rows, padded = extra
+                taps = (torch.cat([x, x.new_zeros(1, x.shape[1])]) if padded else x).index_select(0, rows)  # (M*T)xC
                 x = F.linear(taps.view(-1, m[0].shape[1]), *m)
             else:
                 x = m(x[:, :, None, None])[:, :, 0, 0]

@@ -208,3 +208,21 @@ def test_conv_matrices_are_made_once_per_model_and_follow_a_weight_change():
         dense = dense_point_forward(seg, block, feats, feats.guided, ys, xs)(p)
         assert steps(changed)[0][0] is not steps(first)[0][0]
         assert torch.allclose(changed(p), dense, atol=1e-4) and not torch.allclose(first(p), dense, atol=1e-3)
+
+
+def test_a_hint_whose_taps_stay_inside_the_map_needs_no_padding_row():
+    """A hint in the middle: no tap of the dilated conv falls outside, so no zero row is added,
+    and the point tail still equals the dense one."""
+    seg, block, _, _, _, _ = _setup("deeplabv3_mobilenet_v3_large")
+    H = W = 520  # a 33x33 map: ASPP's rate-12 taps around the middle all fall inside
+    with torch.no_grad():
+        feats = seg.head(torch.randn(1, 3, H, W).to(DEVICE))
+    ys, xs = torch.tensor([H // 2], device=DEVICE), torch.tensor([W // 2], device=DEVICE)
+    tail = point_tail(seg, block, feats, feats.guided, ys, xs, max_fraction=1.0)
+    convs = [extra for _, _, extra in tail.layer.steps[0][2].branches[1].steps if isinstance(extra, tuple)]
+    assert convs and not any(padded for _, padded in convs)
+    p = block.zero_params(device=DEVICE)
+    p.gamma_s += 0.2
+    p.alpha -= 0.1
+    with torch.no_grad():
+        assert torch.allclose(tail(p), dense_point_forward(seg, block, feats, feats.guided, ys, xs)(p), atol=1e-4)
