@@ -16,6 +16,7 @@ index); both entry points go through it.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Sequence
 
@@ -41,12 +42,18 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
+@functools.lru_cache(maxsize=64)
+def _tables(classes: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+    """A class list's names normalised, in the singular, and squashed: made once per list (a hint
+    is matched phrase by phrase, thousands of lookups a message)."""
+    names = [normalise(c) for c in classes]
+    return names, [" ".join(_singular(w) for w in n.split()) for n in names], [_squash(n) for n in names]
+
+
 def _match(phrase: str, classes: Sequence[str], fuzzy: bool) -> int | None:
     """Class index for one normalised phrase: exact, plural, spelling without hyphens or
     spaces, then (``fuzzy``) a close spelling. Synonyms would go here."""
-    names = [normalise(c) for c in classes]
-    singular = [" ".join(_singular(w) for w in n.split()) for n in names]
-    squashed = [_squash(n) for n in names]
+    names, singular, squashed = _tables(tuple(classes))
     plain = " ".join(_singular(w) for w in phrase.split())
     for table, key in ((names, phrase), (singular, plain), (squashed, _squash(phrase)), (squashed, _squash(plain))):
         if key in table:
@@ -70,7 +77,7 @@ def find_class(words: Sequence[str], classes: Sequence[str]) -> int | None:
     """Index of the class named anywhere in ``words`` (tokens): the longest name wins
     ("ankle boot" over "boot"), then the earlier class."""
     words = [normalise(w) for w in words]
-    longest = max((len(normalise(c).split()) for c in classes), default=0)
+    longest = max((len(n.split()) for n in _tables(tuple(classes))[0]), default=0)
     hits = {
         k
         for n in range(1, min(longest, len(words)) + 1)

@@ -65,7 +65,9 @@ def frozen(value: Any) -> Any:
     stored, and copies of the state share them (``state_copy``), so copying a long conversation
     costs its turns, not their thousands of floats (a text turn's parameters)."""
     if isinstance(value, (list, tuple)):
-        return tuple(frozen(v) for v in value)
+        if any(isinstance(v, (list, tuple, dict)) for v in value):
+            return tuple(frozen(v) for v in value)
+        return tuple(value)  # numbers (a row of parameters): one C-level copy
     if isinstance(value, dict):
         return {k: frozen(v) for k, v in value.items()}
     return value
