@@ -31,7 +31,7 @@ from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
 from .hints import REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
-from .pointtail import click_forward
+from .pointtail import MAX_FRACTION, click_forward
 from .questions import most_uncertain_pixel
 from .split import Features
 
@@ -314,13 +314,57 @@ class GuideSession:
         with torch.no_grad():
             base, offset = self._text_guided()
         block = self.model.block
+        anchor_labels, max_fraction = None, MAX_FRACTION
+        if self.backprop.anchors > 0:
+            ay, ax, anchor_labels = self._anchors(base, offset, warm, list(latest))
+            ys, xs = torch.cat([ys, ay]), torch.cat([xs, ax])
+            max_fraction = 1.0  # anchors spread over the map: the point tail stays exact and cheaper than dense
         # The click block guides ``base`` (fixed during the turn); the loss reads the hinted pixels only.
-        forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks)
-        init = GuideParams.from_lists(warm, dev) if warm is not None else block.zero_params(device=dev)
-        result = guide_by_backprop(forward, init, labels, self.backprop)
+        forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks,
+                                   max_fraction)
+        init = (GuideParams.from_lists(warm, dev) if warm is not None and self.backprop.warm_start
+                else block.zero_params(device=dev))
+        result = guide_by_backprop(forward, init, labels, self.backprop, anchor_labels)
         self._state["turns"][-1]["click_params"] = result.params.to_lists()
         self._logits = None
         return result
+
+    @torch.no_grad()
+    def _anchors(self, base: Tensor, offset: Tensor | None, warm: dict[str, Any] | None,
+                 hinted: list[tuple[int, int]]) -> tuple[Tensor, Tensor, Tensor]:
+        """Anchor pixels for a click turn (BackpropSettings.anchors): rows, columns and the
+        predicted classes they keep. Candidates lie on a regular grid of the network's map
+        (about 4x ``anchors`` points), are confident (top probability >= ``anchor_confidence``)
+        in the prediction the turn starts from (``anchor_source``), and lie more than
+        ``anchor_exclude`` pixels from every hinted pixel; up to ``anchors`` of them, evenly
+        spaced in raster order. Deterministic."""
+        s = self.backprop
+        if s.anchor_source not in ("start", "previous"):
+            raise ValueError(f"unknown anchor_source {s.anchor_source!r}; choose 'start' or 'previous'")
+        block = self.model.block
+        params = (GuideParams.from_lists(warm, base.device) if warm is not None and s.anchor_source == "previous"
+                  else block.zero_params(device=base.device))
+        logits = self.model.segmenter.tail(self._features, block(base, params))
+        if offset is not None:
+            logits = logits + offset
+        probs = logits[0].softmax(0)
+        conf, label = probs.max(0)
+        h, w = conf.shape
+        step = max(1, int(np.sqrt(h * w / (4 * s.anchors))))
+        gy, gx = torch.meshgrid(torch.arange(step // 2, h, step, device=base.device),
+                                torch.arange(step // 2, w, step, device=base.device), indexing="ij")
+        gy, gx = gy.reshape(-1), gx.reshape(-1)
+        keep = conf[gy, gx] >= s.anchor_confidence
+        if hinted:
+            hy = torch.tensor([p[0] for p in hinted], device=base.device)
+            hx = torch.tensor([p[1] for p in hinted], device=base.device)
+            near = ((gy[:, None] - hy[None]).abs() <= s.anchor_exclude) & ((gx[:, None] - hx[None]).abs() <= s.anchor_exclude)
+            keep &= ~near.any(1)
+        gy, gx = gy[keep], gx[keep]
+        if len(gy) > s.anchors:
+            pick = torch.linspace(0, len(gy) - 1, s.anchors, device=base.device).round().long()
+            gy, gx = gy[pick], gx[pick]
+        return gy, gx, label[gy, gx]
 
     def add_text(self, text: str, hint: TextHint | None = None) -> TurnResult:
         """Guide with an English hint through the model's trained text guide."""
