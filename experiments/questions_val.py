@@ -62,6 +62,14 @@ SETTINGS: dict[str, tuple[dict, dict]] = {
     "mg0.1": ({"margin_per_hint": 0.1}, {}),
     "steps30": ({"max_steps": 30}, {}),
     "steps120": ({"max_steps": 120}, {}),
+    "l2_3e-3": ({"l2": 3e-3}, {}),
+    "s6": ({}, {"ask_spread": 6}),
+    "lr0.1s3": ({"lr": 0.1}, {"ask_spread": 3}),
+    # asking inside the most uncertain connected area (GuideSession(ask_rule="area"))
+    "area0.5": ({}, {"ask_rule": "area", "ask_threshold": 0.5}),
+    "area0.3": ({}, {"ask_rule": "area", "ask_threshold": 0.3}),
+    "area0.7": ({}, {"ask_rule": "area", "ask_threshold": 0.7}),
+    "area0.5s3": ({}, {"ask_rule": "area", "ask_threshold": 0.5, "ask_spread": 3}),
 }
 
 

@@ -32,7 +32,7 @@ from .block import GuideParams
 from .hints import REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
 from .pointtail import MAX_FRACTION, click_forward
-from .questions import most_uncertain_pixel
+from .questions import largest_uncertain_area, most_uncertain_pixel
 from .split import Features
 
 
@@ -80,8 +80,21 @@ class GuideSession:
         keep_backfiring_text: bool = False,
         fast_clicks: bool | None = None,
         reword_hints: bool = True,
+        text_strength: dict[str, float] | None = None,
+        ask_rule: str = "window",
+        ask_threshold: float = 0.5,
     ) -> None:
         self.model = model
+        # Where ask() looks: "window" (the smallest margin averaged over ask_region's window; with
+        # ask_region 0 the paper's single least sure pixel) or "area" (the interior of the
+        # 4-connected area of margin < ask_threshold with the largest total uncertainty,
+        # questions.largest_uncertain_area).
+        if ask_rule not in ("window", "area"):
+            raise ValueError(f"unknown ask_rule {ask_rule!r}; choose 'window' or 'area'")
+        self.ask_rule, self.ask_threshold = ask_rule, ask_threshold
+        # Test-time strength of the text guide per operation the reader reads ("find", "remove"):
+        # its guiding parameters are multiplied by it (None or 1.0: as trained, the paper).
+        self.text_strength = dict(text_strength or {})
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
         # never saw does not matter; False: it reads the user's own words (the paper).
@@ -384,6 +397,9 @@ class GuideSession:
         reading = interpret(tokens, self.model.classes)
         canonical = canonical_hint(reading, self.model.classes) if self.reword_hints else None
         params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
+        strength = float(self.text_strength.get(reading.op, 1.0))
+        if strength != 1.0:
+            params = GuideParams(*(t * strength for t in params.tensors()))
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
             # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
@@ -434,7 +450,10 @@ class GuideSession:
             asked |= np.array([exclude[c] for c in centres], dtype=bool).reshape(h, w)
         for y, x in self._state["asked"]:
             asked[max(0, y - spread) : y + spread + 1, max(0, x - spread) : x + spread + 1] = True
-        yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
+        if self.ask_rule == "area":
+            yn, xn = largest_uncertain_area(logits[0], asked, self.ask_threshold)
+        else:
+            yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
 

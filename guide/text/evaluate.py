@@ -83,6 +83,7 @@ def evaluate_text(
     keep_backfiring: bool = False,
     phrasings: str = "templates",
     reword: bool = True,
+    text_strength: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -107,7 +108,7 @@ def evaluate_text(
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
     conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
-                                reword_hints=reword)
+                                reword_hints=reword, text_strength=text_strength)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]

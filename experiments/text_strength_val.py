@@ -1,0 +1,48 @@
+"""Is the text guide too timid on "remove" hints? (issue 14, goal: one remove hint >= +6 on test)
+
+Scales the shipped guide's parameters for hints the reader reads as "remove"
+(``GuideSession(text_strength={"remove": s})``) and measures one remove hint on val only,
+worded with the training phrasebook, read through the reader (the app's path), as
+``python -m guide evaluate text --split val --limit 300 --runs 3 --hints 0,1 --ops remove
+--phrasings templates --read reader`` does. Prints and writes each strength's gain.
+
+    python experiments/text_strength_val.py --strengths 1.0,1.25 --json OUT.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from guide.hub import load_model  # noqa: E402
+from guide.text.evaluate import evaluate_text  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="checkpoints/scenes-lraspp")
+    p.add_argument("--split", default="val")
+    p.add_argument("--op", default="remove", choices=["find", "remove"])
+    p.add_argument("--strengths", default="1.0,1.25")
+    p.add_argument("--limit", type=int, default=300)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--json", required=True)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    model = load_model(args.model)
+    res = {"split": args.split, "op": args.op, "limit": args.limit, "runs": args.runs, "gain": {}, "miou": {}}
+    for s in (float(v) for v in args.strengths.split(",")):
+        r = evaluate_text(model, args.split, [0, 1], (args.op,), args.runs, args.limit, progress=False,
+                          phrasings="templates", text_strength={args.op: s})
+        res["gain"][str(s)], res["miou"][str(s)] = r["miou"][1] - r["miou"][0], r["miou"]
+        print(f"{args.op} strength {s}: {100 * r['miou'][0]:.1f} -> {100 * r['miou'][1]:.1f} ({100 * res['gain'][str(s)]:+.2f})", flush=True)
+        Path(args.json).write_text(json.dumps(res, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
