@@ -81,6 +81,7 @@ class GuideSession:
         fast_clicks: bool | None = None,
         reword_hints: bool = True,
         text_strength: dict[str, float] | None = None,
+        text_place_mask: dict[str, float] | None = None,
         ask_rule: str = "window",
         ask_threshold: float = 0.5,
     ) -> None:
@@ -95,6 +96,11 @@ class GuideSession:
         # Test-time strength of the text guide per operation the reader reads ("find", "remove"):
         # its guiding parameters are multiplied by it (None or 1.0: as trained, the paper).
         self.text_strength = dict(text_strength or {})
+        # Per operation: keep a text turn's change to the logits inside the place the reader read
+        # ("on the top left": the top and left thirds), widened by this fraction of the image on
+        # each side ("delta" composition only; a hint with no place is not masked). None: the
+        # change goes wherever the guide puts it (the paper).
+        self.text_place_mask = dict(text_place_mask or {})
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
         # never saw does not matter; False: it reads the user's own words (the paper).
@@ -226,7 +232,10 @@ class GuideSession:
             plain = self._plain_logits()
 
             def delta(p: dict[str, Any]) -> Tensor:
-                return self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
+                change = self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
+                if "place" in p:
+                    change = change * place_mask(p["place"], p["place_margin"], change.shape[2:], change.device)
+                return change
 
             return a, self._text_cache.sum(texts, delta)
         raise ValueError(f"unknown text_compose {self.text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
@@ -407,7 +416,10 @@ class GuideSession:
             return TurnResult(f"I don't see any {name} in the image, so there is nothing to remove; nothing changed.",
                               {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
         warm = self._click_params()
-        self._state["turns"].append({"kind": "text", "text": text, "params": params.to_lists(), "click_params": None})
+        stored = params.to_lists()
+        if reading.op in self.text_place_mask and reading.place:
+            stored["place"], stored["place_margin"] = reading.place, float(self.text_place_mask[reading.op])
+        self._state["turns"].append({"kind": "text", "text": text, "params": stored, "click_params": None})
         self._logits = None
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
@@ -456,6 +468,29 @@ class GuideSession:
             yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
+
+
+def place_mask(place: str, margin: float, size: tuple[int, int], device: torch.device | str = "cpu") -> Tensor:
+    """HxW float mask of a reader's place phrase (``understand.find_place``: "on the top left",
+    "on the bottom", "in the middle"...): 1 in the named thirds of each axis ("in the middle":
+    the middle row band or the middle column band), widened by ``margin`` of the size on each
+    side, 0 elsewhere; all ones for "" or a phrase it does not know."""
+    h, w = int(size[0]), int(size[1])
+    words = set(place.split())
+
+    def band(n: int, third: int) -> Tensor:
+        lo, hi = (third / 3 - margin) * n, ((third + 1) / 3 + margin) * n
+        centre = torch.arange(n, device=device, dtype=torch.float32) + 0.5
+        return ((centre >= lo) & (centre < hi)).float()
+
+    ones_h, ones_w = torch.ones(h, device=device), torch.ones(w, device=device)
+    rows = band(h, 0) if "top" in words else band(h, 2) if "bottom" in words else None
+    cols = band(w, 0) if "left" in words else band(w, 2) if "right" in words else None
+    if rows is None and cols is None:
+        if "middle" in words:
+            return torch.maximum(band(h, 1)[:, None] * ones_w[None], ones_h[:, None] * band(w, 1)[None])
+        return ones_h[:, None] * ones_w[None]
+    return (ones_h if rows is None else rows)[:, None] * (ones_w if cols is None else cols)[None]
 
 
 class _TextCache:

@@ -255,3 +255,37 @@ def test_text_strength_scales_the_guides_parameters_for_its_operation_only(text_
         factor = 1.5 if "no" in text.split() else 1.0
         for key in a:
             assert np.allclose(np.asarray(b[key]), factor * np.asarray(a[key]), atol=1e-6), (text, key)
+
+
+def test_place_mask_covers_the_named_thirds():
+    from guide.session import place_mask
+
+    m = place_mask("on the top left", 0.0, (9, 12))
+    assert m[:3, :4].all() and m.sum() == 12  # the top-left ninth only
+    wide = place_mask("on the top left", 1 / 9, (9, 12))
+    assert wide[:4, :5].all() and not wide[4:].any() and not wide[:, 6:].any()
+    assert place_mask("on the bottom", 0.0, (9, 12))[6:].all() and place_mask("on the bottom", 0.0, (9, 12)).sum() == 36
+    middle = place_mask("in the middle", 0.0, (9, 9))
+    assert middle[3:6].all() and middle[:, 3:6].all() and not middle[0, 0]
+    assert place_mask("", 0.0, (4, 5)).all() and place_mask("everywhere", 0.3, (4, 5)).all()
+
+
+def test_place_mask_keeps_a_text_turns_change_inside_its_place(text_model, scene):
+    """text_place_mask={"remove": m}: a remove hint "on the left" changes no logit in the
+    right two thirds; the place is part of the stored turn, so undo and set_state need nothing else."""
+    session = GuideSession(text_model, keep_backfiring_text=True, text_place_mask={"remove": 0.0})
+    session.set_image(scene)
+    before = session.logits().clone()
+    session.add_text(f"there is no {most_predicted(session)} on the left")
+    assert session.turns[-1]["params"]["place"] == "on the left"
+    change = (session.logits() - before).abs()[0].amax(0)
+    w = change.shape[1]
+    assert float(change[:, : w // 3].max()) > 0 and float(change[:, -(w // 2):].max()) == 0.0
+    other = GuideSession(text_model, keep_backfiring_text=True, text_place_mask={"remove": 0.0})
+    other.set_image(scene)
+    other.set_state(session.get_state())
+    assert torch.allclose(other.logits(), session.logits())
+    plain = GuideSession(text_model, keep_backfiring_text=True)  # default: no mask, the change spreads
+    plain.set_image(scene)
+    plain.add_text(f"there is no {most_predicted(plain)} on the left")
+    assert "place" not in plain.turns[-1]["params"]

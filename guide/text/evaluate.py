@@ -84,6 +84,7 @@ def evaluate_text(
     phrasings: str = "templates",
     reword: bool = True,
     text_strength: dict[str, float] | None = None,
+    text_place_mask: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -108,7 +109,8 @@ def evaluate_text(
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
     conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
-                                reword_hints=reword, text_strength=text_strength)
+                                reword_hints=reword, text_strength=text_strength,
+                                text_place_mask=text_place_mask)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -135,6 +137,7 @@ def evaluate_text(
         "compose": compose or TEXT_COMPOSE,
         "keep_backfiring": keep_backfiring,
         "reword": reword,
+        "text_place_mask": text_place_mask,
         "ablation": ablation,
         "phrasings": phrasings,
         "runs": runs,
@@ -183,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--read", default="reader", choices=["reader", "words"],
                    help="what the guide reads: the hint as the reader understood it, reworded into one canonical "
                         "sentence (reader, the app's default), or the words as typed (words, the paper)")
+    p.add_argument("--place-mask", type=float, default=None,
+                   help="keep each hint's change to the logits inside the place the reader read, widened by this "
+                        "fraction of the image (GuideSession(text_place_mask=...), find and remove; 0.25 chosen on val); "
+                        "default: no mask (the paper)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
         keep_backfiring=args.keep_backfiring, phrasings=args.phrasings,
         reword=args.read == "reader",
+        text_place_mask=None if args.place_mask is None else {"find": args.place_mask, "remove": args.place_mask},
     )
     print(format_table(report))
     if args.json:
