@@ -30,7 +30,8 @@ from guide.questions import play_twenty_questions  # noqa: E402
 
 #: name -> (BackpropSettings overrides, GuideSession overrides)
 SETTINGS: dict[str, tuple[dict, dict]] = {
-    "base": ({}, {}),
+    "base": ({}, {}),  # the defaults at the time of the run (lr 0.1, spread 3 since issue 14; before: lr 0.05, spread 0)
+    "old": ({"lr": 0.05}, {"ask_spread": 0}),  # the defaults before issue 14's val choice
     "paper": ({"margin": 0.0}, {"ask_region": 0}),
     "m0.5": ({"margin": 0.5}, {}),
     "m2": ({"margin": 2.0}, {}),

@@ -40,6 +40,9 @@ from .split import Features
 # ask() looks for the centre of the most uncertain (2*ASK_REGION+1)^2 area, not the single
 # most uncertain pixel (the paper's rule, ASK_REGION = 0): the answer then teaches more.
 ASK_REGION = 3
+# ask() skips network pixels within ASK_SPREAD (Chebyshev) of earlier questions: chosen on val with
+# the click learning rate 0.1 (README, "Twenty questions"; 0 asks anywhere, as the paper).
+ASK_SPREAD = 3
 # How several text turns combine (see GuideSession._text_guided).
 TEXT_COMPOSE_MODES = ("stack", "sum", "delta")
 TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
@@ -74,7 +77,7 @@ class GuideSession:
         self,
         model: GuidedModel,
         backprop: BackpropSettings = BackpropSettings(),
-        ask_spread: int = 0,
+        ask_spread: int = ASK_SPREAD,
         ask_region: int = ASK_REGION,
         text_compose: str = TEXT_COMPOSE,
         keep_backfiring_text: bool = False,

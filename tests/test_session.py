@@ -90,7 +90,18 @@ def test_ask_skips_asked_and_excluded(tiny_model, image):
     assert first != second
     exclude = np.ones(image.shape[:2], dtype=bool)
     exclude[0, 0] = False
-    assert session.ask(exclude) == session.to_image(*session.to_network(0, 0))
+    assert session.ask(exclude, spread=0) == session.to_image(*session.to_network(0, 0))
+
+
+def test_default_spread_keeps_questions_apart(tiny_model, image):
+    from guide.session import ASK_SPREAD
+
+    session = GuideSession(tiny_model)
+    session.set_image(image)
+    asked = [session.to_network(*session.ask()) for _ in range(4)]
+    for i, (y, x) in enumerate(asked):
+        for v, u in asked[:i]:
+            assert max(abs(y - v), abs(x - u)) > ASK_SPREAD
 
 
 def test_text_without_text_guide_says_so(tiny_model, image):
