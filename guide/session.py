@@ -46,6 +46,10 @@ ASK_SPREAD = 3
 # How several text turns combine (see GuideSession._text_guided).
 TEXT_COMPOSE_MODES = ("stack", "sum", "delta")
 TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
+# A text turn's change to the logits is kept inside the place the reader read, widened by this share of
+# the image on each side ("delta" composition; see place_mask). Chosen on val (README, "Text hints"):
+# it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
+TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
 
 
 class SessionOrderError(RuntimeError):
@@ -84,7 +88,7 @@ class GuideSession:
         fast_clicks: bool | None = None,
         reword_hints: bool = True,
         text_strength: dict[str, float] | None = None,
-        text_place_mask: dict[str, float] | None = None,
+        text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
         ask_rule: str = "window",
         ask_threshold: float = 0.5,
     ) -> None:
@@ -101,8 +105,8 @@ class GuideSession:
         self.text_strength = dict(text_strength or {})
         # Per operation: keep a text turn's change to the logits inside the place the reader read
         # ("on the top left": the top and left thirds), widened by this fraction of the image on
-        # each side ("delta" composition only; a hint with no place is not masked). None: the
-        # change goes wherever the guide puts it (the paper).
+        # each side ("delta" composition only; a hint with no place is not masked). None or {}:
+        # the change goes wherever the guide puts it (the paper). Default: TEXT_PLACE_MASK.
         self.text_place_mask = dict(text_place_mask or {})
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide

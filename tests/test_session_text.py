@@ -226,7 +226,8 @@ def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, rewo
     assert encoded[typed] != encoded[canonical]  # so the check below tells them apart
     session.add_text(typed)
     assert session.turns[0]["text"] == typed  # the transcript keeps what was typed
-    assert session.turns[0]["params"] == encoded[canonical if reword else typed]
+    stored = session.turns[0]["params"]  # the guide's parameters (and the place mask, a separate setting)
+    assert {k: stored[k] for k in ("alpha", "beta", "gamma_s", "gamma_b")} == encoded[canonical if reword else typed]
 
 
 def test_canonical_hint_words():
@@ -253,7 +254,7 @@ def test_text_strength_scales_the_guides_parameters_for_its_operation_only(text_
         plain.add_text(text), strong.add_text(text)
         a, b = plain.turns[-1]["params"], strong.turns[-1]["params"]
         factor = 1.5 if "no" in text.split() else 1.0
-        for key in a:
+        for key in ("alpha", "beta", "gamma_s", "gamma_b"):
             assert np.allclose(np.asarray(b[key]), factor * np.asarray(a[key]), atol=1e-6), (text, key)
 
 
@@ -285,7 +286,19 @@ def test_place_mask_keeps_a_text_turns_change_inside_its_place(text_model, scene
     other.set_image(scene)
     other.set_state(session.get_state())
     assert torch.allclose(other.logits(), session.logits())
-    plain = GuideSession(text_model, keep_backfiring_text=True)  # default: no mask, the change spreads
+    plain = GuideSession(text_model, keep_backfiring_text=True, text_place_mask=None)  # no mask: the paper
     plain.set_image(scene)
     plain.add_text(f"there is no {most_predicted(plain)} on the left")
     assert "place" not in plain.turns[-1]["params"]
+
+
+def test_the_default_session_masks_hints_with_a_place(text_model, scene):
+    from guide.session import TEXT_PLACE_MASK
+
+    session = GuideSession(text_model, keep_backfiring_text=True)
+    session.set_image(scene)
+    session.add_text("there is a coat on the top left")
+    params = session.turns[-1]["params"]
+    assert params["place"] == "on the top left" and params["place_margin"] == TEXT_PLACE_MASK["find"]
+    session.add_text("there is a coat")  # no place: nothing to mask
+    assert "place" not in session.turns[-1]["params"]
