@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -29,7 +30,8 @@ from guide.questions import play_twenty_questions  # noqa: E402
 
 #: name -> (BackpropSettings overrides, GuideSession overrides)
 SETTINGS: dict[str, tuple[dict, dict]] = {
-    "base": ({}, {}),
+    "base": ({}, {}),  # the defaults at the time of the run (lr 0.1, spread 3 since issue 14; before: lr 0.05, spread 0)
+    "old": ({"lr": 0.05}, {"ask_spread": 0}),  # the defaults before issue 14's val choice
     "paper": ({"margin": 0.0}, {"ask_region": 0}),
     "m0.5": ({"margin": 0.5}, {}),
     "m2": ({"margin": 2.0}, {}),
@@ -43,6 +45,32 @@ SETTINGS: dict[str, tuple[dict, dict]] = {
     "l2e-2": ({"l2": 1e-2}, {}),
     "lr0.1": ({"lr": 0.1}, {}),
     "m2r6": ({"margin": 2.0}, {"ask_region": 6}),
+    # anchors (BackpropSettings.anchors): confident pixels away from the hints keep their class
+    "a16": ({"anchors": 16}, {}),
+    "a32": ({"anchors": 32}, {}),
+    "a64": ({"anchors": 64}, {}),
+    "a32w0.03": ({"anchors": 32, "anchor_weight": 0.03}, {}),
+    "a32w0.3": ({"anchors": 32, "anchor_weight": 0.3}, {}),
+    "a32w1": ({"anchors": 32, "anchor_weight": 1.0}, {}),
+    "a32c0.8": ({"anchors": 32, "anchor_confidence": 0.8}, {}),
+    "a32c0.97": ({"anchors": 32, "anchor_confidence": 0.97}, {}),
+    "a32e4": ({"anchors": 32, "anchor_exclude": 4}, {}),
+    "a32e16": ({"anchors": 32, "anchor_exclude": 16}, {}),
+    "a32prev": ({"anchors": 32, "anchor_source": "previous"}, {}),
+    "a32s3": ({"anchors": 32}, {"ask_spread": 3}),
+    # optimisation schedule
+    "cold": ({"warm_start": False}, {}),
+    "mg0.1": ({"margin_per_hint": 0.1}, {}),
+    "steps30": ({"max_steps": 30}, {}),
+    "steps120": ({"max_steps": 120}, {}),
+    "l2_3e-3": ({"l2": 3e-3}, {}),
+    "s6": ({}, {"ask_spread": 6}),
+    "lr0.1s3": ({"lr": 0.1}, {"ask_spread": 3}),
+    # asking inside the most uncertain connected area (GuideSession(ask_rule="area"))
+    "area0.5": ({}, {"ask_rule": "area", "ask_threshold": 0.5}),
+    "area0.3": ({}, {"ask_rule": "area", "ask_threshold": 0.3}),
+    "area0.7": ({}, {"ask_rule": "area", "ask_threshold": 0.7}),
+    "area0.5s3": ({}, {"ask_rule": "area", "ask_threshold": 0.5, "ask_spread": 3}),
 }
 
 
@@ -55,7 +83,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--settings", default="base,m2,r6")
     p.add_argument("--extra", default=None, help='more settings as JSON: {"name": [{backprop}, {session}]}')
     p.add_argument("--json", default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     table = dict(SETTINGS)
     if args.extra:
         table.update({k: tuple(v) for k, v in json.loads(args.extra).items()})

@@ -35,7 +35,7 @@ from .clicks import (annotate, clicks_to_reach, hand_fix, image_miou, image_pixe
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from .model import GuidedModel
 from .questions import play_twenty_questions
-from .session import ASK_REGION, GuideSession
+from .session import ASK_REGION, ASK_SPREAD, GuideSession
 
 
 def _dataset(model: GuidedModel, data: str, split: str, root: str | None, limit: int | None):
@@ -113,7 +113,7 @@ def evaluate_questions(
     root: str | None = None,
     limit: int | None = None,
     settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = 0,
+    ask_spread: int = ASK_SPREAD,
     ask_region: int = ASK_REGION,
     workers: int = 1,
 ) -> dict:
@@ -171,7 +171,7 @@ def evaluate_clicks(
     root: str | None = None,
     limit: int | None = None,
     settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = 0,
+    ask_spread: int = ASK_SPREAD,
     ask_region: int = ASK_REGION,
     max_clicks: int = 20,
     targets: tuple[float, ...] = (0.85, 0.90),
@@ -262,7 +262,7 @@ def evaluate_effort(
     root: str | None = None,
     limit: int | None = None,
     settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = 0,
+    ask_spread: int = ASK_SPREAD,
     ask_region: int = ASK_REGION,
     target: float = 0.95,
     max_clicks: int = 20,
@@ -354,7 +354,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=BackpropSettings.lr, help="backprop learning rate")
     p.add_argument("--l2", type=float, default=BackpropSettings.l2, help="weight of the L2 penalty on the guiding parameters")
     p.add_argument("--max-steps", type=int, default=BackpropSettings.max_steps, help="backprop steps per turn at most")
-    p.add_argument("--spread", type=int, default=0, help="skip pixels this close to earlier questions (questions mode)")
+    p.add_argument("--spread", type=int, default=ASK_SPREAD,
+                   help="skip pixels this close to earlier questions (network pixels; 0 = anywhere, the paper)")
     p.add_argument("--region", type=int, default=ASK_REGION,
                    help="ask inside uncertain areas of this radius; 0 = the paper's single most uncertain pixel")
     p.add_argument("--max-clicks", type=int, default=20, help="clicks / questions per image at most (clicks, effort modes)")

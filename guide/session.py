@@ -30,8 +30,8 @@ from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
 from .hints import REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
-from .pointtail import click_forward
-from .questions import most_uncertain_pixel
+from .pointtail import MAX_FRACTION, click_forward
+from .questions import largest_uncertain_area, most_uncertain_pixel
 from .split import Features
 
 
@@ -39,9 +39,16 @@ from .split import Features
 # ask() looks for the centre of the most uncertain (2*ASK_REGION+1)^2 area, not the single
 # most uncertain pixel (the paper's rule, ASK_REGION = 0): the answer then teaches more.
 ASK_REGION = 3
+# ask() skips network pixels within ASK_SPREAD (Chebyshev) of earlier questions: chosen on val with
+# the click learning rate 0.1 (README, "Twenty questions"; 0 asks anywhere, as the paper).
+ASK_SPREAD = 3
 # How several text turns combine (see GuideSession._text_guided).
 TEXT_COMPOSE_MODES = ("stack", "sum", "delta")
 TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
+# A text turn's change to the logits is kept inside the place the reader read, widened by this share of
+# the image on each side ("delta" composition; see place_mask). Chosen on val (README, "Text hints"):
+# it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
+TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
 
 
 class SessionOrderError(RuntimeError):
@@ -95,14 +102,33 @@ class GuideSession:
         self,
         model: GuidedModel,
         backprop: BackpropSettings = BackpropSettings(),
-        ask_spread: int = 0,
+        ask_spread: int = ASK_SPREAD,
         ask_region: int = ASK_REGION,
         text_compose: str = TEXT_COMPOSE,
         keep_backfiring_text: bool = False,
         fast_clicks: bool | None = None,
         reword_hints: bool = True,
+        text_strength: dict[str, float] | None = None,
+        text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
+        ask_rule: str = "window",
+        ask_threshold: float = 0.5,
     ) -> None:
         self.model = model
+        # Where ask() looks: "window" (the smallest margin averaged over ask_region's window; with
+        # ask_region 0 the paper's single least sure pixel) or "area" (the interior of the
+        # 4-connected area of margin < ask_threshold with the largest total uncertainty,
+        # questions.largest_uncertain_area).
+        if ask_rule not in ("window", "area"):
+            raise ValueError(f"unknown ask_rule {ask_rule!r}; choose 'window' or 'area'")
+        self.ask_rule, self.ask_threshold = ask_rule, ask_threshold
+        # Test-time strength of the text guide per operation the reader reads ("find", "remove"):
+        # its guiding parameters are multiplied by it (None or 1.0: as trained, the paper).
+        self.text_strength = dict(text_strength or {})
+        # Per operation: keep a text turn's change to the logits inside the place the reader read
+        # ("on the top left": the top and left thirds), widened by this fraction of the image on
+        # each side ("delta" composition only; a hint with no place is not masked). None or {}:
+        # the change goes wherever the guide puts it (the paper). Default: TEXT_PLACE_MASK.
+        self.text_place_mask = dict(text_place_mask or {})
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
         # never saw does not matter; False: it reads the user's own words (the paper).
@@ -240,7 +266,10 @@ class GuideSession:
             plain = self._plain_logits()
 
             def delta(p: dict[str, Any]) -> Tensor:
-                return self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
+                change = self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
+                if "place" in p:
+                    change = change * place_mask(p["place"], p["place_margin"], change.shape[2:], change.device)
+                return change
 
             return a, self._text_cache.sum(texts, delta)
         raise ValueError(f"unknown text_compose {self.text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
@@ -341,13 +370,57 @@ class GuideSession:
         with torch.no_grad():
             base, offset = self._text_guided()
         block = self.model.block
+        anchor_labels, max_fraction = None, MAX_FRACTION
+        if self.backprop.anchors > 0:
+            ay, ax, anchor_labels = self._anchors(base, offset, warm, list(latest))
+            ys, xs = torch.cat([ys, ay]), torch.cat([xs, ax])
+            max_fraction = 1.0  # anchors spread over the map: the point tail stays exact and cheaper than dense
         # The click block guides ``base`` (fixed during the turn); the loss reads the hinted pixels only.
-        forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks)
-        init = GuideParams.from_lists(warm, dev) if warm is not None else block.zero_params(device=dev)
-        result = guide_by_backprop(forward, init, labels, self.backprop)
+        forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks,
+                                   max_fraction)
+        init = (GuideParams.from_lists(warm, dev) if warm is not None and self.backprop.warm_start
+                else block.zero_params(device=dev))
+        result = guide_by_backprop(forward, init, labels, self.backprop, anchor_labels)
         self._state["turns"][-1]["click_params"] = frozen(result.params.to_lists())
         self._logits = None
         return result
+
+    @torch.no_grad()
+    def _anchors(self, base: Tensor, offset: Tensor | None, warm: dict[str, Any] | None,
+                 hinted: list[tuple[int, int]]) -> tuple[Tensor, Tensor, Tensor]:
+        """Anchor pixels for a click turn (BackpropSettings.anchors): rows, columns and the
+        predicted classes they keep. Candidates lie on a regular grid of the network's map
+        (about 4x ``anchors`` points), are confident (top probability >= ``anchor_confidence``)
+        in the prediction the turn starts from (``anchor_source``), and lie more than
+        ``anchor_exclude`` pixels from every hinted pixel; up to ``anchors`` of them, evenly
+        spaced in raster order. Deterministic."""
+        s = self.backprop
+        if s.anchor_source not in ("start", "previous"):
+            raise ValueError(f"unknown anchor_source {s.anchor_source!r}; choose 'start' or 'previous'")
+        block = self.model.block
+        params = (GuideParams.from_lists(warm, base.device) if warm is not None and s.anchor_source == "previous"
+                  else block.zero_params(device=base.device))
+        logits = self.model.segmenter.tail(self._features, block(base, params))
+        if offset is not None:
+            logits = logits + offset
+        probs = logits[0].softmax(0)
+        conf, label = probs.max(0)
+        h, w = conf.shape
+        step = max(1, int(np.sqrt(h * w / (4 * s.anchors))))
+        gy, gx = torch.meshgrid(torch.arange(step // 2, h, step, device=base.device),
+                                torch.arange(step // 2, w, step, device=base.device), indexing="ij")
+        gy, gx = gy.reshape(-1), gx.reshape(-1)
+        keep = conf[gy, gx] >= s.anchor_confidence
+        if hinted:
+            hy = torch.tensor([p[0] for p in hinted], device=base.device)
+            hx = torch.tensor([p[1] for p in hinted], device=base.device)
+            near = ((gy[:, None] - hy[None]).abs() <= s.anchor_exclude) & ((gx[:, None] - hx[None]).abs() <= s.anchor_exclude)
+            keep &= ~near.any(1)
+        gy, gx = gy[keep], gx[keep]
+        if len(gy) > s.anchors:
+            pick = torch.linspace(0, len(gy) - 1, s.anchors, device=base.device).round().long()
+            gy, gx = gy[pick], gx[pick]
+        return gy, gx, label[gy, gx]
 
     def add_text(self, text: str, hint: TextHint | None = None) -> TurnResult:
         """Guide with an English hint through the model's trained text guide."""
@@ -367,6 +440,9 @@ class GuideSession:
         reading = interpret(tokens, self.model.classes)
         canonical = canonical_hint(reading, self.model.classes) if self.reword_hints else None
         params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
+        strength = float(self.text_strength.get(reading.op, 1.0))
+        if strength != 1.0:
+            params = GuideParams(*(t * strength for t in params.tensors()))
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
             # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
@@ -374,7 +450,10 @@ class GuideSession:
             return TurnResult(f"I don't see any {name} in the image, so there is nothing to remove; nothing changed.",
                               {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
         warm = self._click_params()
-        self._state["turns"].append({"kind": "text", "text": text, "params": frozen(params.to_lists()), "click_params": None})
+        stored = params.to_lists()
+        if reading.op in self.text_place_mask and reading.place:
+            stored["place"], stored["place_margin"] = reading.place, float(self.text_place_mask[reading.op])
+        self._state["turns"].append({"kind": "text", "text": text, "params": frozen(stored), "click_params": None})
         self._logits = None
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
@@ -417,9 +496,35 @@ class GuideSession:
             asked |= np.array([exclude[c] for c in centres], dtype=bool).reshape(h, w)
         for y, x in self._state["asked"]:
             asked[max(0, y - spread) : y + spread + 1, max(0, x - spread) : x + spread + 1] = True
-        yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
+        if self.ask_rule == "area":
+            yn, xn = largest_uncertain_area(logits[0], asked, self.ask_threshold)
+        else:
+            yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
+
+
+def place_mask(place: str, margin: float, size: tuple[int, int], device: torch.device | str = "cpu") -> Tensor:
+    """HxW float mask of a reader's place phrase (``understand.find_place``: "on the top left",
+    "on the bottom", "in the middle"...): 1 in the named thirds of each axis ("in the middle":
+    the middle row band or the middle column band), widened by ``margin`` of the size on each
+    side, 0 elsewhere; all ones for "" or a phrase it does not know."""
+    h, w = int(size[0]), int(size[1])
+    words = set(place.split())
+
+    def band(n: int, third: int) -> Tensor:
+        lo, hi = (third / 3 - margin) * n, ((third + 1) / 3 + margin) * n
+        centre = torch.arange(n, device=device, dtype=torch.float32) + 0.5
+        return ((centre >= lo) & (centre < hi)).float()
+
+    ones_h, ones_w = torch.ones(h, device=device), torch.ones(w, device=device)
+    rows = band(h, 0) if "top" in words else band(h, 2) if "bottom" in words else None
+    cols = band(w, 0) if "left" in words else band(w, 2) if "right" in words else None
+    if rows is None and cols is None:
+        if "middle" in words:
+            return torch.maximum(band(h, 1)[:, None] * ones_w[None], ones_h[:, None] * band(w, 1)[None])
+        return ones_h[:, None] * ones_w[None]
+    return (ones_h if rows is None else rows)[:, None] * (ones_w if cols is None else cols)[None]
 
 
 class _TextCache:

@@ -70,12 +70,12 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         alpha = "() => +document.getElementById('gm-alpha-fn').getAttribute('tableValues').split(' ')[254]"
         assert page.evaluate("() => getComputedStyle(document.querySelector('#gm-overlay img')).filter") == 'url("#gm-alpha")'
         assert page.evaluate(alpha) == pytest.approx(0.55)
-        requests: list[str] = []
-        page.on("request", lambda r: requests.append(r.url))
+        posts: list[str] = []  # an event sent to the server is a POST (a queue join or a direct call)
+        page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
         slider = page.locator("#gm-opacity input[type=range]").bounding_box()
         page.mouse.click(slider["x"] + slider["width"] * 0.1, slider["y"] + slider["height"] / 2)
         page.wait_for_function(f"() => ({alpha})() < 0.3", timeout=10_000)
-        assert overlay_src(page) == first and requests == []
+        assert overlay_src(page) == first and posts == []
 
         # 2. a stroke on the editor canvas (default brush: the first class, sky)
         box = page.locator("#gm-editor canvas").last.bounding_box()

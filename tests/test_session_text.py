@@ -227,7 +227,8 @@ def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, rewo
     assert encoded[typed] != encoded[canonical]  # so the check below tells them apart
     session.add_text(typed)
     assert session.turns[0]["text"] == typed  # the transcript keeps what was typed
-    assert session.turns[0]["params"] == frozen(encoded[canonical if reword else typed])  # stored as tuples
+    stored = session.turns[0]["params"]  # the guide's parameters (and the place mask, a separate setting)
+    assert {k: stored[k] for k in ("alpha", "beta", "gamma_s", "gamma_b")} == frozen(encoded[canonical if reword else typed])  # stored as tuples
 
 
 def test_canonical_hint_words():
@@ -238,3 +239,67 @@ def test_canonical_hint_words():
     assert canonical_hint(Reading("remove", 2, "in the middle"), classes) == "there is no coat in the middle"
     assert canonical_hint(Reading("find", 0, "everywhere"), classes) == "there is a sky"  # the guide's place-less form
     assert canonical_hint(Reading("remove", None, "on the left"), classes) is None
+
+
+def test_text_strength_scales_the_guides_parameters_for_its_operation_only(text_model, scene):
+    """GuideSession(text_strength={"remove": s}) multiplies the guide's parameters of hints read
+    as "remove" by s (stored in the turn, so undo and set_state need nothing else); find hints
+    and the default (no strength) are as trained."""
+    plain = GuideSession(text_model, keep_backfiring_text=True)
+    plain.set_image(scene)
+    name = most_predicted(plain)
+    strong = GuideSession(text_model, keep_backfiring_text=True, text_strength={"remove": 1.5})
+    strong.set_image(scene)
+    for text in (f"there is no {name}", "there is a coat on the top left"):
+        plain.reset(), strong.reset()
+        plain.add_text(text), strong.add_text(text)
+        a, b = plain.turns[-1]["params"], strong.turns[-1]["params"]
+        factor = 1.5 if "no" in text.split() else 1.0
+        for key in ("alpha", "beta", "gamma_s", "gamma_b"):
+            assert np.allclose(np.asarray(b[key]), factor * np.asarray(a[key]), atol=1e-6), (text, key)
+
+
+def test_place_mask_covers_the_named_thirds():
+    from guide.session import place_mask
+
+    m = place_mask("on the top left", 0.0, (9, 12))
+    assert m[:3, :4].all() and m.sum() == 12  # the top-left ninth only
+    wide = place_mask("on the top left", 1 / 9, (9, 12))
+    assert wide[:4, :5].all() and not wide[4:].any() and not wide[:, 6:].any()
+    assert place_mask("on the bottom", 0.0, (9, 12))[6:].all() and place_mask("on the bottom", 0.0, (9, 12)).sum() == 36
+    middle = place_mask("in the middle", 0.0, (9, 9))
+    assert middle[3:6].all() and middle[:, 3:6].all() and not middle[0, 0]
+    assert place_mask("", 0.0, (4, 5)).all() and place_mask("everywhere", 0.3, (4, 5)).all()
+
+
+def test_place_mask_keeps_a_text_turns_change_inside_its_place(text_model, scene):
+    """text_place_mask={"remove": m}: a remove hint "on the left" changes no logit in the
+    right two thirds; the place is part of the stored turn, so undo and set_state need nothing else."""
+    session = GuideSession(text_model, keep_backfiring_text=True, text_place_mask={"remove": 0.0})
+    session.set_image(scene)
+    before = session.logits().clone()
+    session.add_text(f"there is no {most_predicted(session)} on the left")
+    assert session.turns[-1]["params"]["place"] == "on the left"
+    change = (session.logits() - before).abs()[0].amax(0)
+    w = change.shape[1]
+    assert float(change[:, : w // 3].max()) > 0 and float(change[:, -(w // 2):].max()) == 0.0
+    other = GuideSession(text_model, keep_backfiring_text=True, text_place_mask={"remove": 0.0})
+    other.set_image(scene)
+    other.set_state(session.get_state())
+    assert torch.allclose(other.logits(), session.logits())
+    plain = GuideSession(text_model, keep_backfiring_text=True, text_place_mask=None)  # no mask: the paper
+    plain.set_image(scene)
+    plain.add_text(f"there is no {most_predicted(plain)} on the left")
+    assert "place" not in plain.turns[-1]["params"]
+
+
+def test_the_default_session_masks_hints_with_a_place(text_model, scene):
+    from guide.session import TEXT_PLACE_MASK
+
+    session = GuideSession(text_model, keep_backfiring_text=True)
+    session.set_image(scene)
+    session.add_text("there is a coat on the top left")
+    params = session.turns[-1]["params"]
+    assert params["place"] == "on the top left" and params["place_margin"] == TEXT_PLACE_MASK["find"]
+    session.add_text("there is a coat")  # no place: nothing to mask
+    assert "place" not in session.turns[-1]["params"]

@@ -37,7 +37,7 @@ from guide.metrics import confusion_matrix, miou
 from guide.text.queries import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
 
-from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES  # noqa: E402
+from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 PHRASINGS = ("templates", "heldout", "paper")
@@ -83,6 +83,8 @@ def evaluate_text(
     keep_backfiring: bool = False,
     phrasings: str = "templates",
     reword: bool = True,
+    text_strength: dict[str, float] | None = None,
+    text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -107,7 +109,8 @@ def evaluate_text(
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
     conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
-                                reword_hints=reword)
+                                reword_hints=reword, text_strength=text_strength,
+                                text_place_mask=text_place_mask)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -134,6 +137,7 @@ def evaluate_text(
         "compose": compose or TEXT_COMPOSE,
         "keep_backfiring": keep_backfiring,
         "reword": reword,
+        "text_place_mask": text_place_mask,
         "ablation": ablation,
         "phrasings": phrasings,
         "runs": runs,
@@ -182,6 +186,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--read", default="reader", choices=["reader", "words"],
                    help="what the guide reads: the hint as the reader understood it, reworded into one canonical "
                         "sentence (reader, the app's default), or the words as typed (words, the paper)")
+    p.add_argument("--place-mask", default="default",
+                   help="keep each hint's change to the logits inside the place the reader read, widened by this "
+                        "fraction of the image, for find and remove (GuideSession(text_place_mask=...)); "
+                        "default: the session's (session.TEXT_PLACE_MASK, 0.25 chosen on val); none: no mask (the paper)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -197,6 +205,8 @@ def main(argv: list[str] | None = None) -> None:
         args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
         keep_backfiring=args.keep_backfiring, phrasings=args.phrasings,
         reword=args.read == "reader",
+        text_place_mask=(TEXT_PLACE_MASK if args.place_mask == "default" else None if args.place_mask == "none"
+                         else {"find": float(args.place_mask), "remove": float(args.place_mask)}),
     )
     print(format_table(report))
     if args.json:
