@@ -6,7 +6,7 @@ Images are HxWx3 uint8 RGB, label maps HxW class indices, coordinates (row, col)
 The sketch editor shows small images upscaled so the longer side is ``DISPLAY_SIDE`` pixels
 (finer strokes); the overlay is drawn at the image's own resolution (at most ``DISPLAY_SIDE``)
 and the browser scales it: a 160 px overlay is a tenth of the pixels of a 512 px one to
-blend, PNG-encode (Gradio's default zlib level: ~18 ms against ~105 ms) and send (~40 KB
+colour, PNG-encode (Gradio's default zlib level: ~18 ms against ~105 ms) and send (~40 KB
 against ~270 KB), and looks the same on screen. Exports use the label map, never the overlay.
 """
 
