@@ -83,7 +83,8 @@ MAX_LAYERS = 8  # sketch layers one editor may send
 MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads
 MAX_BLOB_SETS = 32  # sketches waiting to be read, server-wide
 # Models fed at most this side (the embedded ones) make a text turn, Ask me or Undo cost a few ms:
-# those events then skip the queue (experiments/browser_bench.py: text turn -75 ms at p50 on CPU).
+# those events then skip the queue (README, "Speed": the no-queue floor is ~40 ms under the queued one).
+# Their messages then reach the page through the status line and the chat only (no toast).
 LIGHT_SIDE = 256
 
 
@@ -461,7 +462,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                         # page draws at the slider's opacity: moving the slider sends nothing to the server.
                         with gr.Column(elem_id="gm-view"):
                             photo = gr.Image(label=VIEW_LABEL, interactive=False, height=400, elem_id="gm-photo", buttons=[])
-                            overlay = gr.Image(label=VIEW_LABEL, interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=["download"])
+                            overlay = gr.Image(label=VIEW_LABEL, interactive=False, format="png", height=400, elem_id="gm-overlay", buttons=[])  # (Export: the label map)
                             gr.HTML(OPACITY_SVG, elem_id="gm-defs", js_on_load=OPACITY_SET)
                         opacity = gr.Slider(0.0, 1.0, value=OPACITY, step=0.05, label="Overlay opacity", elem_id="gm-opacity")
                         show_changes = gr.Checkbox(False, label="Highlight what the last turn changed")

@@ -3,7 +3,7 @@ with the overlay at the image's own size (today) against upscaled to 512 px (bef
 
     python experiments/overlay_cost.py [--image examples/scene_00.png] [--rounds 3]
 
-Reports per-event medians for a text turn + undo and for a re-render (opacity), and the PNG's bytes.
+Reports per-event medians for a text turn + undo and for a re-render (``view``), and the PNG's bytes.
 Needs the embedded model (text guide) or ``--model``.
 """
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for _ in range(args.rounds):
             for name, size in sizes.items():
-                render.overlay_size = size  # render_overlay looks it up at call time
+                render.overlay_size = size  # render_layer looks it up at call time
                 for _ in range(4):
                     t = time.perf_counter()
                     r = guide_app.chat("there is a coat on the top left", tab)
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                     tab = r[0]
                     turn[name].append((time.perf_counter() - t) / 2)
                     t = time.perf_counter()
-                    out = png.postprocess(guide_app.view(tab, 0.4, False)[1])
+                    out = png.postprocess(guide_app.view(tab, False)[1])
                     view[name].append(time.perf_counter() - t)
                     nbytes[name] = Path(out.path).stat().st_size
     finally:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The text place mask on val (issue 14): one to four hints, find / remove / both, 200 val scenes x 3 runs,
-# without a mask (as shipped) and with --place-mask 0.25 (chosen on val for one remove hint).
+# without a mask (the paper; the release before issue 14) and with --place-mask 0.25 (chosen on val for one
+# remove hint; the default since).
 #   bash experiments/place_mask_val.sh [OUT]   # OUT/{find,remove,both}-{none,0.25}.json
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -4,7 +4,7 @@
 
 Builds one tab's conversation on an example image with the app's handler (``GuideApp.chat``, what the
 browser's Enter runs: reader, text guide, one tail pass, reply, overlay layer, legend, the tab's state),
-and at depths 1, 10, 20, 30, 40 and 49 earlier turns times one more text turn (median of ``--repeats``,
+and after 0, 10, 20, 30, 40 and 49 earlier turns times one more text turn (median of ``--repeats``,
 each taken back with Undo, so the depth stays). Issue 12: a turn's cost must not grow with the
 conversation (<= 1.2x the first turn's, at any turn).
 """
@@ -38,9 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     tab = gui.set_image(str(ROOT / "examples" / "scene_00.png"), guide_app.blank_tab())[0]
     rows, depth = [], 0
     for target in sorted(int(d) for d in args.depths.split(",")):
-        while depth < target:  # hints the guide may take back; keep adding until the depth is reached
-            tab = gui.chat(HINTS[depth % len(HINTS)], tab)[0]
+        for attempt in range(4 * target + 10):  # the guide may take a hint back: try the next one
+            if depth >= target:
+                break
+            tab = gui.chat(HINTS[attempt % len(HINTS)], tab)[0]
             depth = len(tab["session"]["turns"])
+        else:
+            raise SystemExit(f"could not build a conversation of {target} turns (stuck at {depth})")
         times = []
         for k in range(args.repeats + 1):  # the first is a warm-up
             t = time.perf_counter()

@@ -43,11 +43,11 @@ def _singular(word: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _tables(classes: tuple[str, ...]) -> tuple[list[str], list[str], list[str]]:
+def _tables(classes: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """A class list's names normalised, in the singular, and squashed: made once per list (a hint
     is matched phrase by phrase, thousands of lookups a message)."""
-    names = [normalise(c) for c in classes]
-    return names, [" ".join(_singular(w) for w in n.split()) for n in names], [_squash(n) for n in names]
+    names = tuple(normalise(c) for c in classes)  # tuples: shared by every caller, so not to be changed
+    return names, tuple(" ".join(_singular(w) for w in n.split()) for n in names), tuple(_squash(n) for n in names)
 
 
 def _match(phrase: str, classes: Sequence[str], fuzzy: bool) -> int | None:

@@ -248,18 +248,23 @@ def fold_batchnorm(steps: list[tuple[str, Any, Any]]) -> list[tuple[str, Any, An
 # conv -> {(taps, batch norm, the tensors' versions): [weight, bias]}: the same few matrices serve every
 # click turn on a model (reshaping and folding a 3x3 ASPP conv's weight costs ~25 ms a turn at 520 px).
 _MATRICES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+MAX_MATRICES = 4  # per conv (an ASPP 3x3 conv's matrix is ~9-19 MB); the oldest goes first
 
 
 @torch.no_grad()
 def conv_matrix(spec: ConvSpec) -> list[Tensor | None]:
     """``[weight, bias]`` for ``F.linear`` over the gathered taps (Cout x (T*C), taps major) with the
     batch norm folded in: ``bn(conv(x)) = (weight * k) x + (bias - mean) * k + beta``, k = gamma / std.
-    Cached per conv while the model lives (frozen weights: any in-place change is a new key)."""
+    Cached per conv while the model lives, a few tap patterns each (frozen weights: an in-place change,
+    a move to another device or dtype, is a new key)."""
     conv, bn = spec.conv, spec.bn
     stats = () if bn is None else tuple(t._version for t in (bn.weight, bn.bias, bn.running_mean, bn.running_var) if t is not None)
-    key = (spec.taps, None if bn is None else id(bn), conv.weight._version, stats)
+    w0 = conv.weight
+    key = (spec.taps, None if bn is None else id(bn), w0._version, stats, w0.device, w0.dtype, w0.data_ptr())
     cached = _MATRICES.setdefault(conv, {})
     if key not in cached:
+        while len(cached) >= MAX_MATRICES:  # bounded: tap patterns (hints near borders) and weight versions
+            cached.pop(next(iter(cached)))
         w = conv.weight.flatten(2)[:, :, list(spec.taps)]  # Cout x C x T
         weight, bias = w.transpose(1, 2).flatten(1).contiguous(), conv.bias
         if bn is not None:

@@ -90,7 +90,8 @@ def state_copy(value: Any) -> Any:
 
 
 def empty_state() -> dict[str, Any]:
-    """``turns``: list of ``{"kind": "pixels"|"text", ..., "click_params": lists|None}``;
+    """``turns``: list of ``{"kind": "pixels"|"text", ..., "click_params": tuples|None}`` (numbers in
+    tuples, ``frozen``; JSON gives lists back, which ``set_state`` takes);
     ``asked``: network pixels (row, col) already asked about."""
     return {"turns": [], "asked": []}
 
@@ -201,10 +202,12 @@ class GuideSession:
             raise ValueError("not a GuideSession state: expected a dict from get_state()")
         if state == self._state:  # the state it already holds (an app reopening a tab): keep the cached logits
             return
-        self._state = state_copy(state)  # (turns as stored by JSON: lists of numbers, frozen below)
-        self._state["turns"] = [{k: frozen(v) for k, v in t.items()} for t in self._state["turns"]]
-        self._state.setdefault("asked", [])
-        self._logits = None
+        state = state_copy(state)  # turns as stored by JSON (lists of numbers) become tuples, then compare again
+        state["turns"] = [{k: frozen(v) for k, v in t.items()} for t in state["turns"]]
+        state.setdefault("asked", [])
+        if state == self._state:
+            return
+        self._state, self._logits = state, None
 
     @property
     def turns(self) -> list[dict[str, Any]]:

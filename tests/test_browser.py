@@ -66,6 +66,9 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         # the class colours lie exactly over the photo, at the slider's opacity, which the page sets alone
         boxes = "['#gm-photo img', '#gm-overlay img'].map(s => JSON.stringify(document.querySelector(s).getBoundingClientRect()))"
         page.wait_for_function(f"() => {{ const [a, b] = {boxes}; return a === b; }}", timeout=30_000)
+        # ...and the two pictures have the same shape (the photo at display size, the layer at the image's)
+        ratios = "['#gm-photo img', '#gm-overlay img'].map(s => { const i = document.querySelector(s); return i.naturalWidth / i.naturalHeight; })"
+        page.wait_for_function(f"() => {{ const [a, b] = {ratios}; return a > 0 && Math.abs(a - b) < 0.01; }}", timeout=30_000)
         # (an SVG filter scales the layer's alphas below 255: the colours, alpha 254, show at the slider's value)
         alpha = "() => +document.getElementById('gm-alpha-fn').getAttribute('tableValues').split(' ')[254]"
         assert page.evaluate("() => getComputedStyle(document.querySelector('#gm-overlay img')).filter") == 'url("#gm-alpha")'

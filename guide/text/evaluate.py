@@ -164,6 +164,18 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _place_mask_arg(text: str) -> str:
+    """``--place-mask``: "default", "none" or a fraction >= 0 (argparse says which, never a traceback)."""
+    if text in ("default", "none"):
+        return text
+    try:
+        if float(text) >= 0:
+            return text
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected default, none or a fraction >= 0, not {text!r}")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m guide evaluate text", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help="model folder, checkpoints/ name or Hub owner/name@rev")
@@ -186,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--read", default="reader", choices=["reader", "words"],
                    help="what the guide reads: the hint as the reader understood it, reworded into one canonical "
                         "sentence (reader, the app's default), or the words as typed (words, the paper)")
-    p.add_argument("--place-mask", default="default",
+    p.add_argument("--place-mask", default="default", type=_place_mask_arg,
                    help="keep each hint's change to the logits inside the place the reader read, widened by this "
                         "fraction of the image, for find and remove (GuideSession(text_place_mask=...)); "
                         "default: the session's (session.TEXT_PLACE_MASK, 0.25 chosen on val); none: no mask (the paper)")
