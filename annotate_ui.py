@@ -10,7 +10,7 @@ Wiring in app.py (``app`` is the ``GuideApp``: it provides ``model``, ``pool``, 
     render_layer(..., panel.lut, ...)                    # GuideApp._show: "unsure" pixels drawn
     brush colours / choices: panel.brush_colours(), panel.brush_choices()
     panel.layout()                                       # in the Blocks, where the panel goes
-    panel.wire(demo, state, outs, [editor, photo], view_in, paint_btn, tab_ttl, gpu)
+    panel.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu)
 """
 
 from __future__ import annotations
@@ -179,17 +179,16 @@ class AnnotatePanel:
                         self.next_btn = gr.Button("Next ▶", min_width=80, elem_id="gm-next")
                     gr.Markdown(f"<small>{KEYS_HELP}</small>", elem_id="gm-keys")
 
-    def wire(self, demo: gr.Blocks, state: gr.State, outs: list, pictures: list, view_in: list, paint_btn: gr.Button,
+    def wire(self, demo: gr.Blocks, state: gr.State, outs: list, editor: Any, photo: Any, view_in: list, paint_btn: gr.Button,
              tab_ttl: float, gpu: Callable[[Callable], Callable] = lambda fn: fn) -> None:
         """The panel's events (after :meth:`layout`), each with an ``api_name``, and the shortcuts;
-        ``pictures``: the editor and the photo under the overlay (set when the image changes)."""
-        editor = pictures[0]
+        ``editor`` and ``photo`` (under the overlay) are set when the image changes."""
         applied = gr.State(False)
         paint_btn.click(gpu(self.paint_sketch), [editor, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once").then(
             self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden"
         )
         place = gr.State(blank_place(), time_to_live=tab_ttl)
-        moved = [*outs, place, *pictures, self.strip, self.progress]
+        moved = [*outs, place, editor, photo, self.strip, self.progress]
         with_place = [state, place, *view_in]
         self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images")
         self.save_btn.click(gpu(self.save), with_place, moved, api_name="save", trigger_mode="once")

@@ -226,12 +226,12 @@ class GuideApp:
         return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
 
     def editor_value(self, image: np.ndarray | None) -> dict[str, Any]:
-        bg = None if image is None else self.backgrounds.path(image)  # a cached PNG: no encoding per Guide
-        return {"background": bg, "layers": [], "composite": bg}
+        return self.pictures(image)[0]
 
     def pictures(self, image: np.ndarray | None) -> tuple[dict[str, Any], str | None]:
         """A new image's (editor, photo under the overlay): the same cached PNG for both."""
-        return self.editor_value(image), None if image is None else self.backgrounds.path(image)
+        bg = None if image is None else self.backgrounds.path(image)  # a cached PNG: no encoding per Guide
+        return {"background": bg, "layers": [], "composite": bg}, bg
 
     # ------------------------------------------------------------ events
 
@@ -535,8 +535,9 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         export_btn.click(app.export, [state], [files], api_name="export")
         brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)
         pings = iter(range(1, 2**62))  # the floors: an event that computes nothing, only the status line changes,
-        ping_btn.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping", **fast)  # through the queue
-        ping_direct.click(lambda: f"ping {next(pings)}", None, [status], api_name="ping_direct", **fast, queue=False)  # not
+        ping = lambda: f"ping {next(pings)}"  # noqa: E731
+        ping_btn.click(ping, None, [status], api_name="ping", **fast)  # through the queue
+        ping_direct.click(ping, None, [status], api_name="ping_direct", **fast, queue=False)  # and without it
 
         # The model selector: load in this process (ZeroGPU: never inside a GPU worker), then a
         # fresh conversation on it (gpu: runs the head), then the widgets that follow the model.
@@ -544,7 +545,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         selector.input(app.load_choice, [selector, state], [selector, status, loaded], api_name="load_model", show_progress="full").then(
             gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model"
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **fast)
-        app.annotate.wire(demo, state, outs, [editor, photo], view_in, paint_btn, tab_ttl, gpu)
+        app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 
