@@ -10,7 +10,7 @@ Wiring in app.py (``app`` is the ``GuideApp``: it provides ``model``, ``pool``, 
     render_layer(..., panel.lut, ...)                    # GuideApp._show: "unsure" pixels drawn
     brush colours / choices: panel.brush_colours(), panel.brush_choices()
     panel.layout()                                       # in the Blocks, where the panel goes
-    panel.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu)
+    panel.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
 """
 
 from __future__ import annotations
@@ -180,27 +180,29 @@ class AnnotatePanel:
                     gr.Markdown(f"<small>{KEYS_HELP}</small>", elem_id="gm-keys")
 
     def wire(self, demo: gr.Blocks, state: gr.State, outs: list, editor: Any, photo: Any, view_in: list, paint_btn: gr.Button,
-             tab_ttl: float, gpu: Callable[[Callable], Callable] = lambda fn: fn) -> None:
+             tab_ttl: float, gpu: Callable[[Callable], Callable], shown: dict, strokes: Any, take_strokes: Callable[[gr.Button], Any]) -> None:
         """The panel's events (after :meth:`layout`), each with an ``api_name``, and the shortcuts;
-        ``editor`` and ``photo`` (under the overlay) are set when the image changes."""
+        ``editor`` and ``photo`` (under the overlay) are set when the image changes; ``shown``: where
+        the events show their progress (app.py: never on the editor or the chat); ``take_strokes(button)``:
+        the button's click copies the editor's strokes into ``strokes``, the paint event's input."""
         applied = gr.State(False)
-        paint_btn.click(gpu(self.paint_sketch), [editor, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once").then(
-            self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden"
+        take_strokes(paint_btn).then(gpu(self.paint_sketch), [strokes, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once", **shown).then(
+            self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden", **shown
         )
         place = gr.State(blank_place(), time_to_live=tab_ttl)
         moved = [*outs, place, editor, photo, self.strip, self.progress]
         with_place = [state, place, *view_in]
-        self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images")
-        self.save_btn.click(gpu(self.save), with_place, moved, api_name="save", trigger_mode="once")
-        self.save_next_btn.click(gpu(self.save_and_next), with_place, moved, api_name="save_next", trigger_mode="once")
-        self.next_btn.click(gpu(self.next_image), with_place, moved, api_name="next", trigger_mode="once")
-        self.prev_btn.click(gpu(self.previous), with_place, moved, api_name="previous", trigger_mode="once")
-        self.strip.select(gpu(self.pick), with_place, moved, api_name="pick")
+        self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images", **shown)
+        self.save_btn.click(gpu(self.save), with_place, moved, api_name="save", trigger_mode="once", **shown)
+        self.save_next_btn.click(gpu(self.save_and_next), with_place, moved, api_name="save_next", trigger_mode="once", **shown)
+        self.next_btn.click(gpu(self.next_image), with_place, moved, api_name="next", trigger_mode="once", **shown)
+        self.prev_btn.click(gpu(self.previous), with_place, moved, api_name="previous", trigger_mode="once", **shown)
+        self.strip.select(gpu(self.pick), with_place, moved, api_name="pick", **shown)
         image_id = gr.Textbox(visible=False)  # API-only: open an image by its id
-        image_id.submit(gpu(self.go_to), [image_id, *with_place], moved, api_name="go_to")
+        image_id.submit(gpu(self.go_to), [image_id, *with_place], moved, api_name="go_to", **shown)
         self.download_btn.click(self.download_dataset, [state, place], [self.dataset_file], api_name="download_dataset").then(
             lambda path: gr.File(visible=path is not None), [self.dataset_file], [self.dataset_file], api_name=False, show_progress="hidden"
         )
         if self.out is not None:
-            demo.load(gpu(self.resume), with_place, moved, api_name="resume")
+            demo.load(gpu(self.resume), with_place, moved, api_name="resume", **shown)
         demo.load(None, js=shortcuts_js(list(self.app.classes)))

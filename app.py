@@ -504,7 +504,14 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
 
         view_in = [show_changes]
         outs = [state, overlay, chatbot, legend, status]
-        fast = dict(show_progress="minimal")
+        # Every event shows its progress on the overlay (or nowhere), never on the editor or the chat:
+        # at each later event's start and end Gradio's page reads back the value of every component that
+        # was ever an event's progress target (by default its outputs), and reading the editor fetches
+        # and re-uploads its background, composite and layers (6 to 40 uploads a click), reading the
+        # chat copies the whole conversation (experiments/browser_trace.py; README, "Speed").
+        shown = dict(show_progress_on=[overlay])
+        fast = dict(show_progress="minimal")  # the pings: progress on their one output, the status line
+        quiet = dict(show_progress="hidden", **shown)
         # A turn shows its progress as a small timer on the overlay only, over the old picture: the default
         # (a grey cover and a timer on each of the five outputs) is page work that delays the stream the
         # result comes on (experiments/browser_trace.py).
@@ -517,14 +524,23 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         # Re-renders run no network (cached labels; under the pool's per-image lock) and change no state,
         # so they skip the queue: one POST, no queue join and event stream (queue=False; not a GPU function).
         free = dict(show_progress="minimal", show_progress_on=[overlay], queue=False)
-        upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor, photo], api_name="set_image")
+        upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor, photo], api_name="set_image", **shown)
         applied = gr.State(False)
-        guide_btn.click(gpu(app.guide_sketch), [editor, state, *view_in], [*outs, applied], api_name="guide", **turn).then(
-            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", show_progress="hidden", concurrency_limit=None
+        # The strokes reach the server through a hidden twin of the editor, copied in the page (no server call):
+        # the editor is never a backend event's input, which would also make it one Gradio's page reads at
+        # every later event's start and end (see shown).
+        strokes = SketchEditor(visible=False, type="numpy", image_mode="RGBA", format="png", label="strokes")
+
+        def take_strokes(button: gr.Button):
+            return button.click(None, [editor], [strokes], js="(v) => v", queue=False, api_name=False, show_progress="hidden",
+                                trigger_mode="once")
+
+        take_strokes(guide_btn).then(gpu(app.guide_sketch), [strokes, state, *view_in], [*outs, applied], api_name="guide", **turn).then(
+            app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", concurrency_limit=None, **quiet
         )
         # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
         points = gr.Textbox(visible=False)
-        points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points")
+        points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points", **shown)
         msg.submit(gpu(app.chat), [msg, state, *view_in], [*outs, msg], api_name="chat", **quick)
         ask_btn.click(gpu(app.ask), [state, *view_in], outs, api_name="ask", **quick)
         answer_btn.click(gpu(app.answer), [answer_class, state, *view_in], outs, api_name="answer", **turn)
@@ -533,7 +549,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         opacity.input(None, [opacity], None, js=OPACITY_JS, api_name=False)  # in the page only
         show_changes.change(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue
         export_btn.click(app.export, [state], [files], api_name="export")
-        brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **fast)
+        brush_class.change(app.brush, [brush_class, state], [editor], api_name="brush_class", **quiet)
         pings = iter(range(1, 2**62))  # the floors: an event that computes nothing, only the status line changes,
         ping = lambda: f"ping {next(pings)}"  # noqa: E731
         ping_btn.click(ping, None, [status], api_name="ping", **fast)  # through the queue
@@ -543,9 +559,9 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         # fresh conversation on it (gpu: runs the head), then the widgets that follow the model.
         loaded = gr.State(False)
         selector.input(app.load_choice, [selector, state], [selector, status, loaded], api_name="load_model", show_progress="full").then(
-            gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model"
-        ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **fast)
-        app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu)
+            gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model", **shown
+        ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **quiet)
+        app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 

@@ -110,6 +110,15 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         page.wait_for_function("s => document.querySelector('#gm-overlay img').src !== s", arg=before_ask, timeout=30_000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
+
+        # 5. after Guide, an event that changes nothing sends one request: the page does not read back
+        # (fetch and re-upload) the editor or other outputs at every event (app.py, `shown`)
+        sent: list[str] = []
+        page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
+        page.evaluate("() => document.querySelector('#gm-ping-direct').click()")
+        page.wait_for_function("() => document.querySelector('#gm-status [data-testid=markdown]').innerText.startsWith('ping')", timeout=30_000)
+        page.wait_for_timeout(500)
+        assert len(sent) == 1 and "/run/predict" in sent[0], sent
     assert (ARTIFACTS / "browser.png").stat().st_size > 10_000
 
 
