@@ -11,7 +11,7 @@ TUNED=runs/scenes-lraspp-dropplace
 
 ev() {  # model, json name, flags...
   local model=$1 name=$2; shift 2
-  $PY -m guide evaluate text --model "$model" --split test --runs 5 --keep-backfiring --phrasings paper --place-mask none --json "$EVAL/dropplace-$name.json" "$@"
+  $PY -m guide evaluate text --model "$model" --split test --runs 5 --keep-backfiring --phrasings paper --place-mask none --class-scope none --json "$EVAL/dropplace-$name.json" "$@"
 }
 
 ev checkpoints/scenes-lraspp shipped-remove-no-place --ops remove --hints 0,1 --ablation no-place

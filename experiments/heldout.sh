@@ -3,7 +3,8 @@
 # training phrasebook (guide/text/templates.py), the first guides' 7+7 templates (paper) or the held-out one
 # (guide/text/heldout.py, never trained on); READ=reader (default: the guide reads the reader's canonical
 # rewording, as the app does) or READ=words (the guide reads the words as typed). PLACE_MASK=none: no place mask
-# (the rows of the first and fine-tuned guides were measured so; default: the session's mask).
+# (the rows of the first and fine-tuned guides were measured so; default: the session's mask); CLASS_SCOPE=none:
+# hints change pixels of any class (rows measured before the class scope; default: the session's).
 #   bash experiments/heldout.sh MODEL NAME   # writes checkpoints/scenes-lraspp/eval/heldout-NAME-READ-{paper,templates,heldout}-{find,remove}.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,6 @@ for OP in find remove; do
   for PH in paper templates heldout; do
     $PY -m guide evaluate text --model "$MODEL" --split test --limit 150 --runs 3 --hints 0,1 --ops $OP \
         --phrasings $PH --read $READ --json "$EVAL/heldout-$NAME-$READ-$PH-$OP.json" ${THREADS:+--threads $THREADS} \
-        ${PLACE_MASK:+--place-mask $PLACE_MASK}
+        ${PLACE_MASK:+--place-mask $PLACE_MASK} ${CLASS_SCOPE:+--class-scope $CLASS_SCOPE}
   done
 done

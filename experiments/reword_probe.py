@@ -26,7 +26,7 @@ from guide.text.templates import PAPER  # noqa: E402
 
 def gain(model, op: str) -> float:
     r = evaluate_text(model, "val", [0, 1], (op,), 3, 300, progress=False, phrasings="templates",
-                     text_place_mask=None)  # measured before the place mask existed
+                     text_place_mask=None, text_class_scope=None)  # measured before the place mask and class scope existed
     return r["miou"][1] - r["miou"][0]
 
 

@@ -13,6 +13,6 @@ mkdir -p "$OUT"
 for PAIR in "first:$1" "tuned:$2"; do NAME=${PAIR%%:*}; MODEL=${PAIR#*:}
   for READ in reader words; do for OP in find remove; do
     $PY -m guide evaluate text --model "$MODEL" --split val --limit 300 --runs 3 --hints 0,1 --ops $OP \
-        --phrasings templates --read $READ --threads 1 --place-mask none --json "$OUT/$NAME-$READ-$OP.json"
+        --phrasings templates --read $READ --threads 1 --place-mask none --class-scope none --json "$OUT/$NAME-$READ-$OP.json"
   done; done
 done

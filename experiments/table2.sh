@@ -16,7 +16,7 @@ train() {  # name, extra train-guide flags...
       --out "runs/table2-$name" --work-dir "runs/table2-$name-work" "$@" > "runs/table2-$name.log" 2>&1
 }
 evaluate() {
-  $PY -m guide evaluate text --model "runs/table2-$1" --split test --ops find --hints 0,1 --runs 5 --phrasings paper --place-mask none \
+  $PY -m guide evaluate text --model "runs/table2-$1" --split test --ops find --hints 0,1 --runs 5 --phrasings paper --place-mask none --class-scope none \
       --json "$EVAL/table2-$1.json"
 }
 

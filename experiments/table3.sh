@@ -15,7 +15,7 @@ train() {  # layer
       --layer "$1" --out "runs/table3-$1" --work-dir "runs/table3-$1-work" > "runs/table3-$1.log" 2>&1
 }
 evaluate() {
-  $PY -m guide evaluate text --model "runs/table3-$1" --split test --ops find --hints 0,1 --runs 5 --phrasings paper --place-mask none \
+  $PY -m guide evaluate text --model "runs/table3-$1" --split test --ops find --hints 0,1 --runs 5 --phrasings paper --place-mask none --class-scope none \
       --json "$EVAL/table3-$1.json"
 }
 

@@ -23,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from guide.hub import load_model  # noqa: E402
+from guide.session import TEXT_CLASS_SCOPE  # noqa: E402
 from guide.text.evaluate import evaluate_text  # noqa: E402
 
 
@@ -33,6 +34,8 @@ def main() -> None:
     p.add_argument("--op", default="remove", choices=["find", "remove"])
     p.add_argument("--strengths", default="1.0,1.25")
     p.add_argument("--place-margins", default="none", help="comma-separated; none = no place mask (the paper)")
+    p.add_argument("--class-scope", default="none", choices=["none", "default"],
+                   help="none (README's table: measured before the class scope) or the session's default")
     p.add_argument("--limit", type=int, default=300)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--json", required=True)
@@ -44,7 +47,8 @@ def main() -> None:
         for m in args.place_margins.split(","):
             mask = None if m == "none" else {args.op: float(m)}
             r = evaluate_text(model, args.split, [0, 1], (args.op,), args.runs, args.limit, progress=False,
-                              phrasings="templates", text_strength={args.op: s}, text_place_mask=mask)
+                              phrasings="templates", text_strength={args.op: s}, text_place_mask=mask,
+                              text_class_scope=None if args.class_scope == "none" else TEXT_CLASS_SCOPE)
             key = f"strength {s} place {m}"
             res["gain"][key], res["miou"][key] = r["miou"][1] - r["miou"][0], r["miou"]
             print(f"{args.op} {key}: {100 * r['miou'][0]:.1f} -> {100 * r['miou'][1]:.1f} ({100 * res['gain'][key]:+.2f})", flush=True)

@@ -49,6 +49,10 @@ TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
 # the image on each side ("delta" composition; see place_mask). Chosen on val (README, "Text hints"):
 # it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
 TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
+# For these operations a text turn about a class changes only the pixels that class labels before
+# or after the turn (its own change, "delta" composition): a hint about coats has nothing to say
+# about other pixels. Chosen on val (README, "Text hints"): the gain grows as hints add up. (): the paper.
+TEXT_CLASS_SCOPE: tuple[str, ...] = ("find", "remove")
 
 
 class SessionOrderError(RuntimeError):
@@ -111,6 +115,7 @@ class GuideSession:
         reword_hints: bool = True,
         text_strength: dict[str, float] | None = None,
         text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
+        text_class_scope: tuple[str, ...] | None = TEXT_CLASS_SCOPE,
         ask_rule: str = "window",
         ask_threshold: float = 0.5,
     ) -> None:
@@ -130,6 +135,9 @@ class GuideSession:
         # each side ("delta" composition only; a hint with no place is not masked). None or {}:
         # the change goes wherever the guide puts it (the paper). Default: TEXT_PLACE_MASK.
         self.text_place_mask = dict(text_place_mask or {})
+        # Operations whose text turns change only the pixels the named class labels before or
+        # after the turn ("delta" composition only). None or (): anywhere (the paper).
+        self.text_class_scope = tuple(text_class_scope or ())
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
         # never saw does not matter; False: it reads the user's own words (the paper).
@@ -272,6 +280,9 @@ class GuideSession:
                 change = self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
                 if "place" in p:
                     change = change * place_mask(p["place"], p["place_margin"], change.shape[2:], change.device)
+                if "scope" in p:  # only where the named class is, before or after this turn's change
+                    named = (plain.argmax(1, keepdim=True) == p["scope"]) | ((plain + change).argmax(1, keepdim=True) == p["scope"])
+                    change = change * named
                 return change
 
             return a, self._text_cache.sum(texts, delta)
@@ -456,6 +467,8 @@ class GuideSession:
         stored = params.to_lists()
         if reading.op in self.text_place_mask and reading.place:
             stored["place"], stored["place_margin"] = reading.place, float(self.text_place_mask[reading.op])
+        if reading.op in self.text_class_scope and reading.label is not None:
+            stored["scope"] = int(reading.label)
         self._state["turns"].append({"kind": "text", "text": text, "params": frozen(stored), "click_params": None})
         self._logits = None
         if warm is not None:

@@ -1,5 +1,7 @@
 """Text turns in GuideSession (tiny random text guide from conftest's app_model_dir)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -31,7 +33,7 @@ def most_predicted(session: GuideSession) -> str:
 
 
 def test_text_turn_changes_prediction_and_undo_restores(text_model, scene):
-    session = GuideSession(text_model)
+    session = GuideSession(text_model, text_class_scope=None)  # (this test model's guide makes no coat pixel)
     session.set_image(scene)
     p0 = session.predict()
     result = session.add_text("there is a coat on the top left")
@@ -51,7 +53,7 @@ def test_unreadable_text_is_a_clear_error_and_changes_nothing(text_model, scene)
 def test_one_text_turn_is_the_same_in_every_composition(text_model, scene):
     logits = []
     for mode in TEXT_COMPOSE_MODES:
-        session = GuideSession(text_model, text_compose=mode)
+        session = GuideSession(text_model, text_compose=mode, text_class_scope=None)  # (the class scope: "delta" only)
         session.set_image(scene)
         session.add_text(f"there is no {most_predicted(session)}")
         assert len(session.turns) == 1
@@ -303,3 +305,39 @@ def test_the_default_session_masks_hints_with_a_place(text_model, scene):
     assert params["place"] == "on the top left" and params["place_margin"] == TEXT_PLACE_MASK["find"]
     session.add_text("there is a coat")  # no place: nothing to mask
     assert "place" not in session.turns[-1]["params"]
+
+
+def test_class_scope_keeps_a_text_turns_change_on_its_class():
+    """text_class_scope: a hint about class k changes the logits only where k labels the pixel
+    before or after it (stored with the turn as "scope"); without it, the change reaches other pixels."""
+    from PIL import Image
+
+    root = Path(__file__).resolve().parent.parent
+    model = load_model(root / "checkpoints" / "scenes-lraspp", device="cpu")  # (the tiny test model predicts one class)
+    photo = np.asarray(Image.open(root / "examples" / "scene_00.png").convert("RGB"))
+    changes = {}
+    for scope in (("remove",), None):
+        session = GuideSession(model, keep_backfiring_text=True, text_place_mask=None, text_class_scope=scope)
+        session.set_image(photo)
+        name = most_predicted(session)
+        k = list(model.classes).index(name)
+        first = session.logits().clone()
+        session.add_text(f"there is no {name}")
+        last = session.logits()
+        named = (first.argmax(1)[0] == k) | (last.argmax(1)[0] == k)
+        changes[scope] = ((last - first).abs()[0].amax(0) > 0, named)
+        assert session.turns[-1]["params"].get("scope") == (k if scope else None)
+    changed, named = changes[("remove",)]
+    assert changed.any() and not (changed & ~named).any()
+    changed, named = changes[None]
+    assert (changed & ~named).any()  # the paper's guide changes other classes' pixels too
+
+
+def test_the_default_session_scopes_find_and_remove(text_model, scene):
+    from guide.session import TEXT_CLASS_SCOPE
+
+    assert set(TEXT_CLASS_SCOPE) == {"find", "remove"}
+    session = GuideSession(text_model, keep_backfiring_text=True)
+    session.set_image(scene)
+    session.add_text("there is a coat on the top left")
+    assert session.turns[-1]["params"]["scope"] == list(text_model.classes).index("coat")

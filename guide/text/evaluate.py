@@ -37,7 +37,7 @@ from guide.metrics import confusion_matrix, miou
 from guide.text.queries import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
 
-from guide.session import TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK  # noqa: E402
+from guide.session import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 PHRASINGS = ("templates", "heldout", "paper")
@@ -85,6 +85,7 @@ def evaluate_text(
     reword: bool = True,
     text_strength: dict[str, float] | None = None,
     text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
+    text_class_scope: tuple[str, ...] | None = TEXT_CLASS_SCOPE,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -110,7 +111,7 @@ def evaluate_text(
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
     conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
                                 reword_hints=reword, text_strength=text_strength,
-                                text_place_mask=text_place_mask)
+                                text_place_mask=text_place_mask, text_class_scope=text_class_scope)
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -138,6 +139,7 @@ def evaluate_text(
         "keep_backfiring": keep_backfiring,
         "reword": reword,
         "text_place_mask": text_place_mask,
+        "text_class_scope": list(text_class_scope or ()),
         "ablation": ablation,
         "phrasings": phrasings,
         "runs": runs,
@@ -202,6 +204,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="keep each hint's change to the logits inside the place the reader read, widened by this "
                         "fraction of the image, for find and remove (GuideSession(text_place_mask=...)); "
                         "default: the session's (session.TEXT_PLACE_MASK, 0.25 chosen on val); none: no mask (the paper)")
+    p.add_argument("--class-scope", default="default", choices=["default", "none"],
+                   help="a hint about a class changes only the pixels that class labels before or after it "
+                        "(GuideSession(text_class_scope=...)); default: the session's (session.TEXT_CLASS_SCOPE, "
+                        "find and remove, chosen on val); none: anywhere (the paper)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)
@@ -219,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         reword=args.read == "reader",
         text_place_mask=(TEXT_PLACE_MASK if args.place_mask == "default" else None if args.place_mask == "none"
                          else {"find": float(args.place_mask), "remove": float(args.place_mask)}),
+        text_class_scope=TEXT_CLASS_SCOPE if args.class_scope == "default" else None,
     )
     print(format_table(report))
     if args.json:

@@ -433,7 +433,7 @@ def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, t
     guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)
     report = evaluate_text(guided, split="val", counts=[0, 1], ops=OPS_CHOICES[args.ops], runs=1, limit=args.val,
                            data=args.data, root=args.root, seed=args.seed, progress=False, phrasings=args.phrasings,
-                           text_place_mask=None)  # the guide alone, without the session's place mask
+                           text_place_mask=None, text_class_scope=None)  # the guide alone, without the session's place mask and class scope
     print(f"val ({report['images']} scenes, {args.ops} hints): mIoU {100 * report['miou'][0]:.1f} -> "
           f"{100 * report['miou'][1]:.1f} with one hint")
     return report
