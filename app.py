@@ -407,9 +407,14 @@ def theme() -> gr.themes.Base:
 
 
 def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
-    """Arguments for ``demo.launch``: theme and css (Gradio 6 takes them there) and the
-    server's bounds (upload size, tab states kept)."""
-    return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs}
+    """Arguments for ``demo.launch``: theme and css (Gradio 6 takes them there), the
+    server's bounds (upload size, tab states kept), and no run history: Gradio's page would
+    otherwise record every event's inputs and outputs (the whole chat each time) in the
+    browser's localStorage, re-reading and re-writing that record at every event, which
+    made each event slower as a session went on (a do-nothing event 20 -> 150 ms over 30
+    turns; README, "Speed"), and would keep people's photos and hints in their browser."""
+    return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs,
+            "run_history": False}
 
 
 def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,

@@ -138,7 +138,7 @@ def run(url: str, repeats: int, think: float = 0.5) -> dict:
                 settle(lambda: page.locator("#gm-undo").click())  # take back the guide turn
         finally:
             browser.close()
-    return {k: {**latency_stats(v), "wall": latency_stats(walls[k])} for k, v in out.items() if v}
+    return {k: {**latency_stats(v), "ms": [round(1000 * x, 1) for x in v], "wall": latency_stats(walls[k])} for k, v in out.items() if v}
 
 
 def main(argv: list[str] | None = None) -> int:
