@@ -263,8 +263,8 @@ class GuideApp:
         return (*outputs, ok)
 
     def clear_strokes(self, tab: Any, applied: bool = True):
-        """The editor with its strokes removed (after a successful Guide). A separate event:
-        an ImageEditor that is both input and output of one event stays "processing"."""
+        """The editor with its strokes removed (after a successful Guide or Set by hand; chained
+        after the turn, which knows whether its strokes were applied)."""
         if not applied or not is_tab(tab) or tab["image"] is None:
             return gr.skip()
         return self.editor_value(tab["image"])
@@ -509,11 +509,12 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
 
         view_in = [show_changes]
         outs = [state, overlay, chatbot, legend, status]
-        # Every event shows its progress on the overlay (or nowhere), never on the editor or the chat:
-        # at each later event's start and end Gradio's page reads back the value of every component that
-        # was ever an event's progress target (by default its outputs), and reading the editor fetches
-        # and re-uploads its background, composite and layers (6 to 40 uploads a click), reading the
-        # chat copies the whole conversation (experiments/browser_trace.py; README, "Speed").
+        # No event shows its progress on the editor or the chat (turns: on the overlay; the others on
+        # small outputs of their own): at each later event's start and end Gradio's page reads back the
+        # value of every component that was ever an event's progress target (by default its outputs),
+        # and reading the editor fetches and re-uploads its background, composite and layers (14-19
+        # requests a do-nothing click), reading the chat copies the whole conversation
+        # (experiments/page_probe.py; README, "Speed"). tests/test_app.py checks the wiring.
         shown = dict(show_progress_on=[overlay])
         fast = dict(show_progress="minimal")  # the pings: progress on their one output, the status line
         quiet = dict(show_progress="hidden", **shown)
@@ -533,7 +534,8 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         applied = gr.State(False)
         # The strokes reach the server through a hidden twin of the editor, copied in the page (no server call):
         # the editor is never a backend event's input, which would also make it one Gradio's page reads at
-        # every later event's start and end (see shown).
+        # every later event's start and end (see shown). The twin must stay hidden (visible=False): a hidden
+        # component has no reader in the page, so it costs nothing to read back.
         strokes = SketchEditor(visible=False, type="numpy", image_mode="RGBA", format="png", label="strokes")
 
         def take_strokes(button: gr.Button):
@@ -628,7 +630,8 @@ def main(argv: list[str] | None = None) -> None:
             report = ds.add(args.images)
             print(report.summary(), *report.messages, sep="\n  ")
         print(f"Data set {ds.root}: {ds.progress_text()}")
-    if text_guide_ready(model):  # the GloVe vectors load once (~0.5 s): now, not at the first hint someone types
+    if any(text_guide_ready(m) for m in demo.guide_app.shelf.models()):  # type: ignore[attr-defined]
+        # the GloVe vectors load once (~0.5 s): now, not at the first hint someone types
         from guide.text.vectors import load_vectors
 
         try:

@@ -71,6 +71,43 @@ def paint_stroke(page, i: int) -> None:
     page.mouse.up()
 
 
+def open_app(browser, url: str):
+    """A page on the app with the first example picked, its input clock installed (see time_action)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1150})
+    page.goto(url)
+    page.wait_for_selector("#gm-editor canvas", timeout=60_000)
+    page.locator(".gallery-item").first.click()
+    page.wait_for_selector("#gm-overlay img", timeout=60_000)
+    page.wait_for_timeout(1000)
+    # The clock runs in the page: from the input event (keydown, pointerup or click, its timeStamp) to the
+    # first animation frame at which the result is on screen (both performance.now(), so Playwright's own
+    # pre-click checks and its round trips to this process are not counted; see ``wall`` in the JSON).
+    page.evaluate("""() => { window.__gmInput = null;
+        for (const ev of ['keydown', 'pointerup', 'click'])
+          document.addEventListener(ev, e => { if (window.__gmInput === null) window.__gmInput = e.timeStamp; }, true); }""")
+    return page
+
+
+def time_action(page, action, think: float, done: str = DONE, now: str | None = None) -> tuple[float, float]:
+    """Rest ``think`` s, run ``action`` and wait until ``done`` holds -> (seconds on the page's clock, wall seconds).
+
+    Done when the event has finished (no output shows Gradio's pending indicator), the overlay has a
+    loaded image, and the result is there: a new overlay image, or (a hint that changed nothing gives
+    the same picture, the same file) a new status message. The status is read from its markdown, not
+    the whole block, whose text also holds the pending timer ("processing | 0.1s"). ``now``: what
+    ``done`` compares with (default: the overlay's src and the status message).
+    """
+    page.wait_for_timeout(think * 1000)  # a person looks at the last result before acting again
+    before = page.evaluate(now or f"() => {{ const i = document.querySelector('#gm-overlay img'); return [i && i.src, {STATUS}]; }}")
+    page.evaluate("() => { window.__gmInput = null; }")
+    t = time.perf_counter()
+    action()
+    end = page.wait_for_function(done, arg=before, timeout=60_000, polling="raf").json_value()
+    wall = time.perf_counter() - t
+    start = page.evaluate("() => window.__gmInput")
+    return ((end - start) / 1000 if start is not None else wall), wall
+
+
 def run(url: str, repeats: int, think: float = 0.5) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -79,38 +116,12 @@ def run(url: str, repeats: int, think: float = 0.5) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1150})
-            page.goto(url)
-            page.wait_for_selector("#gm-editor canvas", timeout=60_000)
-            page.locator(".gallery-item").first.click()
-            page.wait_for_selector("#gm-overlay img", timeout=60_000)
-            page.wait_for_timeout(1000)
-
-            # The clock runs in the page: from the input event (keydown, pointerup or click, its timeStamp) to the
-            # first animation frame at which the result is on screen (both performance.now(), so Playwright's own
-            # pre-click checks and its round trips to this process are not counted; see ``wall`` in the JSON).
-            page.evaluate("""() => { window.__gmInput = null;
-                for (const ev of ['keydown', 'pointerup', 'click'])
-                  document.addEventListener(ev, e => { if (window.__gmInput === null) window.__gmInput = e.timeStamp; }, true); }""")
-
-            def state() -> list:
-                return page.evaluate(f"() => {{ const i = document.querySelector('#gm-overlay img'); return [i && i.src, {STATUS}]; }}")
+            page = open_app(browser, url)
 
             def settle(action, name: str | None = None, done: str = DONE, now: str | None = None) -> None:
-                # Done when the event has finished (no output shows Gradio's pending indicator), the overlay has a
-                # loaded image, and the result is there: a new overlay image, or (a hint that changed nothing gives
-                # the same picture, the same file) a new status message. The status is read from its markdown,
-                # not the whole block, whose text also holds the pending timer ("processing | 0.1s").
-                page.wait_for_timeout(think * 1000)  # a person looks at the last result before acting again
-                before = page.evaluate(now) if now else state()
-                page.evaluate("() => { window.__gmInput = null; }")
-                t = time.perf_counter()
-                action()
-                end = page.wait_for_function(done, arg=before, timeout=60_000, polling="raf").json_value()
-                wall = time.perf_counter() - t
-                start = page.evaluate("() => window.__gmInput")
+                page_s, wall = time_action(page, action, think, done, now)
                 if name is not None:
-                    out[name].append((end - start) / 1000 if start is not None else wall)
+                    out[name].append(page_s)
                     walls[name].append(wall)
 
             has_ping = page.locator("#gm-ping").count() > 0

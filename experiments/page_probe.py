@@ -8,9 +8,9 @@ first example, then plays ``--rounds`` rounds of: a text turn, Undo, (with ``--g
 Guide, and the do-nothing event (``#gm-ping-direct``). Prints, per round, each action's time on the
 page's clock (browser_bench.py's rule: input event to the first frame with the result on screen) and the
 requests the do-nothing event made (one POST when the page does not re-read other components), and at the
-end what the page keeps in localStorage. A diagnosis tool for README's "In the browser" findings (run
-from a checkout of the commit named there): the editor re-uploaded at every event, and Gradio's run
-history made every event's cost grow with the session.
+end what the page keeps in localStorage. A diagnosis tool for README's "In the browser" findings: the
+editor re-uploaded at every event, and Gradio's run history made every event's cost grow with the
+session (to see them, copy this script and browser_bench.py into a checkout of the commits README names).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_bench import ARGS, CHROMIUM, DONE, HINTS, STATUS, paint_stroke  # noqa: E402
+from browser_bench import ARGS, CHROMIUM, HINTS, open_app, paint_stroke, time_action  # noqa: E402
 from load import loopback_only, start_app, stop_app  # noqa: E402
 
 
@@ -32,25 +32,12 @@ def run(url: str, rounds: int, guide: bool) -> dict:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1150})
+            page = open_app(browser, url)
             sent: list[str] = []
             page.on("request", lambda r: sent.append(f"{r.method} {r.url.split('/gradio_api/')[-1][:40]}"))
-            page.goto(url)
-            page.wait_for_selector("#gm-editor canvas", timeout=60_000)
-            page.locator(".gallery-item").first.click()
-            page.wait_for_selector("#gm-overlay img", timeout=60_000)
-            page.wait_for_timeout(1500)
-            page.evaluate("""() => { window.__gmInput = null;
-                for (const ev of ['keydown', 'pointerup', 'click'])
-                  document.addEventListener(ev, e => { if (window.__gmInput === null) window.__gmInput = e.timeStamp; }, true); }""")
 
             def timed(action) -> float:
-                page.wait_for_timeout(500)
-                before = page.evaluate(f"() => {{ const i = document.querySelector('#gm-overlay img'); return [i && i.src, {STATUS}]; }}")
-                page.evaluate("() => { window.__gmInput = null; }")
-                action()
-                end = page.wait_for_function(DONE, arg=before, timeout=60_000, polling="raf").json_value()
-                return round(end - page.evaluate("() => window.__gmInput"), 1)
+                return round(1000 * time_action(page, action, 0.5)[0], 1)
 
             box = page.locator("#gm-msg textarea")
             for i in range(rounds):

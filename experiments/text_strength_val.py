@@ -6,7 +6,7 @@ inside the place the reader read, widened by a margin (``text_place_mask={"remov
 and measures one remove hint on val only,
 worded with the training phrasebook, read through the reader (the app's path), as
 ``python -m guide evaluate text --split val --limit 300 --runs 3 --hints 0,1 --ops remove
---phrasings templates --read reader`` does. Prints and writes each strength's gain.
+--phrasings templates --read reader --class-scope none`` does (the class scope came later; ``--class-scope default`` adds it). Prints and writes each strength's gain.
 
     python experiments/text_strength_val.py --strengths 1.0,1.25 --json OUT.json
     python experiments/text_strength_val.py --strengths 1.0 --place-margins none,0,0.17 --json OUT.json

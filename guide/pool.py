@@ -151,6 +151,11 @@ class ModelShelf:
                 self._pools.popitem(last=False)
         return pool
 
+    def models(self) -> list[GuidedModel]:
+        """The models held now, least recently used first."""
+        with self._lock:
+            return [pool.model for pool in self._pools.values()]
+
     def pool(self, spec: str) -> ConversationPool:
         """The pool of ``spec``'s model, loading it if it is not held (ModelLoadError if it cannot be)."""
         with self._lock:

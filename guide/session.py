@@ -28,7 +28,7 @@ from torch import Tensor
 
 from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
-from .hints import REMOVE, Hint, PixelHint, TextHint
+from .hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
 from .pointtail import MAX_FRACTION, click_forward
 from .questions import largest_uncertain_area, most_uncertain_pixel
@@ -50,8 +50,9 @@ TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
 # it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
 TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
 # For these operations a text turn about a class changes only the pixels that class labels before
-# or after the turn (its own change, "delta" composition): a hint about coats has nothing to say
-# about other pixels. Chosen on val (README, "Text hints"): the gain grows as hints add up. (): the paper.
+# or after it, in the logits the earlier text turns give ("delta" composition): a hint about coats
+# has nothing to say about other pixels. Chosen on val (README, "Text hints"): the gain grows as
+# hints add up. (): the paper.
 TEXT_CLASS_SCOPE: tuple[str, ...] = ("find", "remove")
 
 
@@ -135,8 +136,13 @@ class GuideSession:
         # each side ("delta" composition only; a hint with no place is not masked). None or {}:
         # the change goes wherever the guide puts it (the paper). Default: TEXT_PLACE_MASK.
         self.text_place_mask = dict(text_place_mask or {})
+        if not set(self.text_place_mask) <= {FIND, REMOVE}:
+            raise ValueError(f"text_place_mask maps operations ({FIND!r}, {REMOVE!r}) to margins, not {text_place_mask!r}")
         # Operations whose text turns change only the pixels the named class labels before or
-        # after the turn ("delta" composition only). None or (): anywhere (the paper).
+        # after the turn, given the earlier text turns ("delta" composition only). None or ():
+        # anywhere (the paper).
+        if isinstance(text_class_scope, str) or not set(text_class_scope or ()) <= {FIND, REMOVE}:
+            raise ValueError(f"text_class_scope takes a tuple of operations ({FIND!r}, {REMOVE!r}), not {text_class_scope!r}")
         self.text_class_scope = tuple(text_class_scope or ())
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
@@ -276,12 +282,14 @@ class GuideSession:
         if self.text_compose == "delta":
             plain = self._plain_logits()
 
-            def delta(p: dict[str, Any]) -> Tensor:
+            def delta(p: dict[str, Any], earlier: Tensor | None) -> Tensor:
                 change = self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
                 if "place" in p:
                     change = change * place_mask(p["place"], p["place_margin"], change.shape[2:], change.device)
-                if "scope" in p:  # only where the named class is, before or after this turn's change
-                    named = (plain.argmax(1, keepdim=True) == p["scope"]) | ((plain + change).argmax(1, keepdim=True) == p["scope"])
+                if "scope" in p:  # only where the named class is, before or after this turn, given the earlier text turns
+                    assert earlier is not None
+                    now = plain + earlier
+                    named = (now.argmax(1, keepdim=True) == p["scope"]) | ((now + change).argmax(1, keepdim=True) == p["scope"])
                     change = change * named
                 return change
 
@@ -550,7 +558,7 @@ class _TextCache:
     stays right through undo, set_state and take-backs without being told: text turns that
     extend the cached ones reuse the cached result and compute only the new turns; dropping
     the last one returns the kept result before it; in "delta" mode dropping more subtracts
-    their changes; anything else is recomputed. Tensors only, never part of the state; one
+    their changes (unless one is class-scoped); anything else is recomputed. Tensors only, never part of the state; one
     per image (set_image).
     """
 
@@ -584,10 +592,13 @@ class _TextCache:
         return self.value
 
     def sum(self, texts: list[dict[str, Any]], delta) -> Tensor:
-        """Sum of ``delta(params)`` over the text turns ("delta" mode's logit offset)."""
+        """Sum of ``delta(params, earlier)`` over the text turns in order ("delta" mode's logit
+        offset; ``earlier``: the sum over the turns before). A class-scoped turn's change depends
+        on the turns before it, so dropping several turns past one recomputes instead of subtracting."""
         assert self.plain is not None
+        fixed = not any("scope" in t for t in self.keys)
         return self._update("delta", texts, torch.zeros_like(self.plain),
-                            lambda acc, t: acc + delta(t), lambda acc, t: acc - delta(t))
+                            lambda acc, t: acc + delta(t, acc), (lambda acc, t: acc - delta(t, None)) if fixed else None)
 
     def fold(self, texts: list[dict[str, Any]], start: Tensor, step) -> Tensor:
         """``step`` applied over the text turns in order from ``start`` ("stack" mode)."""

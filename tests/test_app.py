@@ -279,3 +279,23 @@ def test_an_event_reuses_the_cached_prediction(app_model_dir: Path, example: str
         assert again is tab and overlay.shape == (160, 160, 4)
     with guide_app.pool.open(tab) as conv:
         assert conv.session.logits() is logits and conv.labels() is labels
+
+
+def test_no_event_makes_the_page_reread_the_editor_or_the_chat(app_server) -> None:
+    """Gradio's page reads back, at every event, each component that was ever an event's progress
+    target or a finished backend event's input; reading the editor re-uploads its images and
+    reading the chat copies it (README, "Speed"). So: the editor is no backend event's input (the
+    strokes come through a hidden twin), and neither is any event's progress target."""
+    _, demo = app_server
+    cfg = demo.get_config_file()
+    ids = {c["id"]: c.get("props", {}) for c in cfg["components"]}
+    editor = next(i for i, p in ids.items() if p.get("elem_id") == "gm-editor")
+    chat = next(i for i, p in ids.items() if p.get("elem_id") == "gm-chat")
+    twins = [i for i, p in ids.items() if p.get("label") == "strokes"]
+    assert len(twins) == 1 and ids[twins[0]].get("visible") is False
+    backend = [d for d in cfg["dependencies"] if d["backend_fn"]]
+    assert backend and all(editor not in d["inputs"] for d in backend)
+    assert {d["api_name"] for d in backend if twins[0] in d["inputs"]} == {"guide", "paint"}
+    for d in cfg["dependencies"]:
+        targets = d["show_progress_on"] or d["outputs"]
+        assert editor not in targets and chat not in targets, d["api_name"]

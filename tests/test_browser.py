@@ -120,7 +120,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         page.wait_for_timeout(500)
         assert len(sent) == 1 and "/run/predict" in sent[0], sent
         # ...and nothing of the session is recorded in the browser (Gradio's run history is off: app.launch_kwargs)
-        assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('gradio:run-history')).length") == 0
+        assert page.evaluate("() => Object.keys(localStorage)") == []
     assert (ARTIFACTS / "browser.png").stat().st_size > 10_000
 
 

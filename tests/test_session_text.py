@@ -142,14 +142,17 @@ def test_a_text_turn_that_backfires_is_taken_back(text_model, scene, monkeypatch
             assert len(session.turns) == 1 and removed.gained[name] < 0
 
 
-def _text_state(model, n: int, seed: int = 0, with_click: bool = False) -> dict:
-    """A state of ``n`` text turns with random guide parameters (plain data, like get_state)."""
+def _text_state(model, n: int, seed: int = 0, with_click: bool = False, scoped: bool = False) -> dict:
+    """A state of ``n`` text turns with random guide parameters (plain data, like get_state);
+    ``scoped``: every other turn is class-scoped (to class i % K)."""
     g = torch.Generator().manual_seed(seed)
     turns = []
     for i in range(n):
         zero = model.text_guide.block.zero_params()
-        params = GuideParams(*(0.3 * torch.randn(t.shape, generator=g) for t in zero.tensors()))
-        turns.append({"kind": "text", "text": f"hint {i}", "params": params.to_lists(), "click_params": None})
+        params = GuideParams(*(0.3 * torch.randn(t.shape, generator=g) for t in zero.tensors())).to_lists()
+        if scoped and i % 2 == 0:
+            params["scope"] = i % model.num_classes
+        turns.append({"kind": "text", "text": f"hint {i}", "params": params, "click_params": None})
     if with_click:
         zero = model.block.zero_params()
         click = GuideParams(*(0.2 * torch.randn(t.shape, generator=g) for t in zero.tensors()))
@@ -163,10 +166,17 @@ def _recomputed(model, scene, state, mode: str) -> torch.Tensor:
     seg, tg = model.segmenter, model.text_guide
     f = seg.head(model.preprocess(scene))
     a, offset = f.guided, 0
-    params = [GuideParams.from_lists(t["params"]) for t in state["turns"] if t["kind"] == "text"]
+    texts = [t["params"] for t in state["turns"] if t["kind"] == "text"]
+    params = [GuideParams.from_lists(t) for t in texts]
     if mode == "delta":
         plain = seg.tail(f)
-        offset = sum(seg.tail(f, tg.block(a, p)) - plain for p in params)
+        offset = torch.zeros_like(plain)
+        for t, p in zip(texts, params):
+            change = seg.tail(f, tg.block(a, p)) - plain
+            if "scope" in t:  # where the class is, before or after, given the earlier turns
+                now = plain + offset
+                change = change * ((now.argmax(1, keepdim=True) == t["scope"]) | ((now + change).argmax(1, keepdim=True) == t["scope"]))
+            offset = offset + change
     else:
         for p in params:
             a = tg.block(a, p)
@@ -176,11 +186,11 @@ def _recomputed(model, scene, state, mode: str) -> torch.Tensor:
     return seg.tail(f, a) + offset
 
 
-@pytest.mark.parametrize("mode", ["delta", "stack"])
-def test_cached_text_turns_match_recomputation(text_model, scene, mode):
+@pytest.mark.parametrize("mode, scoped", [("delta", False), ("delta", True), ("stack", False)])
+def test_cached_text_turns_match_recomputation(text_model, scene, mode, scoped):
     session = GuideSession(text_model, text_compose=mode)
     session.set_image(scene)
-    full = _text_state(text_model, 12, with_click=True)
+    full = _text_state(text_model, 12, with_click=True, scoped=scoped)
     checks = [full["turns"][:k] for k in (1, 2, 5, 12)]  # the conversation growing
     checks += [full["turns"][:11], full["turns"][:10], full["turns"][:4]]  # undo one, one more, several
     checks += [full["turns"][:12] + full["turns"][12:]]  # forward again, click on top
@@ -341,3 +351,30 @@ def test_the_default_session_scopes_find_and_remove(text_model, scene):
     session.set_image(scene)
     session.add_text("there is a coat on the top left")
     assert session.turns[-1]["params"]["scope"] == list(text_model.classes).index("coat")
+
+
+def test_a_scoped_hint_sees_what_earlier_hints_did():
+    """The class scope is taken in the logits the earlier text turns give: a remove can take back
+    pixels an earlier find made (embedded model, an example scene where a find adds sneaker)."""
+    from PIL import Image
+
+    root = Path(__file__).resolve().parent.parent
+    model = load_model(root / "checkpoints" / "scenes-lraspp", device="cpu")
+    photo = np.asarray(Image.open(root / "examples" / "scene_00.png").convert("RGB"))
+    k = list(model.classes).index("sneaker")
+    session = GuideSession(model, keep_backfiring_text=True)
+    session.set_image(photo)
+    counts = [int((session.predict() == k).sum())]
+    for text in ("there is a sneaker on the left", "there is no sneaker on the left"):
+        session.add_text(text)
+        counts.append(int((session.predict() == k).sum()))
+    assert counts[0] < counts[1] and counts[2] < counts[1], counts
+    assert session.undo() and int((session.predict() == k).sum()) == counts[1]  # the cache steps back
+    session.undo()
+    assert int((session.predict() == k).sum()) == counts[0]
+
+
+def test_class_scope_takes_operations():
+    with pytest.raises(ValueError, match="tuple of operations"):
+        GuideSession(load_model(Path(__file__).resolve().parent.parent / "checkpoints" / "scenes-lraspp", device="cpu"),
+                     text_class_scope="remove")
