@@ -282,16 +282,17 @@ class GuideSession:
         if self.text_compose == "delta":
             plain = self._plain_logits()
 
-            def delta(p: dict[str, Any], earlier: Tensor | None) -> Tensor:
+            def delta(p: dict[str, Any], earlier: Tensor | None, scope: Tensor | None) -> tuple[Tensor, Tensor | None]:
                 change = self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
                 if "place" in p:
                     change = change * place_mask(p["place"], p["place_margin"], change.shape[2:], change.device)
                 if "scope" in p:  # only where the named class is, before or after this turn, given the earlier text turns
-                    assert earlier is not None
-                    now = plain + earlier
-                    named = (now.argmax(1, keepdim=True) == p["scope"]) | ((now + change).argmax(1, keepdim=True) == p["scope"])
-                    change = change * named
-                return change
+                    if scope is None:
+                        assert earlier is not None
+                        now = plain + earlier
+                        scope = (now.argmax(1, keepdim=True) == p["scope"]) | ((now + change).argmax(1, keepdim=True) == p["scope"])
+                    change = change * scope
+                return change, scope
 
             return a, self._text_cache.sum(texts, delta)
         raise ValueError(f"unknown text_compose {self.text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
@@ -558,7 +559,8 @@ class _TextCache:
     stays right through undo, set_state and take-backs without being told: text turns that
     extend the cached ones reuse the cached result and compute only the new turns; dropping
     the last one returns the kept result before it; in "delta" mode dropping more subtracts
-    their changes (unless one is class-scoped); anything else is recomputed. Tensors only, never part of the state; one
+    their changes (a class-scoped turn's with the mask it had, kept here: one bool per logit
+    pixel); anything else is recomputed. Tensors only, never part of the state; one
     per image (set_image).
     """
 
@@ -566,40 +568,48 @@ class _TextCache:
         self.plain: Tensor | None = None  # unguided logits 1xKxhxw
         self.mode = ""
         self.keys: list[dict[str, Any]] = []  # the text turns' params that ``value`` covers, in order
+        self.notes: list[Any] = []  # per key, what its step noted for undoing it ("delta": its class-scope mask)
         self.value: Tensor | None = None
         self.previous: Tensor | None = None  # the value for keys[:-1]
 
     def _update(self, mode: str, texts: list[dict[str, Any]], start: Tensor, step, unstep=None) -> Tensor:
+        """``step(acc, t) -> (acc', note)``; ``unstep(acc, t, note)``: acc before ``t`` (None: recompute instead)."""
         n = len(self.keys)
         if self.value is None or mode != self.mode:
-            self.mode, self.keys, self.value, self.previous = mode, [], start, None
+            self.mode, self.keys, self.notes, self.value, self.previous = mode, [], [], start, None
             n = 0
         if texts == self.keys:
             return self.value
         if texts == self.keys[:-1] and self.previous is not None:  # the last text turn undone
-            self.keys, self.value, self.previous = self.keys[:-1], self.previous, None
+            self.keys, self.notes, self.value, self.previous = self.keys[:-1], self.notes[:-1], self.previous, None
             return self.value
         if len(texts) < n and unstep is not None and texts == self.keys[: len(texts)]:
-            for t in reversed(self.keys[len(texts):]):
-                self.value = unstep(self.value, t)
-            self.keys, self.previous = self.keys[: len(texts)], None
+            for t, note in zip(reversed(self.keys[len(texts):]), reversed(self.notes[len(texts):])):
+                self.value = unstep(self.value, t, note)
+            self.keys, self.notes, self.previous = self.keys[: len(texts)], self.notes[: len(texts)], None
             return self.value
         if not (len(texts) > n and texts[:n] == self.keys):  # not an extension: start over
-            self.keys, self.value, self.previous, n = [], start, None, 0
+            self.keys, self.notes, self.value, self.previous, n = [], [], start, None, 0
         for t in texts[n:]:
-            self.previous, self.value = self.value, step(self.value, t)
+            self.previous = self.value
+            self.value, note = step(self.value, t)
+            self.notes.append(note)
         self.keys = list(texts)
         return self.value
 
     def sum(self, texts: list[dict[str, Any]], delta) -> Tensor:
-        """Sum of ``delta(params, earlier)`` over the text turns in order ("delta" mode's logit
-        offset; ``earlier``: the sum over the turns before). A class-scoped turn's change depends
-        on the turns before it, so dropping several turns past one recomputes instead of subtracting."""
+        """Sum of the text turns' changes in order ("delta" mode's logit offset):
+        ``delta(params, earlier, scope) -> (change, scope)``, ``earlier`` the sum over the turns
+        before, ``scope`` a class-scoped turn's mask (computed from ``earlier`` when None, kept
+        here: dropping the turn later subtracts its change with the same mask, one tail pass)."""
         assert self.plain is not None
-        fixed = not any("scope" in t for t in self.keys)
-        return self._update("delta", texts, torch.zeros_like(self.plain),
-                            lambda acc, t: acc + delta(t, acc), (lambda acc, t: acc - delta(t, None)) if fixed else None)
+
+        def step(acc: Tensor, t: dict[str, Any]) -> tuple[Tensor, Any]:
+            change, scope = delta(t, acc, None)
+            return acc + change, scope
+
+        return self._update("delta", texts, torch.zeros_like(self.plain), step, lambda acc, t, scope: acc - delta(t, None, scope)[0])
 
     def fold(self, texts: list[dict[str, Any]], start: Tensor, step) -> Tensor:
         """``step`` applied over the text turns in order from ``start`` ("stack" mode)."""
-        return self._update("stack", texts, start, step)
+        return self._update("stack", texts, start, lambda acc, t: (step(acc, t), None))

@@ -222,6 +222,25 @@ def test_a_text_turn_costs_one_tail_pass_at_any_turn(text_model, scene, monkeypa
     assert len(calls) == 1
 
 
+def test_undoing_scoped_text_turns_costs_a_tail_pass_each(text_model, scene, monkeypatch):
+    """Dropping several class-scoped turns at once (Undo of a compound message) subtracts their
+    changes with the masks they had, one tail pass each, and gives the recomputed logits."""
+    session = GuideSession(text_model, text_compose="delta")
+    session.set_image(scene)
+    full = _text_state(text_model, 20, scoped=True)
+    session.set_state(full)
+    session.logits()
+    calls = []
+    tail = text_model.segmenter.tail
+    monkeypatch.setattr(text_model.segmenter, "tail", lambda *a, **k: calls.append(1) or tail(*a, **k))
+    kept = {"turns": full["turns"][:17], "asked": []}
+    session.set_state(kept)
+    logits = session.logits()
+    assert len(calls) == 3
+    monkeypatch.setattr(text_model.segmenter, "tail", tail)
+    assert torch.allclose(logits, _recomputed(text_model, scene, kept, "delta"), atol=1e-4)
+
+
 
 @pytest.mark.parametrize("reword", [True, False])
 def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, reword):
@@ -364,17 +383,19 @@ def test_a_scoped_hint_sees_what_earlier_hints_did():
     k = list(model.classes).index("sneaker")
     session = GuideSession(model, keep_backfiring_text=True)
     session.set_image(photo)
-    counts = [int((session.predict() == k).sum())]
+    maps = [session.predict() == k]
     for text in ("there is a sneaker on the left", "there is no sneaker on the left"):
         session.add_text(text)
-        counts.append(int((session.predict() == k).sum()))
-    assert counts[0] < counts[1] and counts[2] < counts[1], counts
-    assert session.undo() and int((session.predict() == k).sum()) == counts[1]  # the cache steps back
+        maps.append(session.predict() == k)
+    assert (maps[1] & ~maps[0] & ~maps[2]).any()  # the remove took back sneaker pixels the find made
+    assert session.undo() and np.array_equal(session.predict() == k, maps[1])  # the cache steps back
     session.undo()
-    assert int((session.predict() == k).sum()) == counts[0]
+    assert np.array_equal(session.predict() == k, maps[0])
 
 
-def test_class_scope_takes_operations():
+def test_class_scope_and_place_mask_take_operations(text_model):
     with pytest.raises(ValueError, match="tuple of operations"):
-        GuideSession(load_model(Path(__file__).resolve().parent.parent / "checkpoints" / "scenes-lraspp", device="cpu"),
-                     text_class_scope="remove")
+        GuideSession(text_model, text_class_scope="remove")
+    with pytest.raises(ValueError, match="maps operations"):
+        GuideSession(text_model, text_place_mask={"both": 0.25})
+    assert GuideSession(text_model, text_class_scope=["find"]).text_class_scope == ("find",)
