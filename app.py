@@ -411,8 +411,8 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
     server's bounds (upload size, tab states kept), and no run history: Gradio's page would
     otherwise record every event's inputs and outputs (the whole chat each time) in the
     browser's localStorage, re-reading and re-writing that record at every event, which
-    made each event slower as a session went on (a do-nothing event 20 -> 150 ms over 30
-    turns; README, "Speed"), and would keep people's photos and hints in their browser."""
+    made each event slower as a session went on (a do-nothing event ~40 -> ~115 ms over 30
+    rounds; README, "Speed"), and would keep people's photos and hints in their browser."""
     return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs,
             "run_history": False}
 
@@ -521,7 +521,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         # A turn shows its progress as a small timer on the overlay only, over the old picture: the default
         # (a grey cover and a timer on each of the five outputs) is page work that delays the stream the
         # result comes on (experiments/browser_trace.py).
-        turn = dict(trigger_mode="once", show_progress="minimal", show_progress_on=[overlay])
+        turn = dict(trigger_mode="once", show_progress="minimal", **shown)
         # On a light model (and never on ZeroGPU, whose GPU functions want the queue) text turns, Ask me
         # and Undo skip the queue too: one POST instead of a queue join and an event stream. A heavy
         # model's tail pass (a 520 px ResNet: ~1 s on CPU) stays in the queue, within its concurrency.
@@ -529,7 +529,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         quick = {**turn, "queue": False} if light else turn
         # Re-renders run no network (cached labels; under the pool's per-image lock) and change no state,
         # so they skip the queue: one POST, no queue join and event stream (queue=False; not a GPU function).
-        free = dict(show_progress="minimal", show_progress_on=[overlay], queue=False)
+        free = dict(show_progress="minimal", queue=False, **shown)
         upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor, photo], api_name="set_image", **shown)
         applied = gr.State(False)
         # The strokes reach the server through a hidden twin of the editor, copied in the page (no server call):
