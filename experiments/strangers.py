@@ -13,14 +13,15 @@ until it downloads it; ``out``: ``--out DIR``, one folder every tab writes) the 
   presses ``/download_dataset``. Like a browser, it downloads every file an answer names and
   checks each body against its Content-Length. ``--visits`` visits per tab; with ``--same``
   every tab plays the same script (identical conversations, the same output files).
-* page reloads: ``--reloads`` tabs drop their session in the middle of a visit, without
+* page reloads: ``--reloads`` tabs drop their session after the first save of a visit, without
   downloading, and come back as a new session;
 * one hostile client calling every ``api_name`` through the raw queue API with hostile payloads
   (folder paths and other files in FileData, ``data:`` URLs, a 1-bit 9999x9999 PNG, many large
   layers, lone surrogates, huge integers, None, wrong types), each followed by a check that
   its tab still works;
-* ``--restarts`` kill -9 of the server in the middle of the run, then a new one on the same
-  port and folder; tabs whose calls fail start a new visit once it is back.
+* ``--restarts`` kill -9 of the server in the middle of the run (after every ``--kill-after``
+  acknowledged saves, while other tabs are saving), then a new one on the same port and
+  folder; tabs whose calls fail start a new visit once it is back.
 
 Reported per mode: saves acknowledged ("Saved NAME.") vs found on disk, by where they must be
 found (the tab's downloaded zip; with ``--out``, the folder, for every acknowledged save
@@ -158,7 +159,7 @@ class Record:
         self.acked: list[tuple[int, int, str]] = []  # (tab, visit, image name) per acknowledged save
         self.zip_checks: list[dict] = []  # per downloaded visit: acked vs found in the zip
         self.left: dict[str, int] = {"reload": 0, "kill": 0}  # acknowledged saves of visits that never downloaded
-        self.downloads = {"files": 0, "short": 0, "errors": []}
+        self.downloads = {"files": 0, "short": 0, "server_killed": 0, "errors": []}
         self.hostile: list[dict] = []
         self.visits = {"done": 0, "reloaded": 0, "killed": 0}
 
@@ -169,11 +170,14 @@ class Record:
                 self.failed[name] = self.failed.get(name, 0) + 1
 
 
-def fetch_files(value, http: httpx.Client, rec: Record) -> None:
-    """Download every file URL in an answer, as the page would, and check each body's length."""
+def fetch_files(value, http: httpx.Client, rec: Record, server: Server, seen: set[str]) -> None:
+    """Download every file URL in an answer, as the page would (once per URL: a browser caches
+    them), and check each body against its Content-Length. A download that fails because the
+    server was killed meanwhile is counted apart."""
     if isinstance(value, dict):
         url = value.get("url")
-        if isinstance(url, str) and url.startswith("http"):
+        if isinstance(url, str) and url.startswith("http") and url not in seen:
+            starts = server.starts
             try:
                 r = http.get(url)
                 declared = int(r.headers.get("content-length", len(r.content)))
@@ -181,23 +185,28 @@ def fetch_files(value, http: httpx.Client, rec: Record) -> None:
                 err = None if not short else f"HTTP {r.status_code}, {len(r.content)} of {declared} bytes"
             except httpx.HTTPError as e:  # "peer closed connection without sending complete message body"
                 short, err = True, f"{type(e).__name__}: {e}"[:160]
+            killed = short and (not server.up.is_set() or server.starts != starts)
             with rec.lock:
                 rec.downloads["files"] += 1
-                if short:
+                if killed:
+                    rec.downloads["server_killed"] += 1
+                elif short:
                     rec.downloads["short"] += 1
                     rec.downloads["errors"].append(err)
+                else:
+                    seen.add(url)
         for v in value.values():
-            fetch_files(v, http, rec)
+            fetch_files(v, http, rec, server, seen)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            fetch_files(v, http, rec)
+            fetch_files(v, http, rec, server, seen)
 
 
 class Gone(Exception):
     """The server went away (killed) or stopped answering."""
 
 
-def call(client, name: str, args: tuple, rec: Record, http: httpx.Client, timeout: float):
+def call(client, name: str, args: tuple, rec: Record, http: httpx.Client, timeout: float, server: Server, seen: set[str]):
     from gradio_client.exceptions import AppError
 
     t = time.perf_counter()
@@ -210,13 +219,13 @@ def call(client, name: str, args: tuple, rec: Record, http: httpx.Client, timeou
         rec.time(name, time.perf_counter() - t, False)
         raise Gone(f"{name}: {type(e).__name__}: {e}"[:200]) from e
     rec.time(name, time.perf_counter() - t, True)
-    fetch_files(out, http, rec)
+    fetch_files(out, http, rec, server, seen)
     return out
 
 
-def zip_names(client, rec: Record, http: httpx.Client, timeout: float) -> set[str] | None:
+def zip_names(client, rec: Record, http: httpx.Client, timeout: float, server: Server) -> set[str] | None:
     """``/download_dataset`` -> the image ids with a label map in the zip (None: no zip)."""
-    out = call(client, "download_dataset", (), rec, http, timeout)
+    out = call(client, "download_dataset", (), rec, http, timeout, server, set())
     if not isinstance(out, dict) or not out.get("url"):
         return None
     data = http.get(out["url"]).content
@@ -227,7 +236,7 @@ def zip_names(client, rec: Record, http: httpx.Client, timeout: float) -> set[st
 # ---------------------------------------------------------------- a stranger's tab
 
 
-def tab(server: Server, index: int, args, rec: Record, stop_at: float, reload_visit: int | None) -> None:
+def tab(server: Server, index: int, args, rec: Record, stop_at: float, reloads: bool) -> None:
     from gradio_client import Client, handle_file
 
     seed = 0 if args.same else index
@@ -240,34 +249,36 @@ def tab(server: Server, index: int, args, rec: Record, stop_at: float, reload_vi
             if not server.up.wait(timeout=max(1.0, stop_at - time.time())):
                 return
             acked: set[str] = set()
+            seen: set[str] = set()  # a new page: an empty browser cache is the worst case
             try:
                 client = Client(server.url, verbose=False, download_files=False)
             except Exception:
                 continue
             try:
                 chosen = rng.sample(pictures, args.images)
-                call(client, "open_images", ([handle_file(p) for p in chosen], False), rec, http, args.call_timeout)
+                call(client, "open_images", ([handle_file(p) for p in chosen], False), rec, http, args.call_timeout, server, seen)
                 for j in range(args.images):
                     if time.time() > stop_at:
                         break
                     y, x = rng.randrange(10, 150), rng.randrange(10, 150)
-                    call(client, "guide_points", (json.dumps([[y, x, rng.choice(CLASSES)]]), False), rec, http, args.call_timeout)
-                    call(client, "chat", (rng.choice(HINTS), False), rec, http, args.call_timeout)
-                    call(client, "ask", (False,), rec, http, args.call_timeout)
-                    call(client, "answer", (rng.choice(CLASSES), False), rec, http, args.call_timeout)
-                    if reload_visit == visit and j == args.images // 2:
-                        with rec.lock:  # the page is reloaded: this session is dropped, its work not downloaded
+                    call(client, "guide_points", (json.dumps([[y, x, rng.choice(CLASSES)]]), False), rec, http, args.call_timeout, server, seen)
+                    call(client, "chat", (rng.choice(HINTS), False), rec, http, args.call_timeout, server, seen)
+                    call(client, "ask", (False,), rec, http, args.call_timeout, server, seen)
+                    call(client, "answer", (rng.choice(CLASSES), False), rec, http, args.call_timeout, server, seen)
+                    if reloads and j == 1:  # after one save, the page is reloaded: the session is dropped, its work not downloaded
+                        reloads = False
+                        with rec.lock:
                             rec.left["reload"] += len(acked)
                             rec.visits["reloaded"] += 1
                         raise StopIteration
                     name = "save" if (j == args.images - 1 and visit % 2) else "save_next"
-                    out = call(client, name, (False,), rec, http, args.call_timeout)
+                    out = call(client, name, (False,), rec, http, args.call_timeout, server, seen)
                     message = out[3] if isinstance(out, (list, tuple)) and len(out) > 3 else ""
                     for saved in SAVED.findall(str(message)):
                         acked.add(saved)
                         with rec.lock:
                             rec.acked.append((index, visit, saved))
-                found = zip_names(client, rec, http, args.call_timeout)
+                found = zip_names(client, rec, http, args.call_timeout, server)
                 with rec.lock:
                     rec.visits["done"] += 1
                     rec.zip_checks.append({"tab": index, "visit": visit, "acked": sorted(acked),
@@ -434,12 +445,13 @@ def hostile(server: Server, args, rec: Record, stop_at: float) -> None:
         if not server.up.wait(timeout=120):
             return
         raw.session = uuid.uuid4().hex[:11]  # a fresh tab with an image for each payload: what breaks is that payload's doing
+        starts = server.starts
         raw.call("set_image", [FD(scene), False])
         out = raw.call(api, values)
         after = raw.call("view", [False]) if "view" in raw.deps else {"ok": None}
         with rec.lock:
             rec.hostile.append({"api": api, "payload": describe(values), **out, "seconds": round(out["seconds"], 2),
-                                "tab_works_after": after["ok"]})
+                                "tab_works_after": after["ok"], "server_killed_meanwhile": server.starts != starts or not server.up.is_set()})
 
 
 def describe(values) -> str:
@@ -460,17 +472,15 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
     start_s = time.time() - t0
     loopback_only(server.url)
     stop_at = time.time() + args.time_limit
-    reloads = {i: args.visits // 2 for i in range(min(args.reloads, args.tabs))}
-    threads = [threading.Thread(target=tab, args=(server, i, args, rec, stop_at, reloads.get(i)), daemon=True)
+    threads = [threading.Thread(target=tab, args=(server, i, args, rec, stop_at, i < args.reloads), daemon=True)
                for i in range(args.tabs)]
     if args.hostile:
         threads.append(threading.Thread(target=hostile, args=(server, args, rec, stop_at), daemon=True))
     for t in threads:
         t.start()
     kills = []
-    for k in range(args.restarts):  # spread the kills over the expected run
-        wait_until = t0 + start_s + (k + 1) * args.restart_every
-        while time.time() < wait_until and any(t.is_alive() for t in threads):
+    for k in range(args.restarts):  # a kill after every --kill-after acknowledged saves: saves are in flight
+        while len(rec.acked) < (k + 1) * args.kill_after and any(t.is_alive() for t in threads) and time.time() < stop_at:
             time.sleep(0.2)
         if not any(t.is_alive() for t in threads):
             break
@@ -519,9 +529,10 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
             "folder": folder_check,
             "left_in_server_by_reload": rec.left["reload"], "left_in_server_by_kill": rec.left["kill"],
         },
-        "downloads": {"files": rec.downloads["files"], "cut_short": rec.downloads["short"], "errors": rec.downloads["errors"][:5]},
+        "downloads": {"files": rec.downloads["files"], "cut_short": rec.downloads["short"],
+                      "failed_while_server_killed": rec.downloads["server_killed"], "errors": rec.downloads["errors"][:5]},
         "actions": {name: {**latency_stats(ts), "failed": rec.failed.get(name, 0)} for name, ts in sorted(rec.times.items())},
-        "hostile": {"calls": len(rec.hostile), "tab_broken_after": [h for h in rec.hostile if h["tab_works_after"] is False],
+        "hostile": {"calls": len(rec.hostile), "tab_broken_after": [h for h in rec.hostile if h["tab_works_after"] is False and not h["server_killed_meanwhile"]],
                     "slowest": sorted(rec.hostile, key=lambda h: -h["seconds"])[:5], "all": rec.hostile},
         "server": {"peak_rss_mb_per_process": [round(p / 2**20) for p in server.peaks], "sampled_rss_max_mb": round(server.rss_max / 2**20),
                    "tracebacks_in_log": tracebacks, "traceback_last_lines": samples, "log": str(log)},
@@ -537,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--images", type=int, default=3, help="example images per visit")
     p.add_argument("--reloads", type=int, default=1, help="tabs that reload the page in the middle of a visit")
     p.add_argument("--restarts", type=int, default=1, help="kill -9 + restart of the server per mode")
-    p.add_argument("--restart-every", type=float, default=45.0, help="seconds of running between kills")
+    p.add_argument("--kill-after", type=int, default=6, help="acknowledged saves between kills")
     p.add_argument("--no-hostile", dest="hostile", action="store_false")
     p.add_argument("--noise-layer", action="store_true", help="also a random-colour 2048 px layer (slow: seconds of CPU)")
     p.add_argument("--same", action="store_true", help="every tab plays the same conversation (identical output files)")
@@ -560,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"acked / {s['in_downloaded_visits']['found_in_zip']} in the zip"
                   + (f"; --out folder {s['folder']['acked_distinct']} acked / {s['folder']['found']} found" if s["folder"] else "")
                   + f"; left in the server by reload {s['left_in_server_by_reload']}, by kill {s['left_in_server_by_kill']}")
-            print(f"  downloads {r['downloads']['files']}, cut short {r['downloads']['cut_short']}; "
+            print(f"  downloads {r['downloads']['files']}, cut short {r['downloads']['cut_short']} "
+                  f"(+{r['downloads']['failed_while_server_killed']} while the server was killed); "
                   f"peak RSS {r['server']['peak_rss_mb_per_process']} MB; tracebacks in the log {r['server']['tracebacks_in_log']}")
             print(f"  hostile calls {r['hostile']['calls']}, tab broken after {len(r['hostile']['tab_broken_after'])}")
             for name, st in r["actions"].items():
