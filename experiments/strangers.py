@@ -86,10 +86,25 @@ class Server:
         self.peaks: list[int] = []  # VmHWM (bytes) of each server process, read just before it ends
         self.rss_max = 0
         self.starts = 0
+        self.failed_starts = 0
         self._stop = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
+        """Start the server; a start whose process dies right after it answered (Gradio's own
+        start-up check of localhost can time out on a loaded machine) is retried."""
+        for attempt in range(attempts):
+            self._start_once()
+            deadline = time.time() + 8
+            while time.time() < deadline and self.proc.poll() is None:
+                time.sleep(0.5)
+            if self.proc.poll() is None:
+                return
+            self.up.clear()
+            self.failed_starts += 1
+        raise SystemExit(f"the app exited right after starting, {attempts} times; see {self.log}")
+
+    def _start_once(self) -> None:
         cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(self.port)]
         if self.out:
             cmd += ["--out", self.out]
@@ -520,7 +535,7 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
     report = {
         "mode": mode, "out": out_dir is not None, "tabs": args.tabs, "visits_per_tab": args.visits, "images_per_visit": args.images,
         "same_conversations": args.same, "wall_s": round(wall, 1), "server_start_s": round(start_s, 1),
-        "visits": rec.visits, "restarts": kills,
+        "visits": rec.visits, "restarts": kills, "failed_starts_retried": server.failed_starts,
         "saves": {
             "acknowledged": len(rec.acked),
             "in_downloaded_visits": {"acknowledged": sum(len(z["acked"]) for z in zips),
