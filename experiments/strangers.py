@@ -174,7 +174,7 @@ class Record:
         self.acked: list[tuple[int, int, str]] = []  # (tab, visit, image name) per acknowledged save
         self.zip_checks: list[dict] = []  # per downloaded visit: acked vs found in the zip
         self.left: dict[str, int] = {"reload": 0, "kill": 0}  # acknowledged saves of visits that never downloaded
-        self.downloads = {"files": 0, "short": 0, "server_killed": 0, "errors": []}
+        self.downloads = {"files": 0, "short": 0, "server_killed": 0, "retried": 0, "errors": []}
         self.hostile: list[dict] = []
         self.visits = {"done": 0, "reloaded": 0, "killed": 0}
 
@@ -194,7 +194,16 @@ def fetch_files(value, http: httpx.Client, rec: Record, server: Server, seen: se
         if isinstance(url, str) and url.startswith("http") and url not in seen:
             starts = server.starts
             try:
-                r = http.get(url)
+                try:
+                    r = http.get(url)
+                except (httpx.ReadError, httpx.RemoteProtocolError) as e:
+                    if "expected" in str(e):  # headers came, the body was cut short: no retry, that is the failure
+                        raise
+                    # no response at all on a reused keep-alive connection the server was closing:
+                    # browsers retry such a GET once, so do we (and count it)
+                    with rec.lock:
+                        rec.downloads["retried"] += 1
+                    r = http.get(url)
                 declared = int(r.headers.get("content-length", len(r.content)))
                 short = r.status_code != 200 or len(r.content) != declared
                 err = None if not short else f"HTTP {r.status_code}, {len(r.content)} of {declared} bytes"
@@ -545,7 +554,8 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
             "left_in_server_by_reload": rec.left["reload"], "left_in_server_by_kill": rec.left["kill"],
         },
         "downloads": {"files": rec.downloads["files"], "cut_short": rec.downloads["short"],
-                      "failed_while_server_killed": rec.downloads["server_killed"], "errors": rec.downloads["errors"][:5]},
+                      "failed_while_server_killed": rec.downloads["server_killed"],
+                      "retried_after_no_response": rec.downloads["retried"], "errors": rec.downloads["errors"][:5]},
         "actions": {name: {**latency_stats(ts), "failed": rec.failed.get(name, 0)} for name, ts in sorted(rec.times.items())},
         "hostile": {"calls": len(rec.hostile), "tab_broken_after": [h for h in rec.hostile if h["tab_works_after"] is False and not h["server_killed_meanwhile"]],
                     "slowest": sorted(rec.hostile, key=lambda h: -h["seconds"])[:5], "all": rec.hostile},
