@@ -551,7 +551,9 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
                                      "found_in_zip": sum(len(set(z["acked"]) & set(z["found"] or [])) for z in zips),
                                      "missing": [z for z in zips if z["missing"]]},
             "folder": folder_check,
-            "left_in_server_by_reload": rec.left["reload"], "left_in_server_by_kill": rec.left["kill"],
+            # browser mode: saves of visits that never downloaded (with --out the folder check covers them)
+            "left_in_server_by_reload": None if out_dir else rec.left["reload"],
+            "left_in_server_by_kill": None if out_dir else rec.left["kill"],
         },
         "downloads": {"files": rec.downloads["files"], "cut_short": rec.downloads["short"],
                       "failed_while_server_killed": rec.downloads["server_killed"],
@@ -595,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  saves acknowledged {s['acknowledged']}; in downloaded visits {s['in_downloaded_visits']['acknowledged']} "
                   f"acked / {s['in_downloaded_visits']['found_in_zip']} in the zip"
                   + (f"; --out folder {s['folder']['acked_distinct']} acked / {s['folder']['found']} found" if s["folder"] else "")
-                  + f"; left in the server by reload {s['left_in_server_by_reload']}, by kill {s['left_in_server_by_kill']}")
+                  + ("" if s["folder"] else f"; left in the server by reload {s['left_in_server_by_reload']}, by kill {s['left_in_server_by_kill']}"))
             print(f"  downloads {r['downloads']['files']}, cut short {r['downloads']['cut_short']} "
                   f"(+{r['downloads']['failed_while_server_killed']} while the server was killed); "
                   f"peak RSS {r['server']['peak_rss_mb_per_process']} MB; tracebacks in the log {r['server']['tracebacks_in_log']}")
