@@ -26,6 +26,7 @@ from guide.annotate import MARKS_HELP, Annotator, blank_place
 from guide.conversation import Conversation, Reply, UserError
 from guide.dataset import DatasetError
 from guide.labels import VOID
+from guide.ui.uploads import uploads_only
 from guide.pool import is_tab
 from guide.uivalues import BAD_SKETCH, strokes_to_edits
 
@@ -94,8 +95,8 @@ class AnnotatePanel:
         """Strokes on the editor -> labels set by hand over the prediction (a hand fix, not a hint)."""
 
         def act(conv: Conversation) -> Reply:
-            if isinstance(layers, str):
-                raise UserError(BAD_SKETCH)
+            if isinstance(layers, str):  # BAD_SKETCH, or a Refused file's message
+                raise UserError(layers)
             return conv.paint(strokes_to_edits(layers, conv.image.shape[:2], self.app.palette, self.unsure)[0])
 
         outputs, ok = self.app._run(tab, show_changes, act)
@@ -120,7 +121,12 @@ class AnnotatePanel:
 
     def open_images(self, files: list[str] | None, tab: Any, place: Any, show_changes: bool = False):
         """Image files or zips -> the data set; shows the first image not saved."""
-        return self._annotate(lambda: self.annotator.open_images(files, tab, place), show_changes)
+        def act() -> tuple:
+            if isinstance(files, str):  # a Refused file (guide/ui/uploads.py): only this page's uploads are opened
+                raise UserError(files)
+            return self.annotator.open_images(files, tab, place)
+
+        return self._annotate(act, show_changes)
 
     def resume(self, tab: Any, place: Any, show_changes: bool = False):
         """A new tab on a server's data set (--out) opens where the work stopped."""
@@ -144,10 +150,20 @@ class AnnotatePanel:
 
     def pick(self, tab: Any, place: Any, show_changes: bool, evt: gr.SelectData):
         """A click on the thumbnail strip."""
-        return self._annotate(lambda: self.annotator.go_index(tab, place, int(evt.index)), show_changes)
+        index = getattr(evt, "index", None)
+        if isinstance(index, (list, tuple)) and index:  # a gallery may send [index]
+            index = index[0]
+
+        def act() -> tuple:
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise UserError("Click a thumbnail on the strip to open that image.")
+            return self.annotator.go_index(tab, place, index)
+
+        return self._annotate(act, show_changes)
 
     def download_dataset(self, tab: Any, place: Any) -> str | None:
-        """The data set as one zip (its path)."""
+        """The data set as one zip (its path). (The file box is never an event's input: the page
+        would send the zip's path back, which only an upload may be: guide/ui/uploads.py.)"""
         try:
             return self.annotator.download(tab, place)
         except (UserError, DatasetError) as e:
@@ -161,8 +177,8 @@ class AnnotatePanel:
         with gr.Accordion("Annotate many images into a data set (PascalVOC + COCO)", open=self.out is not None, elem_id="gm-annotate"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=220):
-                    self.batch = gr.File(label="Images to annotate (image files or a zip)", file_count="multiple", type="filepath",
-                                         height=130, elem_id="gm-batch")
+                    self.batch = uploads_only(gr.File(label="Images to annotate (image files or a zip)", file_count="multiple", type="filepath",
+                                         height=130, elem_id="gm-batch"))
                     upload = f" Uploads: {self.max_upload} per file;" if self.max_upload else ""
                     gr.Markdown(f"<small>{self.annotator.limits}{upload} for more, run "
                                 "<code>python app.py --images DIR --out DATASET</code>.</small>")
@@ -200,8 +216,10 @@ class AnnotatePanel:
         self.strip.select(gpu(self.pick), with_place, moved, api_name="pick", **shown)
         image_id = gr.Textbox(visible=False)  # API-only: open an image by its id
         image_id.submit(gpu(self.go_to), [image_id, *with_place], moved, api_name="go_to", **shown)
+        # shown once there is a data set (from the tab's place: the file box itself is never an input, see download_dataset)
         self.download_btn.click(self.download_dataset, [state, place], [self.dataset_file], api_name="download_dataset").then(
-            lambda path: gr.File(visible=path is not None), [self.dataset_file], [self.dataset_file], api_name=False, show_progress="hidden"
+            lambda where: gr.File(visible=bool(self.out is not None or (isinstance(where, dict) and where.get("dataset")))),
+            [place], [self.dataset_file], api_name=False, show_progress="hidden"
         )
         if self.out is not None:
             demo.load(gpu(self.resume), with_place, moved, api_name="resume", **shown)
