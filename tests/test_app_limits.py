@@ -370,3 +370,27 @@ def test_a_lone_surrogate_is_refused_and_the_tab_keeps_working(tab) -> None:
     assert event == "complete" and "broken character" in out[RAW_STATUS], out
     r = c.predict("there is a coat on the left", api_name="/chat")
     assert "Which class" not in r[STATUS] and "broken" not in r[STATUS], r[STATUS]
+
+
+def test_sketch_uploads_waiting_are_bounded_in_bytes_and_expire(monkeypatch) -> None:
+    """The page uploads a sketch's layers before the event that reads them; a page that never sends
+    that event left them on the server for ever (~150 MB an id). Now only layers are kept, in at most
+    MAX_BLOB_BYTES per editor, oldest first out, and none older than BLOB_TTL."""
+    import gradio as gr
+    from types import SimpleNamespace
+
+    editor = app.SketchEditor()
+    part = lambda blob_id, kind="layer", n=1000: SimpleNamespace(  # noqa: E731
+        data={"type": kind, "index": "0" if kind == "layer" else None, "id": blob_id}, files=[("blob", b"x" * n)])
+    editor.accept_blobs(part("a", "background", 5000))
+    editor.accept_blobs(part("a", "composite", 5000))
+    assert "a" not in editor.blob_storage  # the server's own picture is never stored back
+    monkeypatch.setattr(app, "MAX_BLOB_BYTES", 2500)
+    for blob_id in "abc":
+        editor.accept_blobs(part(blob_id))
+    assert sorted(editor.blob_storage) == ["b", "c"]  # "a" went first
+    with pytest.raises(gr.Error):
+        editor.accept_blobs(part("d", n=3000))  # one sketch larger than the bound
+    monkeypatch.setattr(app, "BLOB_TTL", -1.0)
+    editor.accept_blobs(part("e"))
+    assert sorted(editor.blob_storage) == ["e"]  # the others expired
