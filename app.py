@@ -56,6 +56,7 @@ from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserErro
 from guide.dataset import DatasetError  # noqa: E402
 from guide.export import ExportFolders, write_export  # noqa: E402
 from guide.domain import example_images, scene_examples  # noqa: E402
+from guide.gradio_cache import write_cache_files_atomically  # noqa: E402
 from guide.hub import describe_model, load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
@@ -65,6 +66,10 @@ from guide.ui.uploads import Refused, accept, freeze_examples, uploads_only  # n
 from guide.uivalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS, load_image, parse_points, readable_text, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
+
+# Two tabs returning the same picture share one cached file; Gradio rewrites it in place while it
+# may be downloading (cut-short /answer overlays under load): docs/gradio-cache-race.md.
+write_cache_files_atomically()
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
