@@ -185,6 +185,7 @@ def small_server(app_model_dir: Path):
         demo.close()
 
 
+@pytest.mark.slow
 def test_many_tabs_stay_within_a_memory_bound(small_server, tmp_path: Path) -> None:
     """TABS tabs, each loading its own image. The bound: the server keeps at most MAX_TABS
     tab states and POOL conversations, so at most MAX_TABS + POOL images are alive
