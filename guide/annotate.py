@@ -30,6 +30,7 @@ from records cached in memory, and a save rewrites one image's files and COCO pi
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -44,10 +45,11 @@ import numpy as np
 
 from .batch import limits_text
 from .conversation import UserError
-from .dataset import MANIFEST, CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset
+from .dataset import MANIFEST, CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, lock_folder
 from .labels import VOID
 from .model import GuidedModel
 from .pool import ConversationPool, blank_tab, conversation_state, is_tab
+from .hubpush import write_hub_files
 from .store import LocalStore, Store
 
 NO_DATASET = "Open some images first: drop image files or a zip on “Images to annotate”."
@@ -85,6 +87,8 @@ class Annotator:
     def __init__(self, model: GuidedModel, pool: ConversationPool, out: str | os.PathLike | None = None,
                  allow_other_model: bool = False, store: Store | None = None, abandon_after: float = ABANDON_AFTER) -> None:
         self.model, self.pool = model, pool
+        if out is not None:
+            lock_folder(out)  # before anything reads or repairs it: a second server on this folder is refused
         self.out = AnnotationDataset.for_model(out, model, allow_other_model) if out is not None else None
         self.limits = limits_text()
         if store is None:
@@ -145,8 +149,10 @@ class Annotator:
             raise UserError("The server's disk for data sets is nearly full, so no new data set can be made now; "
                             "try again later, or run the app on your own computer (python app.py --out DATASET).")
         self.sweep()
-        name, folder = self.store.new_folder("datasets")
-        self.store.put(f"dataset/{name}", {"touched": time.time()})
+        name = secrets.token_urlsafe(18)  # unguessable: the folder name is the tab's only handle on it
+        self.store.put(f"dataset/{name}", {"touched": time.time()})  # before the folder: a sweep never sees it unclaimed
+        folder = self.store.folder("datasets", name)
+        folder.mkdir(parents=True)
         ds = AnnotationDataset.for_model(folder / "dataset", self.model)
         self._hold(name, ds)
         self._touched[name] = time.time()
@@ -162,7 +168,12 @@ class Annotator:
         gone = []
         for name, folder in self.store.folders("datasets"):
             age = self.store.age(f"dataset/{name}")
-            if age is None or age > self.abandon_after:
+            if age is None:  # no record (a crash between the two, or an older version's): by the folder's time
+                try:
+                    age = now - folder.stat().st_mtime
+                except OSError:
+                    continue
+            if age > self.abandon_after:
                 with self._lock:
                     self._open.pop(name, None)
                 self.store.remove_folder("datasets", name)
@@ -171,13 +182,17 @@ class Annotator:
         for key in self.store.keys("dataset/"):  # records whose folder is gone
             if not self.store.folder("datasets", key.split("/", 1)[1]).is_dir():
                 self.store.delete(key)
-        if self._thumbs.is_dir():
-            for thumb in self._thumbs.iterdir():
-                try:
-                    if now - thumb.stat().st_mtime > self.abandon_after:
-                        thumb.unlink()
-                except OSError:
-                    pass
+        for prefix in ("session/", "place/", "browser/"):  # tab states spilled, places and browser keys (annotate_ui.py)
+            self.store.expire(prefix, self.abandon_after)
+        for folder in (self._thumbs, self.store.root / "blobs"):
+            if not folder.is_dir():
+                continue
+            for thumb in folder.iterdir():
+                    try:
+                        if now - thumb.stat().st_mtime > self.abandon_after:
+                            thumb.unlink()
+                    except OSError:
+                        pass
         return gone
 
     # ------------------------------------------------------------ moving between images
@@ -339,4 +354,19 @@ class Annotator:
         ds = self.dataset(place)
         self.keep_current(tab, place)
         folder = self.store.root / "cache" / "zips" / (place["dataset"] or "out")  # one zip per data set (name: unguessable)
+        write_hub_files(ds)  # the zip also loads with datasets.load_dataset("imagefolder", data_dir=...)
         return str(ds.zip(folder))
+
+    def push(self, tab: Any, place: Any, repo: str, token: Any) -> str:
+        """Push the data set to the signed-in person's dataset repo (guide/hubpush.py) -> a message with its URL."""
+        place = _place(place)
+        from .hubpush import push_dataset
+
+        if not getattr(token, "token", token):
+            from .hubpush import SIGN_IN
+
+            raise UserError(SIGN_IN)
+        ds = self.dataset(place)
+        self.keep_current(tab, place)
+        url = push_dataset(ds, repo, token)
+        return f"Pushed {ds.progress_text()} to {url}."

@@ -160,6 +160,39 @@ def _describe(model: dict[str, str]) -> str:
     return f"“{model.get('name') or 'unnamed'}” ({model.get('source') or 'unknown source'})"
 
 
+_held_locks: dict[str, int] = {}  # folder -> file descriptor of its lock, for this process's life
+_held_guard = threading.Lock()
+
+
+def lock_folder(root: str | os.PathLike) -> None:
+    """Make this process the one writer of the data set folder ``root`` (``--out``): an
+    exclusive ``flock`` on the folder itself (made if new; nothing is written in it), held
+    until the process ends (a crash releases it). A second server process on the same
+    folder gets DatasetError; this process may open the folder again (threads share the
+    lock). No-op where the platform has no ``fcntl``."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one process by convention
+        return
+    path = Path(root)
+    key = str(path.resolve())
+    with _held_guard:
+        if key in _held_locks:
+            return
+        if path.exists() and not path.is_dir():
+            raise DatasetError(f"{path} is a file, not a folder; choose another --out.")
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DatasetError(f"{path} is being written by another Guide Me server process; every tab of a server "
+                               "writes its --out folder, so two servers would overwrite each other's saves. Stop that "
+                               "server, or choose another --out folder. Nothing was changed.") from None
+        _held_locks[key] = fd
+
+
 # --------------------------------------------------------------------------- COCO
 
 

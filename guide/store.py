@@ -119,6 +119,19 @@ class LocalStore(Store):
     def remove_folder(self, kind: str, name: str) -> None:
         shutil.rmtree(self.folder(kind, name), ignore_errors=True)
 
+    def blob(self, name: str) -> Path:
+        """A file for a small binary (a spilled tab's image, ``blobs/<name>.png``); ValueError for a bad name."""
+        if not NAME.match(str(name)):
+            raise ValueError(f"not a blob name: {name!r}")
+        (self.root / "blobs").mkdir(exist_ok=True)
+        return self.root / "blobs" / f"{name}.png"
+
+    def expire(self, prefix: str, max_age: float) -> int:
+        """Delete records under ``prefix`` older than ``max_age`` seconds; returns how many."""
+        with self._lock:
+            cur = self._db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ? AND time < ?", (len(prefix), prefix, time.time() - max_age))
+        return cur.rowcount
+
     def staging(self) -> Path:
         """A new folder for unpacking that is not yet a data set (removed at the next start if left)."""
         (self.root / "staging").mkdir(exist_ok=True)
