@@ -354,7 +354,7 @@ class Annotator:
         ds = self.dataset(place)
         self.keep_current(tab, place)
         folder = self.store.root / "cache" / "zips" / (place["dataset"] or "out")  # one zip per data set (name: unguessable)
-        write_hub_files(ds)  # the zip also loads with datasets.load_dataset("imagefolder", data_dir=...)
+        write_hub_files(ds)  # the unzipped folder also loads with datasets.load_dataset(folder)
         return str(ds.zip(folder))
 
     def push(self, tab: Any, place: Any, repo: str, token: Any) -> str:

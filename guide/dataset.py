@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
-from .batch import MAX_FILE_BYTES, Batch, BadImage, IdMaker, ImageFile, collect, safe_id, sniff_image, zip_refusal
+from .batch import MAX_FILE_BYTES, SNIFF_BYTES, Batch, BadImage, IdMaker, ImageFile, collect, safe_id, sniff_image, zip_refusal
 from .conversation import UserError, image_key
 from .data.voc import LABELMAP, write_labelmap
 from .export import rle_encode
@@ -823,25 +823,29 @@ class AnnotationDataset:
             from .data.voc import read_labelmap
 
             with tempfile.NamedTemporaryFile(suffix=".txt") as f:
-                f.write(src.read(LABELMAP, 2**20) or b"")
-                f.flush()
                 try:
+                    f.write(src.read(LABELMAP, 2**20) or b"")
+                    f.flush()
                     theirs = read_labelmap(f.name)[0]
-                except ValueError:
+                except (ValueError, BadImage):
                     theirs = []
             if theirs != self.classes:
                 raise ModelMismatch(f"{label} holds labels for other classes ({', '.join(theirs)[:300]}); the model running now "
                                     f"has {', '.join(self.classes)[:300]}. Nothing was opened.")
-        make_id, items, old_of = IdMaker(self.ids), [], {}
+        make_id, items, old_of, messages = IdMaker(self.ids), [], {}, []
         for rel in src.names():
             folder, _, name = rel.partition("/")
-            if folder != IMAGES or "/" in name or not sniff_image(src.read(rel, 64 * 1024) or b""):
+            try:
+                if folder != IMAGES or "/" in name or not sniff_image(src.read(rel, MAX_FILE_BYTES, SNIFF_BYTES) or b""):
+                    continue
+            except BadImage as e:
+                messages.append(f"{label}/{rel}: skipped, {e}.")
                 continue
             stem = Path(name).stem
             new = make_id(stem)
             items.append(ImageFile(new, name, src.size(rel), src.reader(rel)))
             old_of[new] = stem
-        report = self._add_batch(Batch(items, []))
+        report = self._add_batch(Batch(items, messages))
         unlabelled = 0
         for new in report.added:
             labels = self._source_labels(src, f"{LABELS}/{old_of[new]}.png", new)

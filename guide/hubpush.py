@@ -11,9 +11,11 @@ conversations) plus two files that make it a Hub dataset ``datasets.load_dataset
   train or val as in ImageSets/Segmentation/);
 * ``README.md``: a dataset card naming the classes, the model and the layout.
 
-So ``load_dataset("owner/name", split="train")`` (or ``load_dataset("imagefolder",
-data_dir=folder)`` on the unzipped download) gives image, label, id, split rows; images
-not saved yet are not rows (they are in JPEGImages/ for the next session).
+The card's ``configs`` name those files as the one ``train`` split (without it, ``datasets``
+would read ``ImageSets/Segmentation/train.txt`` as a split of its own and find no images).
+So ``load_dataset("owner/name", split="train")`` (or ``load_dataset(folder, split="train")``
+on the unzipped download) gives image, label, id, split rows; images not saved yet are
+not rows (they are in JPEGImages/ for the next session).
 
 On a Space the annotator signs in with Hugging Face (``gr.LoginButton``); their OAuth
 token (scope ``write-repos``) is what pushes, to a repo under their own name. Without a
@@ -57,6 +59,14 @@ tags:
 - guide-me
 - pascal-voc
 - coco
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path:
+    - {METADATA}
+    - {IMAGES}/*.jpg
+    - {LABELS}/*.png
 ---
 # Semantic segmentation labels made with Guide Me
 
