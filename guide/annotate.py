@@ -55,7 +55,7 @@ from .store import LocalStore, Store
 NO_DATASET = "Open some images first: drop image files or a zip on “Images to annotate”."
 ABANDON_AFTER = 24 * 3600  # seconds without activity after which a browser data set (no --out) is removed
 OPEN_DATASETS = 64  # browser data sets held open in memory (others reopen from disk when used)
-STRIP_WINDOW = 30  # thumbnails the strip shows, around the image in view
+STRIP_WINDOW = 10  # thumbnails the strip shows, around the image in view (its 10 columns: one row, no scrolling)
 MIN_FREE_BYTES = 2 * 2**30  # a new batch is refused when the store's disk has less free (never someone's work deleted)
 SWEEP_EVERY = 600  # seconds between looks for abandoned data sets
 TOUCH_EVERY = 60  # seconds between activity stamps of one data set
