@@ -312,3 +312,56 @@ def test_pushing_to_the_hub_needs_a_sign_in_and_the_layout_loads_with_datasets(m
         assert np.array_equal(np.array(row["label"]), np.array(Image.open(root / "SegmentationClass" / f"{row['id']}.png")))
         assert row["image"].size == row["label"].size
     assert "2 labelled images" in (root / "README.md").read_text()
+
+
+# --------------------------------------------------------------------------- small things of issue 20
+
+
+def test_zips_open_sorted_and_label_maps_are_not_images(tmp_path: Path) -> None:
+    from guide.batch import collect
+
+    png = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png, "PNG")
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as zf:
+        for name in ("z/c.png", "a.png", "z/b.png", "scene_00.png", "scene_00_label.png", "VOC/SegmentationClass/x.png"):
+            zf.writestr(name, png.getvalue())
+    assert [im.id for im in collect([tmp_path / "b.zip"]).images] == ["a", "scene_00", "b", "c"]  # as a folder opens
+    batch = collect([ROOT / "examples"])
+    assert batch.images and not [im for im in batch.images if im.name.endswith("_label.png")]
+    assert len(batch.images) == len(list((ROOT / "examples").glob("scene_??.png")))
+
+
+def test_a_hand_fix_that_changes_nothing_does_not_say_0_px(tiny_model) -> None:
+    from guide.conversation import UNTOUCHED, Conversation
+
+    conv = Conversation(tiny_model, BackpropSettings(max_steps=3))
+    conv.set_image(np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8), "x")
+    shown = conv.labels()
+    edits = np.full(shown.shape, UNTOUCHED, np.int16)
+    edits[:10, :10] = shown[:10, :10]  # exactly what is shown already
+    reply = conv.paint(edits).text
+    assert "Set 0 px" not in reply and reply.startswith("Those 100 px already showed")
+    assert conv.transcript[-2]["content"].startswith("(set by hand)")
+
+
+def test_the_strip_is_a_window_around_the_image_in_view(tiny_model, tmp_path: Path) -> None:
+    from guide.annotate import STRIP_WINDOW, Annotator
+    from guide.pool import ConversationPool
+
+    photos(tmp_path / "in", 25, "p")
+    a = Annotator(tiny_model, ConversationPool(tiny_model, BackpropSettings(max_steps=3)))
+    tab, place, _ = a.open_images([tmp_path / "in"], None, None)
+    tab, place, _ = a.go(tab, place, "p_20")
+    items, current, progress = a.strip(place, tab)
+    k = a.dataset(place).index("p_20")  # folder order: p_0, p_1, p_10, ...
+    assert len(items) == STRIP_WINDOW and items[current][1] == f"○ {k + 1}. p_20" and progress == "0 / 25 saved"
+    assert items[0][1].startswith(f"○ {k + 1 - STRIP_WINDOW // 2}. ")
+    tab, place, msg = a.go_index(tab, place, 0)  # a click on the window's first thumbnail
+    assert place["current"] == items[0][1].split(". ")[1] and msg.startswith(f"Image {items[0][1].split()[1][:-1]} of 25")
+
+
+def test_the_out_panel_says_the_folder_is_shared(model, tmp_path: Path) -> None:
+    shared = app.build_demo(model, examples=[], out=str(tmp_path / "DATASET"))
+    alone = app.build_demo(model, examples=[])
+    ids = lambda demo: {b.elem_id for b in demo.blocks.values()}  # noqa: E731
+    assert "gm-shared-out" in ids(shared) and "gm-shared-out" not in ids(alone) and "gm-keep-note" in ids(alone)
