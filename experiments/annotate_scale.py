@@ -7,9 +7,11 @@ Next / Previous through the running app's API, with data sets of each size.
 Starts the app in this process (``app.build_demo`` with ``--model``, default: the embedded model; browser
 mode, no ``--out``: each client's data set lives in the server's temporary area, as on a Space) on a free
 loopback port, and for each size opens one zip of that many small random photos (``--side`` px) with
-``/open_images`` (timed once), then plays ``--rounds`` rounds of ``/guide_points`` (one labelled point,
-not timed: it makes the save write real labels), ``/save``, ``/save_next``, ``/previous``, ``/next``, each
-timed from call to result as a client sees it. Writes p50 / mean / max per action and size as JSON.
+``/open_images`` in a tab of its own (timed once), then plays ``--rounds`` rounds of ``/guide_points``
+(one labelled point, not timed: it makes the save write real labels), ``/save``, ``/save_next``,
+``/previous``, ``/next``, each timed from call to result as a client sees it; the rounds alternate between
+the sizes, so a busy machine slows both alike. Writes p50 / mean / max per action and size, and the
+largest size's p50 over the smallest's (``ratio_p50``), as JSON.
 """
 
 from __future__ import annotations
@@ -97,24 +99,30 @@ def main() -> None:
                      "side": args.side, "rounds": args.rounds, "sizes": {}}
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            clients, times = {}, {}
             for n in args.sizes:
-                c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)  # a fresh tab per size
+                c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)  # a tab per size
                 z = photos_zip(Path(tmp), n, args.side)
                 t_open, r = timed(c.predict, [handle_file(str(z))], api_name="/open_images")
                 print(f"{n} images: open {t_open:.1f} s · {r[3][:80]}", flush=True)
-                times: dict[str, list[float]] = {a: [] for a in ACTIONS}
-                for k in range(args.rounds):
+                clients[n], times[n] = c, {a: [] for a in ACTIONS}
+                results["sizes"][str(n)] = {"open_s": round(t_open, 3)}
+            # Rounds alternate between the sizes, so a busy machine slows both alike.
+            for k in range(args.rounds):
+                for n, c in clients.items():
                     c.predict(f'[[{5 + k}, 5, "sky"]]', api_name="/guide_points")
                     for action in ACTIONS:
                         dt, r = timed(c.predict, api_name=f"/{action}")
-                        times[action].append(dt)
-                    print(f"  round {k + 1}: " + " · ".join(f"{a} {times[a][-1] * 1000:.0f} ms" for a in ACTIONS) + f" · {r[3][:60]}", flush=True)
-                results["sizes"][str(n)] = {
-                    "open_s": round(t_open, 3),
-                    **{a: {"p50_ms": round(1000 * statistics.median(v), 1), "mean_ms": round(1000 * statistics.fmean(v), 1),
-                           "max_ms": round(1000 * max(v), 1)} for a, v in times.items()},
-                }
+                        times[n][action].append(dt)
+                    print(f"  {n} images, round {k + 1}: " + " · ".join(f"{a} {times[n][a][-1] * 1000:.0f} ms" for a in ACTIONS)
+                          + f" · {r[3][:60]}", flush=True)
+            for n, c in clients.items():
+                results["sizes"][str(n)].update({a: {"p50_ms": round(1000 * statistics.median(v), 1), "mean_ms": round(1000 * statistics.fmean(v), 1),
+                                                     "max_ms": round(1000 * max(v), 1)} for a, v in times[n].items()})
                 c.close()
+            lo, hi = str(min(args.sizes)), str(max(args.sizes))
+            results["ratio_p50"] = {a: round(results["sizes"][hi][a]["p50_ms"] / results["sizes"][lo][a]["p50_ms"], 2) for a in ACTIONS}
+            results["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     finally:
         demo.close()
     text = json.dumps(results, indent=2)
