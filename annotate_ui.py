@@ -223,7 +223,7 @@ class AnnotatePanel:
     def _remember(self, place: Any, request: gr.Request | None) -> None:
         """The tab's place, by session: a reload (same browser key) finds its data set from it."""
         session = getattr(request, "session_hash", None)
-        if session and isinstance(place, dict) and place.get("dataset"):
+        if session and isinstance(place, dict) and (place.get("dataset") or (self.out is not None and place.get("current"))):
             self.store.put(f"place/{session}", place)
 
     def open_images(self, files: list[str] | None, tab: Any, place: Any, show_changes: bool = False,
@@ -291,14 +291,17 @@ class AnnotatePanel:
         record = self.store.get(f"browser/{key}") if known else None
         self.store.put(f"browser/{key}", {"session": session})
         old = record.get("session") if isinstance(record, dict) else None
-        nothing = (key, *[gr.skip()] * 10)
+        # Nothing to bring back: with --out, a new tab opens where the server's data set stopped.
+        def nothing():
+            return (key, *(self.resume(tab, place, show_changes) if self.out is not None else [gr.skip()] * 10))
+
         if not old or old == session:
-            return nothing
+            return nothing()
         found = self.spill.peek(getattr(self._demo, "state_holder", None), old) if self.spill is not None else None
         old_tab, old_place = found if found is not None else (None, None)
         if not isinstance(old_place, dict) or not old_place.get("dataset"):
             old_place = self.store.get(f"place/{old}") or old_place
-        if isinstance(old_place, dict) and old_place.get("dataset"):
+        if isinstance(old_place, dict) and (old_place.get("dataset") or (self.out is not None and old_place.get("current"))):
             def act():
                 if self.annotator._showing(old_tab, {**blank_place(), **old_place}):
                     return old_tab, old_place, "Welcome back: your data set and this image's conversation are as you left them."
@@ -315,7 +318,7 @@ class AnnotatePanel:
         if is_tab(old_tab) and old_tab["image"] is not None:
             return (key, *self._annotate(lambda: (old_tab, blank_place(), "Welcome back: your conversation is as you left it."),
                                          show_changes, request=request))
-        return nothing
+        return nothing()
 
     # ------------------------------------------------------------ layout and events
 
@@ -387,11 +390,12 @@ class AnnotatePanel:
             lambda path: gr.File(visible=path is not None), [self.dataset_file], [self.dataset_file], api_name=False, show_progress="hidden"
         )
         self.push_btn.click(self.push_dataset, [self.repo, state, place], [self.push_status], api_name="push_dataset")
-        if self.out is not None:
-            demo.load(gpu(self.resume), with_place, moved, api_name="resume", **shown)
-        else:  # a reload (or a second tab of this browser) gets its work back
-            secret = self.store.get("browser-secret") or secrets.token_urlsafe(24)
-            self.store.put("browser-secret", secret)  # the same across restarts: the browser's key stays readable
-            key = gr.BrowserState(None, storage_key="guideme-work", secret=secret)
-            demo.load(gpu(self.restore), [key, *with_place], [key, *moved], api_name="restore", **shown)
+        if self.out is not None:  # API: a new tab on the server's data set, where the work stopped (the page: /restore)
+            resume = gr.Button(visible=False)
+            resume.click(gpu(self.resume), with_place, moved, api_name="resume", **shown)
+        # A reload (or a second tab of this browser) gets its work back; with --out, else where the work stopped.
+        secret = self.store.get("browser-secret") or secrets.token_urlsafe(24)
+        self.store.put("browser-secret", secret)  # the same across restarts: the browser's key stays readable
+        key = gr.BrowserState(None, storage_key="guideme-work", secret=secret)
+        demo.load(gpu(self.restore), [key, *with_place], [key, *moved], api_name="restore", **shown)
         demo.load(None, js=shortcuts_js(list(self.app.classes)))

@@ -365,3 +365,22 @@ def test_the_out_panel_says_the_folder_is_shared(model, tmp_path: Path) -> None:
     alone = app.build_demo(model, examples=[])
     ids = lambda demo: {b.elem_id for b in demo.blocks.values()}  # noqa: E731
     assert "gm-shared-out" in ids(shared) and "gm-shared-out" not in ids(alone) and "gm-keep-note" in ids(alone)
+
+
+def test_with_out_a_reload_gets_the_unsaved_turns_back_and_a_new_tab_resumes(model, tmp_path: Path) -> None:
+    out = tmp_path / "DATASET"
+    demo = serve(model, out)
+    try:
+        c = client(demo)
+        key = c.predict(None, api_name="/restore")[0]  # nothing to restore: where the work stopped (empty here)
+        c.predict([handle_file(str(p)) for p in photos(tmp_path / "in")], api_name="/open_images")
+        c.predict(api_name="/save_next")
+        c.predict('[[5, 5, "sky"]]', api_name="/guide_points")  # street_1, not kept by any move
+        r = client(demo).predict(key, api_name="/restore")
+        assert r[R_STATUS].startswith("Welcome back") and "(marked) sky" in chat_text(r, 2)
+        r = client(demo).predict(None, api_name="/restore")  # another person: the first image not saved
+        assert "Image 2 of 3: street_1" in r[R_STATUS] and "(marked) sky" not in chat_text(r, 2)
+        r = client(demo).predict(api_name="/resume")  # the API event of old
+        assert "Image 2 of 3: street_1" in r[STATUS]
+    finally:
+        demo.close()
