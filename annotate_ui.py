@@ -230,7 +230,8 @@ class AnnotatePanel:
                     request: gr.Request = None, progress: gr.Progress = gr.Progress()):
         """Image files or zips -> the data set (a data set zip resumes); shows the first image not saved."""
         def told(done: int, total: int) -> None:
-            progress((done, total), desc="Opening images", unit="images")
+            if done % max(1, total // 50) == 0:  # about 50 updates an open: each is a message to the page
+                progress((done, total), desc="Opening images", unit="images")
 
         return self._annotate(lambda: self.annotator.open_images(files, tab, place, told), show_changes, request=request)
 

@@ -25,6 +25,7 @@ import io
 import os
 import re
 import stat
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -153,6 +154,7 @@ def _zip_images(path: Path, label: str, messages: list[str]) -> list[tuple[str, 
             messages.append(refusal)
             return []
         names = {i.filename for i in infos}
+        shared = _ZipReader(path)
         out = []
         for info in sorted(infos, key=lambda i: PurePosixPath(i.filename)):  # the order a folder opens in
             if info.is_dir() or _JUNK.search(info.filename):
@@ -165,7 +167,7 @@ def _zip_images(path: Path, label: str, messages: list[str]) -> list[tuple[str, 
             if info.flag_bits & 0x1:
                 messages.append(f"{label}/{info.filename}: skipped, it is encrypted.")
                 continue
-            out.append((f"{label}/{info.filename}", info.file_size, _member_reader(path, info)))
+            out.append((f"{label}/{info.filename}", info.file_size, _member_reader(shared, info)))
         return out
 
 
@@ -199,10 +201,28 @@ def is_label_map(name: str, siblings: set[str]) -> bool:
     return False
 
 
-def _member_reader(path: Path, info: zipfile.ZipInfo) -> Callable[..., bytes]:
+class _ZipReader:
+    """One open ZipFile for all the readers of a zip's entries: its central directory is parsed
+    once, not at every read (at 1,000 entries that was ~7 ms a read, two reads an image).
+    Closed with the last reader."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.zf, self.lock = path, None, threading.Lock()
+
+    def read(self, info: zipfile.ZipInfo, n: int = -1) -> bytes:
+        with self.lock:
+            if self.zf is None:
+                self.zf = zipfile.ZipFile(self.path)
+            return _read_member(self.zf, info, n)
+
+    def __del__(self) -> None:
+        if self.zf is not None:
+            self.zf.close()
+
+
+def _member_reader(shared: _ZipReader, info: zipfile.ZipInfo) -> Callable[..., bytes]:
     def read(n: int = -1) -> bytes:
-        with zipfile.ZipFile(path) as zf:
-            return _read_member(zf, info, n)
+        return shared.read(info, n)
 
     return read
 
