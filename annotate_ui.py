@@ -45,6 +45,7 @@ from guide.labels import VOID
 from guide.pool import blank_tab, is_tab
 from guide.store import LocalStore, Store, default_root
 from guide.tabstore import dump_tab, load_tab
+from guide.ui.uploads import uploads_only
 from guide.uivalues import BAD_SKETCH, strokes_to_edits
 
 UNSURE = "unsure (void)"  # the brush that marks pixels as no class (255 in the saved PNG)
@@ -194,8 +195,8 @@ class AnnotatePanel:
         """Strokes on the editor -> labels set by hand over the prediction (a hand fix, not a hint)."""
 
         def act(conv: Conversation) -> Reply:
-            if isinstance(layers, str):
-                raise UserError(BAD_SKETCH)
+            if isinstance(layers, str):  # BAD_SKETCH, or a Refused file's message
+                raise UserError(layers)
             return conv.paint(strokes_to_edits(layers, conv.image.shape[:2], self.app.palette, self.unsure)[0])
 
         outputs, ok = self.app._run(tab, show_changes, act)
@@ -233,7 +234,12 @@ class AnnotatePanel:
             if done % max(1, total // 50) == 0:  # about 50 updates an open: each is a message to the page
                 progress((done, total), desc="Opening images", unit="images")
 
-        return self._annotate(lambda: self.annotator.open_images(files, tab, place, told), show_changes, request=request)
+        def act() -> tuple:
+            if isinstance(files, str):  # a Refused file (guide/ui/uploads.py): only this page's uploads are opened
+                raise UserError(files)
+            return self.annotator.open_images(files, tab, place, told)
+
+        return self._annotate(act, show_changes, request=request)
 
     def resume(self, tab: Any, place: Any, show_changes: bool = False):
         """A new tab on a server's data set (--out) opens where the work stopped."""
@@ -257,7 +263,16 @@ class AnnotatePanel:
 
     def pick(self, tab: Any, place: Any, show_changes: bool, evt: gr.SelectData, request: gr.Request = None):
         """A click on the thumbnail strip."""
-        return self._annotate(lambda: self.annotator.go_index(tab, place, int(evt.index)), show_changes, request=request)
+        index = getattr(evt, "index", None)
+        if isinstance(index, (list, tuple)) and index:  # a gallery may send [index]
+            index = index[0]
+
+        def act() -> tuple:
+            if not isinstance(index, int) or isinstance(index, bool):
+                raise UserError("Click a thumbnail on the strip to open that image.")
+            return self.annotator.go_index(tab, place, index)
+
+        return self._annotate(act, show_changes, request=request)
 
     def strip_now(self, tab: Any, place: Any):
         """The strip and progress as they are now (after a hand fix: a saved image shows ✓✎ at once)."""
@@ -267,7 +282,8 @@ class AnnotatePanel:
         return gr.Gallery(value=items, selected_index=current), progress
 
     def download_dataset(self, tab: Any, place: Any) -> str | None:
-        """The data set as one zip (its path)."""
+        """The data set as one zip (its path). (The file box is never an event's input: the page
+        would send the zip's path back, which only an upload may be: guide/ui/uploads.py.)"""
         try:
             return self.annotator.download(tab, place)
         except (UserError, DatasetError) as e:
@@ -328,8 +344,8 @@ class AnnotatePanel:
         with gr.Accordion("Annotate many images into a data set (PascalVOC + COCO)", open=self.out is not None, elem_id="gm-annotate"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=220):
-                    self.batch = gr.File(label="Images to annotate (image files or a zip)", file_count="multiple", type="filepath",
-                                         height=130, elem_id="gm-batch")
+                    self.batch = uploads_only(gr.File(label="Images to annotate (image files or a zip)", file_count="multiple", type="filepath",
+                                         height=130, elem_id="gm-batch"))
                     upload = f" Uploads: {self.max_upload} per file;" if self.max_upload else ""
                     gr.Markdown(f"<small>{self.annotator.limits}{upload} for more, run "
                                 "<code>python app.py --images DIR --out DATASET</code>.</small>")
@@ -387,8 +403,10 @@ class AnnotatePanel:
         self.strip.select(gpu(self.pick), with_place, moved, api_name="pick", **shown)
         image_id = gr.Textbox(visible=False)  # API-only: open an image by its id
         image_id.submit(gpu(self.go_to), [image_id, *with_place], moved, api_name="go_to", **shown)
+        # shown once there is a data set (from the tab's place: the file box itself is never an input, see download_dataset)
         self.download_btn.click(self.download_dataset, [state, place], [self.dataset_file], api_name="download_dataset").then(
-            lambda path: gr.File(visible=path is not None), [self.dataset_file], [self.dataset_file], api_name=False, show_progress="hidden"
+            lambda where: gr.File(visible=bool(self.out is not None or (isinstance(where, dict) and where.get("dataset")))),
+            [place], [self.dataset_file], api_name=False, show_progress="hidden"
         )
         self.push_btn.click(self.push_dataset, [self.repo, state, place], [self.push_status], api_name="push_dataset")
         if self.out is not None:  # API: a new tab on the server's data set, where the work stopped (the page: /restore)

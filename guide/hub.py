@@ -81,6 +81,15 @@ def hub_reachable() -> bool:
     return reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
 
 
+def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` can only be a local path: it starts with ``./``, ``../``, ``/`` or ``~``
+    (or is ``.``/``..``), or holds a separator a Hub id never has (a backslash, two ``/``).
+    A Hub repo id is ``owner/name``, whose parts never start with ``.``, ``/`` or ``~``."""
+    seps = {"/", os.sep, os.altsep or "/"}
+    return (spec in (".", "..", "~") or spec.startswith(("./", "../", "~", *seps))
+            or any(s in spec for s in seps - {"/"}) or spec.partition("@")[0].count("/") > 1)
+
+
 def _hub_folder(repo_id: str, revision: str | None) -> tuple[Path, str]:
     from huggingface_hub import snapshot_download
 
@@ -101,12 +110,25 @@ def _hub_folder(repo_id: str, revision: str | None) -> tuple[Path, str]:
         try:
             path = snapshot_download(repo_id, revision=revision, allow_patterns=patterns, local_files_only=True)
         except Exception:
-            raise ModelLoadError(
-                f"could not fetch {repo_id}@{revision or 'main'} from the Hugging Face Hub "
-                f"({type(online_error).__name__}) and it is not in the local cache"
-            ) from online_error
+            raise ModelLoadError(_not_fetched(repo_id, revision, online_error)) from online_error
         log.warning("Hub unreachable (%s); using the local cache for %s", type(online_error).__name__, repo_id)
         return Path(path), f"local HF cache of {repo_id}@{revision or 'main'} (Hub unreachable)"
+
+
+def _not_fetched(repo_id: str, revision: str | None, error: Exception) -> str:
+    """Why ``repo_id`` could not be had, in words: downloads off, Hub unreachable, or the Hub's answer."""
+    spec = f"{repo_id}@{revision or 'main'}"
+    if offline():
+        return (f"{spec} is not in the local cache and downloads are off (offline: HF_HUB_OFFLINE=1): "
+                "unset HF_HUB_OFFLINE to fetch it from the Hugging Face Hub, or give a local model folder")
+    if isinstance(error, ConnectionError):  # hub_reachable() said no
+        return (f"could not fetch {spec}: the Hugging Face Hub ({os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}) "
+                "is not reachable and it is not in the local cache")
+    name = type(error).__name__
+    if name in ("RepositoryNotFoundError", "GatedRepoError", "RevisionNotFoundError"):
+        return (f"could not fetch {spec} from the Hugging Face Hub ({name}: no such repository or revision, or it is "
+                "private or gated: log in with `hf auth login`) and it is not in the local cache")
+    return f"could not fetch {spec} from the Hugging Face Hub ({name}) and it is not in the local cache"
 
 
 def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, str]:
@@ -121,6 +143,9 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
         return local, f"local folder {local}"
     if (CHECKPOINTS / spec).is_dir():
         return CHECKPOINTS / spec, f"embedded checkpoints/{spec}"
+    if looks_like_path(spec):  # a typo in a folder path, not a Hub id: asking the Hub would only mislead
+        what = "is a file, not a model folder" if local.exists() else "does not exist"
+        raise ModelLoadError(f"model folder {spec} {what} ({local.resolve()}); a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     repo_id, revision = parse_spec(spec)
     if repo_id.count("/") != 1:
         raise ModelLoadError(

@@ -14,6 +14,17 @@ from guide.hub import save_model
 from guide.model import ModelConfig
 from guide.models import build_segmenter
 
+# The fast tier (python -m pytest -m "not slow") leaves these modules out: a real browser, servers in
+# subprocesses, many tabs, long training runs.
+SLOW_MODULES = {"test_browser", "test_browser_annotate", "test_browser_tools"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 # The device the core tests run the tiny models on: "cpu" (CI), or "cuda" on a GPU machine
 # (GUIDE_TEST_DEVICE=cuda python -m pytest tests/test_pointtail.py tests/test_session.py ...).
 DEVICE = os.environ.get("GUIDE_TEST_DEVICE", "cpu")
