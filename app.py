@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         ds = demo.guide_app.annotate.annotator.out  # type: ignore[attr-defined]
         if args.images:
-            report = ds.add(args.images)
+            report = ds.open_paths(args.images)  # a data set folder or zip among them (this app's, or VOC) resumes
             print(report.summary(), *report.messages, sep="\n  ")
         print(f"Data set {ds.root}: {ds.progress_text()}")
     if any(text_guide_ready(m) for m in demo.guide_app.shelf.models()):  # type: ignore[attr-defined]

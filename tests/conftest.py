@@ -219,3 +219,10 @@ def models_server(hub_cache: Path, app_model_dir: Path):
         demo, _ = app.demo_from_args([])
         with launched(demo) as url:
             yield url, demo, str(app_model_dir)
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path_factory, monkeypatch):
+    """Each test's app keeps its durable state (guide/store.py) in a folder of its own, not
+    in the machine's shared default store."""
+    monkeypatch.setenv("GUIDE_STORE", str(tmp_path_factory.mktemp("store")))
