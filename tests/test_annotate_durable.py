@@ -306,7 +306,7 @@ def test_pushing_to_the_hub_needs_a_sign_in_and_the_layout_loads_with_datasets(m
     with zipfile.ZipFile(zipped) as zf:
         zf.extractall(tmp_path / "unzipped")
     [root] = list((tmp_path / "unzipped").iterdir())
-    rows = datasets.load_dataset(str(root), split="train")  # as from the Hub: the card says which files
+    rows = datasets.load_dataset(str(root), split="train", cache_dir=str(tmp_path / "hf-cache"))  # as from the Hub: the card says which files
     assert sorted(rows["id"]) == ["street_0", "street_1"] and set(rows["split"]) <= {"train", "val"}
     for row in rows:
         assert np.array_equal(np.array(row["label"]), np.array(Image.open(root / "SegmentationClass" / f"{row['id']}.png")))
