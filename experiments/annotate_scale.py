@@ -102,7 +102,7 @@ def main() -> None:
             clients, times = {}, {}
             for n in args.sizes:
                 c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)  # a tab per size
-                z = photos_zip(Path(tmp), n, args.side)
+                z = photos_zip(Path(tmp), n, args.side, seed=n)  # other pixels per size: no head features shared between the tabs
                 t_open, r = timed(c.predict, [handle_file(str(z))], api_name="/open_images")
                 print(f"{n} images: open {t_open:.1f} s · {r[3][:80]}", flush=True)
                 clients[n], times[n] = c, {a: [] for a in ACTIONS}
