@@ -132,12 +132,8 @@ class LocalStore(Store):
             cur = self._db.execute("DELETE FROM kv WHERE substr(key, 1, ?) = ? AND time < ?", (len(prefix), prefix, time.time() - max_age))
         return cur.rowcount
 
-    def staging(self) -> Path:
-        """A new folder for unpacking that is not yet a data set (removed at the next start if left)."""
-        (self.root / "staging").mkdir(exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix="unpack-", dir=self.root / "staging"))
-
     def clear_staging(self) -> None:
+        """Remove ``staging/``: files being unpacked when an earlier run stopped."""
         shutil.rmtree(self.root / "staging", ignore_errors=True)
 
 
