@@ -61,7 +61,7 @@ from guide.hub import describe_model, load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
 from guide.render import EditorBackgrounds, legend, render_layer  # noqa: E402
-from guide.ui.guard import BodyLimit, guard_events  # noqa: E402
+from guide.ui.guard import BodyLimit, guard_events, patient_startup_probe  # noqa: E402
 from guide.ui.uploads import Refused, accept, freeze_examples, uploads_only  # noqa: E402
 from guide.uivalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS, load_image, parse_points, readable_text, strokes_to_points  # noqa: E402
 
@@ -673,6 +673,7 @@ def main(argv: list[str] | None = None) -> None:
     # CPU: 1 event at a time (experiments/load.py, 8 users on 2 cores: turn p95 0.6 s at 1, 1.1-1.3 s at 2 or 4)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
+    patient_startup_probe()  # a restart on a busy machine still comes up (guide/ui/guard.py)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, quiet=True,
                     prevent_thread_lock=True, **launch_kwargs())

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError  # noqa: F401 - defined in the leaf guide/errors.py, long importable from here
 from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
 from .domain import domain_note
@@ -62,11 +63,6 @@ NO_TEXT_GUIDE = (
     "Paint on the image and press Guide, or press Ask me and answer my question."
 )
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # as guide/text/tokenizer.py splits words
-
-
-class UserError(Exception):
-    """A problem with what the person did; the message is shown to them as is, and
-    nothing in the conversation changed."""
 
 
 @dataclass

@@ -147,7 +147,7 @@ def model_target(spec: str | None) -> tuple[str, Path | None]:
 
     None: the embedded default (uploaded; no variable). A folder: uploaded to
     checkpoints/<its name>/. ``owner/name@rev`` and ``torchvision:ARCH``: not uploaded."""
-    from . import DEFAULT_MODEL
+    from .folder import DEFAULT_MODEL
 
     if spec is None or spec in ("", DEFAULT_MODEL):
         return "", CHECKPOINTS / DEFAULT_MODEL

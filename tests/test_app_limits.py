@@ -339,12 +339,15 @@ def test_random_colour_layer_and_pixel_bombs_in_data_urls_are_cheap_refusals(tab
     unchanged_and_still_working(c, before)
 
 
-def test_requests_the_handlers_never_see_get_messages(tab, url: str, app_server) -> None:
+def test_requests_the_handlers_never_see_get_messages(tab, url: str, app_server, capfd) -> None:
     """Payloads that failed inside Gradio or the handlers with a traceback: each is a message now,
-    changes nothing, and the tab works right after."""
+    changes nothing, the tab works right after, and the server's log shows no traceback."""
     import httpx
 
     c, before = tab
+    capfd.readouterr()
+    event, out = raw(url, "load_model", ["../../etc", None], c.session_hash)  # Gradio's dropdown refuses it
+    assert event == "error" and "not in the list of choices" in out["error"], out
     event, out = raw(url, "pick", [None, None, False], c.session_hash)  # no event data
     assert event in ("complete", "error"), out
     message = out[RAW_STATUS] if event == "complete" else out["error"]
@@ -359,6 +362,7 @@ def test_requests_the_handlers_never_see_get_messages(tab, url: str, app_server)
                       headers={"content-type": "application/json"}, timeout=60)
     assert resp.status_code == 413 and "Request too large" in resp.text
     unchanged_and_still_working(c, before)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_lone_surrogate_is_refused_and_the_tab_keeps_working(tab) -> None:

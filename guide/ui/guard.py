@@ -94,8 +94,9 @@ def guard_events(demo: Any) -> Any:
             raise gr.Error(NOT_UPLOADED, print_exception=False)
         try:
             return await preprocess(block_fn, inputs, *args, **kwargs)
-        except gr.Error:
-            raise
+        except gr.Error as e:  # a component's own refusal ("Value: x is not in the list of choices"): no traceback
+            log.warning("refused a request to /%s: %s", getattr(block_fn, "api_name", "?"), str(e.message)[:200])
+            raise gr.Error(str(e.message)[:300], print_exception=False) from None
         except Exception as e:  # noqa: BLE001 - any payload Gradio could not turn into inputs
             raise refusal(block_fn, e) from None
 
@@ -109,3 +110,29 @@ def guard_events(demo: Any) -> Any:
 
     demo.preprocess_data, demo.call_function = preprocess_data, call_function
     return demo
+
+
+def patient_startup_probe(seconds: float = 60.0) -> None:
+    """Make ``launch``'s check that the server answers on localhost wait up to ``seconds``.
+
+    Gradio's ``networking.url_ok`` gives up at the first connection error or 3 s timeout and
+    ``launch`` then refuses to start ("When localhost is not accessible ..."): a server restarted
+    on a busy machine (after a crash, under load) failed to come back although it was up."""
+    import time
+
+    import httpx
+    from gradio import networking
+
+    def url_ok(url: str) -> bool:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                if httpx.head(url, timeout=5, verify=False).status_code in (200, 401, 301, 302, 303, 307, 308):
+                    return True
+            except (httpx.HTTPError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+
+    networking.url_ok = url_ok
