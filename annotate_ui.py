@@ -321,7 +321,10 @@ class AnnotatePanel:
         if isinstance(old_place, dict) and (old_place.get("dataset") or (self.out is not None and old_place.get("current"))):
             def act():
                 if self.annotator._showing(old_tab, {**blank_place(), **old_place}):
-                    return old_tab, old_place, "Welcome back: your data set and this image's conversation are as you left them."
+                    ds = self.annotator.dataset(old_place)
+                    current = old_place["current"]
+                    return old_tab, old_place, (f"Welcome back: your data set and this image's conversation are as you left them. "
+                                                f"Image {ds.index(current) + 1} of {len(ds)}: {current}. {ds.progress_text()}.")
                 target = old_place.get("current")
                 if not target:
                     ds = self.annotator.dataset(old_place)

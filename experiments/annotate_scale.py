@@ -72,6 +72,41 @@ def git_commit() -> str:
         return ""
 
 
+def during_open(Client, handle_file, port: int, tmp: Path, args, small) -> dict:
+    """Time the small tab's Save / Next / Previous while another tab opens ``--during-open`` images,
+    and a third tab's one-image open started during it."""
+    import threading
+
+    big = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    z = photos_zip(tmp, args.during_open, args.side, seed=7)
+    (tmp / "one").mkdir()
+    one = photos_zip(tmp / "one", 1, args.side, seed=8)
+    done: dict = {}
+
+    def open_big() -> None:
+        done["open_s"], _ = timed(big.predict, [handle_file(str(z))], api_name="/open_images")
+
+    worker = threading.Thread(target=open_big)
+    worker.start()
+    time.sleep(2.0)  # the big open is running
+    times: dict[str, list[float]] = {a: [] for a in ACTIONS}
+    third = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    t_one, _ = timed(third.predict, [handle_file(str(one))], api_name="/open_images")
+    while worker.is_alive() and len(times["next"]) < args.rounds:
+        for action in ACTIONS:
+            dt, _ = timed(small.predict, api_name=f"/{action}")
+            times[action].append(dt)
+    still_open = worker.is_alive()
+    worker.join()
+    out = {"images": args.during_open, "big_open_s": round(done["open_s"], 2), "one_image_open_s": round(t_one, 2),
+           "actions_finished_before_the_big_open": still_open,
+           **{a: {"p50_ms": round(1000 * statistics.median(v), 1), "n": len(v)} for a, v in times.items() if v}}
+    print("during a big open:", out, flush=True)
+    big.close()
+    third.close()
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[10, 1000])
@@ -79,6 +114,8 @@ def main() -> None:
     p.add_argument("--side", type=int, default=96, help="photo width in pixels (height 3/4 of it)")
     p.add_argument("--model", default=None, help="model spec (default: the embedded model)")
     p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--during-open", type=int, default=0,
+                   help="also: while another tab opens this many images, time the small tab's actions (opens have a queue lane of their own)")
     args = p.parse_args()
 
     import torch
@@ -102,7 +139,7 @@ def main() -> None:
             clients, times = {}, {}
             for n in args.sizes:
                 c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)  # a tab per size
-                z = photos_zip(Path(tmp), n, args.side)
+                z = photos_zip(Path(tmp), n, args.side, seed=n)  # other pixels per size: no head features shared between the tabs
                 t_open, r = timed(c.predict, [handle_file(str(z))], api_name="/open_images")
                 print(f"{n} images: open {t_open:.1f} s · {r[3][:80]}", flush=True)
                 clients[n], times[n] = c, {a: [] for a in ACTIONS}
@@ -116,6 +153,8 @@ def main() -> None:
                         times[n][action].append(dt)
                     print(f"  {n} images, round {k + 1}: " + " · ".join(f"{a} {times[n][a][-1] * 1000:.0f} ms" for a in ACTIONS)
                           + f" · {r[3][:60]}", flush=True)
+            if args.during_open:
+                results["during_open"] = during_open(Client, handle_file, port, Path(tmp), args, clients[min(clients)])
             for n, c in clients.items():
                 results["sizes"][str(n)].update({a: {"p50_ms": round(1000 * statistics.median(v), 1), "mean_ms": round(1000 * statistics.fmean(v), 1),
                                                      "max_ms": round(1000 * max(v), 1)} for a, v in times[n].items()})

@@ -38,7 +38,6 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import numpy as np

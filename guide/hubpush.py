@@ -29,7 +29,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .conversation import UserError
+from .errors import UserError
 from .dataset import IMAGES, LABELS, LISTS, AnnotationDataset, atomic_write
 
 METADATA = "metadata.jsonl"

@@ -306,7 +306,7 @@ def test_pushing_to_the_hub_needs_a_sign_in_and_the_layout_loads_with_datasets(m
     with zipfile.ZipFile(zipped) as zf:
         zf.extractall(tmp_path / "unzipped")
     [root] = list((tmp_path / "unzipped").iterdir())
-    rows = datasets.load_dataset(str(root), split="train")  # as from the Hub: the card says which files
+    rows = datasets.load_dataset(str(root), split="train", cache_dir=str(tmp_path / "hf-cache"))  # as from the Hub: the card says which files
     assert sorted(rows["id"]) == ["street_0", "street_1"] and set(rows["split"]) <= {"train", "val"}
     for row in rows:
         assert np.array_equal(np.array(row["label"]), np.array(Image.open(root / "SegmentationClass" / f"{row['id']}.png")))
@@ -384,3 +384,15 @@ def test_with_out_a_reload_gets_the_unsaved_turns_back_and_a_new_tab_resumes(mod
         assert "Image 2 of 3: street_1" in r[STATUS]
     finally:
         demo.close()
+
+
+def test_opens_have_a_queue_lane_of_their_own(model) -> None:
+    """A long open never holds up other tabs' turns and saves: the open event is in its own
+    concurrency group (experiments/annotate_scale.py --during-open times it)."""
+    import annotate_ui
+
+    demo = app.build_demo(model, examples=[])
+    by_name = {fn.api_name: fn for fn in demo.fns.values()}
+    opening = by_name["open_images"]
+    assert opening.concurrency_id == annotate_ui.OPEN_LANE and opening.concurrency_limit == annotate_ui.OPEN_CONCURRENCY
+    assert {by_name[n].concurrency_id for n in ("save", "save_next", "next", "previous", "guide_points")} & {annotate_ui.OPEN_LANE} == set()
