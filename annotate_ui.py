@@ -190,6 +190,7 @@ class AnnotatePanel:
             self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden", **shown
         )
         place = gr.State(blank_place(), time_to_live=tab_ttl)
+        self.place = place  # the tab's data set, also read by the teach panel (guide/ui/teach.py)
         moved = [*outs, place, editor, photo, self.strip, self.progress]
         with_place = [state, place, *view_in]
         self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images", **shown)

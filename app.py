@@ -62,6 +62,7 @@ from guide.render import EditorBackgrounds, legend, render_layer  # noqa: E402
 from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
+from guide.ui.teach import TeachPanel  # noqa: E402
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
@@ -189,6 +190,7 @@ class GuideApp:
         self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (annotate_ui.py)
+        self.teach = TeachPanel(self)  # "Teach this model words" (guide/ui/teach.py, job in guide/teach.py)
         self.exports = ExportFolders()
         self.backgrounds = EditorBackgrounds()
         self.has_text_guide = text_guide_ready(model)
@@ -459,6 +461,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             gr.Examples(examples=[[p] for p in paths], inputs=[upload], label="…or pick an example", examples_per_page=12)
                     galleries.append(gallery)
         app.annotate.layout()
+        app.teach.layout()
         with gr.Row(equal_height=False):
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
@@ -569,6 +572,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model", **shown
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **quiet)
         app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
+        app.teach.wire(demo)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return demo
 
