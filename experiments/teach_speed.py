@@ -104,10 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--budget-minutes", type=float, default=TEACH_MINUTES)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    rows = []
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         for arch in args.archs:
             rows.append(time_arch(arch, args, Path(tmp)))
+            write(args, rows, argv)  # after each architecture: a slow one cut short keeps the rest
+
+
+def write(args: argparse.Namespace, rows: list[dict], argv: list[str] | None) -> None:
     report = {"device": "cpu", "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
               "threads": args.threads, "torch": torch.__version__,
               "note": "a shared machine (2 cores, several people's jobs running): times are upper bounds",

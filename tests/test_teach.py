@@ -165,3 +165,56 @@ def test_other_architectures_train_on_voc(arch: str, voc: Path, tmp_path: Path) 
     out = tmp_path / "o"
     assert run([*common(model, voc, out, tmp_path / "w"), "--steps", "2", "--val", "0", "--batch", "2"]) == 0
     assert load_model(out, device="cpu").text_guide is not None
+
+
+def test_real_photo_path_end_to_end(hub_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """torchvision's LR-ASPP from the torch hub cache (random weights in the real layout) ->
+    photos of mixed sizes annotated with the app's data-set code -> train-guide at the real
+    520 px -> a folder with a text guide and a model card -> typed hints with multi-word VOC
+    class names guide it, in a session and in a conversation."""
+    from guide.conversation import Conversation
+    from guide.dataset import AnnotationDataset
+    from guide.session import GuideSession
+
+    monkeypatch.setenv("TORCH_HOME", str(hub_cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    spec = "torchvision:lraspp_mobilenet_v3_large"
+    model = load_model(spec, device="cpu")
+    assert model.text_guide is None and model.config.input_size == 520 and "potted plant" in model.classes
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate([(375, 500), (500, 333), (300, 300), (240, 620), (420, 560)]):
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(pics / f"photo{i}.png")
+    ds = AnnotationDataset.for_model(tmp_path / "dataset", model)
+    plant, tv = model.classes.index("potted plant"), model.classes.index("tv monitor")
+    for image_id in ds.add(sorted(pics.glob("*.png"))).added:
+        e = ds.entry(image_id)
+        labels = np.zeros((e["height"], e["width"]), np.uint8)
+        labels[: e["height"] // 2, : e["width"] // 3] = plant
+        labels[e["height"] // 2 :, -e["width"] // 3 :] = tv
+        labels[e["height"] // 2 - 2 : e["height"] // 2 + 2] = VOID
+        ds.save(image_id, labels, {"test": True})
+    lists = ds.root / "ImageSets" / "Segmentation"
+    (lists / "train.txt").write_text((lists / "trainval.txt").read_text())  # all five for training, one also for val
+    (lists / "val.txt").write_text((lists / "trainval.txt").read_text().split()[0] + "\n")
+    out = tmp_path / "lraspp-words"
+    assert run(["--model", spec, "--data", "voc", "--root", str(ds.root), "--split", "train", "--out", str(out),
+                "--work-dir", str(tmp_path / "work"), "--ops", "both", "--steps", "2", "--batch", "2", "--hidden", "16",
+                "--threads", "1", "--val", "1"]) == 0
+    taught = load_model(out, device="cpu")
+    assert taught.text_guide is not None and taught.config.input_size == 520 and taught.config.resize == "shorter"
+    assert taught.config.text_guide["alpha_size"] == model.config.guide["alpha_size"]  # 520 px features: 33 rows
+    card = (out / "README.md").read_text()
+    assert "5 images" in card and spec in card and "| val split of the data set, find/remove hints, 1 run | 1 |" in card
+    photo = rng.integers(0, 255, (300, 450, 3), dtype=np.uint8)
+    # the guide alone (no place mask or class scope: random weights predict no potted plant to scope to)
+    session = GuideSession(taught, text_place_mask=None, text_class_scope=None)
+    session.set_image(photo)
+    before = session.logits().clone()
+    session.add_text("find the potted plant on the top left")
+    assert not torch.equal(session.logits(), before)  # the words reached the network
+    conv = Conversation(taught)
+    conv.set_image(photo)
+    reply = conv.say("there is no tv monitor on the bottom right")
+    assert "no text guide" not in reply.text.lower() and "tv monitor" in reply.text.lower()
