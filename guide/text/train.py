@@ -232,6 +232,8 @@ def build_cache(
     skips: dict[str, list[Tensor]] = {}
     preds: list[np.ndarray] = []
     labels: list[np.ndarray] = []
+    if on_batch is not None:
+        on_batch(0, len(scenes))
     for start in tqdm(range(0, len(scenes), batch), desc="cache head features", disable=not progress):
         chunk = [int(i) for i in scenes[start : start + batch]]
         pairs = [dataset[i] for i in chunk]
@@ -611,7 +613,7 @@ def train_guide(args: argparse.Namespace, model: Any = None, hooks: Hooks | None
 
     def cache_progress(done: int, total: int) -> None:
         spent = time.time() - invocation_start
-        hooks.report("cache", done, total, elapsed(), spent / max(done, 1) * (total - done))
+        hooks.report("cache", done, total, elapsed(), spent / done * (total - done) if done else None)
         if hooks.cancelled():
             raise Cancelled("cancelled while caching features")
 
