@@ -164,7 +164,8 @@ class Teacher:
             name = f"{_slug(model.config.name or 'model')}-words-{time.strftime('%Y%m%d-%H%M%S')}"
             out, work = self.folder / name, self.folder / ".work" / name
             self.folder.mkdir(parents=True, exist_ok=True)
-            argv = ["--model", spec or str(model.source), "--data", "voc", "--root", str(dataset.root), "--split", "train",
+            folder = getattr(model, "folder", None)
+            argv = ["--model", spec or (str(folder) if folder else str(model.source)), "--data", "voc", "--root", str(dataset.root), "--split", "train",
                     "--out", str(out), "--work-dir", str(work), "--ops", "both", "--steps", str(self.steps),
                     "--time-limit", str(self.minutes), "--batch", str(self.batch), "--scenes", str(self.max_images),
                     "--cache-mb", str(self.cache_mb), "--val", str(self.val), "--hidden", str(self.hidden)]

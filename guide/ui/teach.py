@@ -59,7 +59,8 @@ class TeachPanel:
 
     def start(self, place: Any):
         try:
-            self.teacher.start(self.app.model, self._dataset(place), self.app.default)
+            spec = self.app.default if self.app.default != self.app.model.source else None  # None: the model's folder
+            self.teacher.start(self.app.model, self._dataset(place), spec)
         except TeachError as e:
             gr.Warning(str(e))
             return str(e), gr.skip(), gr.skip(), gr.skip()
