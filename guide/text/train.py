@@ -625,6 +625,7 @@ def train_guide(args: argparse.Namespace, model: Any = None, hooks: Hooks | None
               f"in {time.time() - invocation_start:.0f} s; features "
               f"{text_guide.channels}x{text_guide.alpha_size}x{text_guide.beta_size}, loss grid {loss_size}"
               + ("" if cache.guided is not None else f"; recomputed per step (over --cache-mb {args.cache_mb})"))
+    hooks.report("train", step, args.steps, elapsed(), None)  # the word vectors load next (seconds, once per process)
     vectors = load_vectors()
     texts = TextCache(vectors)
     if rank == 0:
