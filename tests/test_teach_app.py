@@ -78,7 +78,7 @@ def test_teacher_refuses_cancels_and_teaches(model, tmp_path: Path) -> None:
     with pytest.raises(TeachError, match="already running"):
         small_teacher(tmp_path / "other").start(model, ds)
     deadline = time.time() + 120
-    while slow.status().phase != "train" and time.time() < deadline:
+    while (slow.status().phase != "train" or slow.status().done < 1) and time.time() < deadline:
         time.sleep(0.05)
     status = slow.status()
     assert status.phase == "train" and status.total == 100000 and status.eta_s is not None
