@@ -17,11 +17,19 @@ in memory) and each step runs only GRU + guiding block + tail. The loss is compu
 ``--loss-size`` (default half the input side): the tail's last op is a bilinear
 upsampling, so a coarser target grid costs little accuracy and halves the step time.
 
+Real data sets (``--data voc --root DIR``: Pascal VOC, or a folder the app annotated, any
+image sizes): each image becomes one ``input_size`` square at the scale the network sees it at
+use (:func:`guide.data.crop_to_input`: torchvision's models put the shorter side at 520 px,
+so a 520 x 520 window of it); the features are cached within ``--cache-mb`` and recomputed
+per step above it. guide/teach.py runs :func:`train_guide` in the app's background
+(:class:`Hooks`: progress and cancel) on the live model.
+
 Seeded and resumable (``--resume``; weights and Adam moments in safetensors, the step
 in JSON); runs under ``torchrun`` (each rank caches and samples its own shard of the
 scenes and DDP averages the gradients). Writes ``--out`` as a complete model folder
 (guide/hub.py format) with ``text_guide.safetensors`` and the ``text_guide`` entry of
-``config.json``.
+``config.json``, a model card (``README.md``: source model, data set, image count, command,
+val numbers) and ``train_log.json``.
 """
 
 from __future__ import annotations
