@@ -218,3 +218,22 @@ def test_real_photo_path_end_to_end(hub_cache: Path, monkeypatch: pytest.MonkeyP
     conv.set_image(photo)
     reply = conv.say("there is no tv monitor on the bottom right")
     assert "no text guide" not in reply.text.lower() and "tv monitor" in reply.text.lower()
+
+
+def test_a_longer_side_model_pads_as_fit_square_and_trains(voc: Path, tmp_path: Path) -> None:
+    """The embedded kind of model (longer side to the input size): the training view is the whole
+    image, scaled and padded (guide.data.fit_square), and train-guide runs on the mixed-size folder."""
+    from conftest import make_model_folder
+    from guide.data import fit_square
+
+    folder = make_model_folder(tmp_path / "longer")
+    model = load_model(folder, device="cpu")
+    rng = np.random.default_rng(0)
+    for h, w in SIZES:
+        image, label = rng.integers(0, 255, (h, w, 3), dtype=np.uint8), rng.integers(0, 4, (h, w), dtype=np.uint8)
+        a = crop_to_input(image, label, model.network_size(h, w), 64, np.random.default_rng(5))
+        b = fit_square(image, label, 64)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    out = tmp_path / "o"
+    assert run([*common(folder, voc, out, tmp_path / "w"), "--steps", "2", "--val", "0"]) == 0
+    assert load_model(out, device="cpu").text_guide is not None
