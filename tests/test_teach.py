@@ -110,7 +110,7 @@ def test_train_guide_on_a_mixed_size_voc_folder(shorter_model: Path, voc: Path, 
     assert log["images"] == len(SIZES) - 2 and log["val"]["images"] == 2 and log["features_cached"]
     card = (out / "README.md").read_text()
     assert "train-guide" in card and str(voc) in card and f"{len(SIZES) - 2} images" in card
-    assert "| val split of the data set, find/remove hints, 1 run | 2 |" in card
+    assert "| val split of the data set, find/remove hints, 1 run (the guide alone: no place mask or class scope) | 2 |" in card
     # the text guide reads typed hints on an image of another aspect ratio
     from guide.session import GuideSession
 
@@ -206,7 +206,7 @@ def test_real_photo_path_end_to_end(hub_cache: Path, monkeypatch: pytest.MonkeyP
     assert taught.text_guide is not None and taught.config.input_size == 520 and taught.config.resize == "shorter"
     assert taught.config.text_guide["alpha_size"] == model.config.guide["alpha_size"]  # 520 px features: 33 rows
     card = (out / "README.md").read_text()
-    assert "5 images" in card and spec in card and "| val split of the data set, find/remove hints, 1 run | 1 |" in card
+    assert "5 images" in card and spec in card and "| val split of the data set, find/remove hints, 1 run (the guide alone: no place mask or class scope) | 1 |" in card
     photo = rng.integers(0, 255, (300, 450, 3), dtype=np.uint8)
     # the guide alone (no place mask or class scope: random weights predict no potted plant to scope to)
     session = GuideSession(taught, text_place_mask=None, text_class_scope=None)

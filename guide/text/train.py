@@ -566,14 +566,15 @@ def write_card(out: Path, args: argparse.Namespace, model: Any, config: Any, log
     rows: list[tuple[str, ...]] = [("check", "images", "mIoU, no hint", "mIoU, one hint")]
     val = log.get("val")
     if val:
-        rows.append((f"val split of the data set, {'/'.join(val['ops'])} hints, 1 run", str(val["images"]),
+        rows.append((f"val split of the data set, {'/'.join(val['ops'])} hints, 1 run (the guide alone: "
+                     "no place mask or class scope)", str(val["images"]),
                      f"{100 * val['miou'][0]:.1f}", f"{100 * val['miou'][1]:.1f}"))
     else:
         rows.append(("val check skipped (`--val 0` or no val images)", "0", "-", "-"))
     minutes = log["minutes"]
     return write_model_card(
         out, config,
-        title=f"{config.name}: {model.config.name or 'a segmenter'} taught words from {hinted} annotated images",
+        title=f"{config.name}: {model.config.name or 'a segmenter'} taught words from {examined} annotated images",
         license=licence,
         summary=(f"The segmenter of `{model.source}` (unchanged, frozen) with a text guide trained by "
                  f"`python -m guide train-guide` on {data}: {examined} images, {hinted} of them with an error the "
