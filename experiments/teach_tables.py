@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CURVE = ROOT / "checkpoints" / "scenes-lraspp" / "eval" / "teach"
-SPEED = ROOT / "checkpoints" / "eval" / "teach-speed-cpu.json"
+SPEEDS = [ROOT / "checkpoints" / "eval" / f"teach-speed-cpu{suffix}.json" for suffix in ("", "-mobilenet")]
 
 
 def curve() -> None:
@@ -19,7 +19,7 @@ def curve() -> None:
         return [100 * v for v in json.loads(path.read_text())["miou"]] if path.is_file() else None
 
     base = {op: load("shipped", op) for op in ("find", "remove")}
-    print("| training images (saved / in train.txt) | steps in 12 min | find: 0 -> 1 hint | gain | of shipped | "
+    print("| training images (saved / in train.txt) | steps (batch 32) | find: 0 -> 1 hint | gain | of shipped | "
           "remove: 0 -> 1 hint | gain | of shipped |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in (50, 100, 300, 1000):
@@ -42,11 +42,11 @@ def curve() -> None:
             print(f"shipped guide, {op}: {b[0]:.1f} -> {b[1]:.1f} ({b[1] - b[0]:+.1f})")
 
 
-def speed() -> None:
-    if not SPEED.is_file():
+def speed(path: Path) -> None:
+    if not path.is_file():
         return
-    report = json.loads(SPEED.read_text())
-    print(f"\n{report['cpu_count']} CPU cores, {report['threads']} torch threads, torch {report['torch']}; {report['note']}")
+    report = json.loads(path.read_text())
+    print(f"\n`{report['command']}`: {report['cpu_count']} CPU cores, {report['threads']} torch threads, torch {report['torch']}; {report['note']}")
     print("| architecture | split layer | features per image (MB) | head per image (s) | step, batch "
           f"{report['budget']['batch']} (s) | 100 images (min) | 300 images (min) |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -57,4 +57,5 @@ def speed() -> None:
 
 if __name__ == "__main__":
     curve()
-    speed()
+    for path in SPEEDS:
+        speed(path)
