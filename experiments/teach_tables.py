@@ -46,7 +46,7 @@ def speed(path: Path) -> None:
     if not path.is_file():
         return
     report = json.loads(path.read_text())
-    print(f"\n`{report['command']}`: {report['cpu_count']} CPU cores, {report['threads']} torch threads, torch {report['torch']}; {report['note']}")
+    print(f"\n`{report['command']}`: {report['cpu_count']} CPU cores, {report['threads']} torch threads, torch {report['torch']}; {report['note']}\n")
     print("| architecture | split layer | features per image (MB) | head per image (s) | step, batch "
           f"{report['budget']['batch']} (s) | 100 images (min) | 300 images (min) |")
     print("|---|---|---:|---:|---:|---:|---:|")
