@@ -36,10 +36,11 @@ def curve() -> None:
             gain, full = m[1] - m[0], b[1] - b[0]
             cells += [f"{m[0]:.1f} -> {m[1]:.1f}", f"{gain:+.1f}", f"{100 * gain / full:.0f} %"]
         print("| " + " | ".join(cells) + " |")
+    print()
     for op in ("find", "remove"):
         b = base[op]
         if b is not None:
-            print(f"shipped guide, {op}: {b[0]:.1f} -> {b[1]:.1f} ({b[1] - b[0]:+.1f})")
+            print(f"shipped guide, {op}: {b[0]:.1f} -> {b[1]:.1f} ({b[1] - b[0]:+.1f}).")
 
 
 def speed(path: Path) -> None:
