@@ -24,6 +24,7 @@ No Gradio here: the page (guide/ui/teach.py) polls :meth:`Teacher.status`.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import threading
@@ -221,8 +222,6 @@ class Teacher:
                 raise ModelLoadError(f"{out} was written without its text guide")
             model.config.text_guide = taught.config.text_guide
             model.text_guide = taught.text_guide  # the live model reads words from now on
-            import json
-
             log = json.loads((Path(out) / "train_log.json").read_text())
             val = log.get("val")
             gain = (f" On {val['images']} val images one hint moves mIoU {100 * val['miou'][0]:.1f} → "
