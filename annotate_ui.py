@@ -391,6 +391,7 @@ class AnnotatePanel:
             self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden", **shown
         ).then(self.strip_now, [state, place], [self.strip, self.progress], api_name="strip_now", show_progress="hidden",
                concurrency_limit=None, **shown)  # the strip's mark for this image, at once
+        self.place = place  # the tab's data set, also read by the teach panel (guide/ui/teach.py)
         moved = [*outs, place, editor, photo, self.strip, self.progress]
         with_place = [state, place, *view_in]
         self._demo = demo

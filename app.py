@@ -66,6 +66,7 @@ from guide.ui.uploads import Refused, accept, freeze_examples, uploads_only  # n
 from guide.uivalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS, load_image, parse_points, readable_text, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
+from guide.ui.teach import TeachPanel  # noqa: E402
 
 # Two tabs returning the same picture share one cached file; Gradio rewrites it in place while it
 # may be downloading (cut-short /answer overlays under load): docs/gradio-cache-race.md.
@@ -209,6 +210,7 @@ class GuideApp:
         self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (annotate_ui.py)
+        self.teach = TeachPanel(self)  # "Teach this model words" (guide/ui/teach.py, job in guide/teach.py)
         # inside Gradio's file cache, so the page fetches each export at its random folder's URL (no hashed copy)
         self.exports = ExportFolders(parent=Path(gr.utils.get_upload_folder()) / "guideme-exports", ttl=EXPORT_TTL)
         self.backgrounds = EditorBackgrounds()
@@ -490,6 +492,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             gr.Examples(examples=[[p] for p in paths], inputs=[upload], label="…or pick an example", examples_per_page=12)
                     galleries.append(gallery)
         app.annotate.layout()
+        app.teach.layout()
         with gr.Row(equal_height=False):
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
@@ -600,6 +603,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model", **shown
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **quiet)
         app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
+        app.teach.wire(demo)
     freeze_examples(upload)  # the example images count as this page's uploads (guide/ui/uploads.py)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return guard_events(demo)  # a payload Gradio cannot read: a message, not a traceback (guide/ui/guard.py)

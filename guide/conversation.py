@@ -60,7 +60,8 @@ UNTOUCHED = -1  # in :meth:`Conversation.paint` edits: a pixel the hand did not 
 NO_IMAGE = "Pick an example scene or upload an image first."
 NO_TEXT_GUIDE = (
     "This model has no text guide yet, so I can't read hints. "
-    "Paint on the image and press Guide, or press Ask me and answer my question."
+    "Paint on the image and press Guide, or press Ask me and answer my question. "
+    "To teach it words, annotate and save images below, then press Teach this model words."
 )
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # as guide/text/tokenizer.py splits words
 
