@@ -40,7 +40,7 @@ from guide.text.vectors import vectors_source
 from guide.session import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
-PHRASINGS = ("templates", "heldout", "paper")
+PHRASINGS = ("templates", "heldout", "paper", "blind", "dev")
 
 
 def phrasebook(name: str) -> Any:
@@ -54,6 +54,14 @@ def phrasebook(name: str) -> Any:
         from guide.text.heldout import HELDOUT
 
         return HELDOUT
+    if name == "blind":
+        from guide.text.heldout_blind import BLIND
+
+        return BLIND
+    if name == "dev":
+        from guide.text.devset import DEV
+
+        return DEV
     raise ValueError(f"unknown phrasings {name!r}; choose from {PHRASINGS}")
 
 
