@@ -102,7 +102,8 @@ def clauses(words: Sequence[str]) -> list[tuple[list[str], bool]]:
 # Verbs of marking or seeing; "the coat was not <any of these>" means the result lacks it (find).
 _MARK_STEMS = ("mark", "label", "highlight", "segment", "detect", "notic", "includ", "colour", "color", "select",
                "recogni", "identif", "outline", "annotat", "circl", "paint", "shad", "classif", "flag", "captur",
-               "spott", "show", "tick", "tagg", "pick", "caught", "catch", "cover", "find", "found", "locat", "count")
+               "spott", "show", "tick", "tagg", "pick", "caught", "catch", "cover", "find", "found", "locat", "count",
+               "visib")
 _MARK_WORDS = frozenset({"see", "sees", "saw", "seen", "seeing", "spot", "spots", "tag", "tags", "get", "got", "add",
                          "added", "adds", "fill", "filled", "detect", "shade", "shaded", "spot", "notice", "grab",
                          "grabbed"})

@@ -41,7 +41,7 @@ class Tokens:
 
     words: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
-    typed: list[str] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list, compare=False)
 
 
 def _split_clitic(word: str) -> list[str]:

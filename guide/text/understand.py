@@ -329,7 +329,7 @@ def _spelt_class(words: Sequence[str], classes: Sequence[str], vocab) -> tuple[i
     targets = {c: k for k, c in enumerate(lowered)}
     targets.update({s: lowered.index(t) for s, t in SYNONYMS.items() if t in lowered})
     for i, w in enumerate(words):
-        known = vocab is not None and w in vocab and vocab.key_to_index.get(w, 0) < RARE_RANK
+        known = vocab is not None and w in vocab and getattr(vocab, "key_to_index", {}).get(w, 0) < RARE_RANK
         if len(w) < 4 or known or not w.isalpha():
             continue
         close = difflib.get_close_matches(w, list(targets), n=1, cutoff=0.8)
@@ -567,7 +567,7 @@ def describe_text_turn(
         parts.append(f"I found no class name in \u201c{' '.join(tokens.words)}\u201d, so I guided by the words alone.{hint}")
     else:
         parts.append(f"Read \u201c{' '.join(tokens.words)}\u201d.")
-    if tokens.ignored:
+    if tokens.ignored and (reading is None or reading.label is None):  # a reading read every word
         parts.append(f"Ignored unknown words: {', '.join(tokens.ignored[:8])}{'...' if len(tokens.ignored) > 8 else ''}.")
     changes = sorted(gained.items(), key=lambda kv: -abs(kv[1]))
     changes = [(name, n) for name, n in changes if name in classes][:4]
