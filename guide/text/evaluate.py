@@ -117,6 +117,10 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
+    # Confirmation questions ("Do you mean: remove the coat on the left?"), answered truthfully by the
+    # simulated user: yes when the question's reading is the hint's, "find/remove it instead" when only
+    # the operation differs, "no" when the class differs (then nothing is done).
+    talk = {"hints": 0, "asked": 0, "asked_right": 0, "answered_other_op": 0, "answered_no": 0}
     conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
                                 reword_hints=reword, text_strength=text_strength,
                                 text_place_mask=text_place_mask, text_class_scope=text_class_scope)
@@ -135,6 +139,20 @@ def evaluate_text(
                     silent[r, turn] += 1
                 else:
                     conversation.say(hint.text)  # typed into the app's chat, as a person would
+                    talk["hints"] += 1
+                    if conversation.confirm is not None:
+                        asked = conversation.confirm
+                        talk["asked"] += 1
+                        if asked["label"] != hint.label:
+                            answer = "no"
+                            talk["answered_no"] += 1
+                        elif asked["op"] == hint.op:
+                            answer = "yes"
+                            talk["asked_right"] += 1
+                        else:
+                            answer = f"{hint.op} it instead"
+                            talk["answered_other_op"] += 1
+                        conversation.say(answer)
                     pred = conversation.labels()
                 cms[r, turn] += confusion_matrix(pred, label, k)
     scores = np.array([[miou(cms[r, c]) for c in counts] for r in range(runs)])
@@ -157,6 +175,8 @@ def evaluate_text(
         "miou_std": scores.std(0).tolist(),
         "miou_runs": scores.tolist(),
         "no_hint_left": [float(silent[:, c].mean()) for c in counts],
+        "confirmations": {**talk, "asked_share": talk["asked"] / max(talk["hints"], 1),
+                          "asked_right_share": (talk["asked_right"] / talk["asked"]) if talk["asked"] else None},
         "seconds": time.time() - start,
         "vectors": vectors_source(),
     }
@@ -171,6 +191,10 @@ def format_table(report: dict[str, Any]) -> str:
         "mIoU      " + "".join(f"{100 * v:9.2f}" for v in report["miou"]),
         "+- std    " + "".join(f"{100 * v:9.2f}" for v in report["miou_std"]),
     ]
+    talk = report.get("confirmations")
+    if talk and talk["hints"]:
+        right = "" if talk["asked_right_share"] is None else f", the question's reading right {100 * talk['asked_right_share']:.1f} %"
+        lines.append(f"asked to confirm {talk['asked']} of {talk['hints']} hints ({100 * talk['asked_share']:.1f} %){right}")
     return "\n".join(lines)
 
 

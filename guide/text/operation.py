@@ -125,7 +125,8 @@ _WRONG_WORDS = frozenset(
     "imagined imagining imagine invented invent fabricated phantom nonexistent non-existent unreal fictional fiction "
     "made-up mirage".split())
 _WRONG_PHRASES = (("made", "up"), ("dreamed", "up"), ("dreamt", "up"), ("seeing", "things"), ("your", "head"),
-                  ("too", "much"), ("too", "many"), ("anything", "but"), ("no", "more"), ("dream", "up"))
+                  ("too", "much"), ("too", "many"), ("anything", "but"), ("no", "more"), ("dream", "up"),
+                  ("should", "go"), ("must", "go"), ("to", "go"), ("gotta", "go"))
 _NEGATIONS = frozenset({"not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "without", "zero",
                         "nowhere"})
 _CLAIMS = frozenset({"true", "case", "say", "think", "believe", "reckon", "agree", "claim", "correct", "right"})
@@ -219,6 +220,8 @@ def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alon
         k = len(pattern)
         if any(tuple(words[i:i + k]) == pattern for i in range(n - k + 1)):
             cues.append((REMOVE, 1.5, " ".join(pattern)))
+    if n >= 3 and words[0] in _AUX and words[1] in _SUBJECTS and words[2] == "really":
+        cues.append((REMOVE, 1.5, "is that really"))  # doubt: "is that really a coat?"
     if question and n == 1 and words[0] in ("really", "seriously", "what"):
         cues.append((REMOVE, 1.0, "really?"))
     if n >= 3 and words[0] == "what" and words[1] in ("is", "are") and "doing" in words:
@@ -239,13 +242,13 @@ def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alon
             if w == "never" and nxt == "mind":
                 continue
             j = i + 1
-            while j < n and words[j] in _SKIP and not (words[j] in ("have", "has") and j == i + 1 and w == "not"):
-                if words[j] in ("there", "here") and j > i + 1:
-                    break
+            while j < n and words[j] in _SKIP and words[j] not in ("there", "here"):
                 j += 1
             if j >= n:
-                if w == "no" and i > 0:
-                    add(REMOVE, 1.0, "... no")
+                skipped = set(words[i + 1:])
+                if (w == "no" and i > 0) or w in ("none", "nothing", "nowhere") or skipped & {"in", "on", "at"}:
+                    # "... : no", "but there is none", "the coat is not in the image"
+                    add(REMOVE, 1.5, f"{w} (in the image)")
                 continue  # "that you don't": nothing governed
             g = words[j]
             if g in _CLAIMS:

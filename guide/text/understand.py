@@ -261,7 +261,7 @@ def read_op(words: Sequence[str]) -> str:
 
 _WEAK_UP = {"up": "top", "down": "bottom"}
 _UPDOWN_BEFORE = frozenset({"in", "at", "on", "top", "here", "there", "by", "near", "towards", "toward", "bottom"})
-_VERB_LEFT_AFTER = frozenset({"a", "an", "some", "out", "behind", "over", "it", "them"})
+_VERB_LEFT_AFTER = frozenset({"a", "an", "some", "out", "behind"})
 _SUBJECT_BEFORE = frozenset({"you", "someone", "somebody", "i", "we", "he", "she", "they", "it", "who", "was", "were",
                              "been", "is", "are", "have", "has", "had", "got", "get"})
 _STRONG_V = frozenset({"top", "upper", "uppermost", "topmost", "bottom", "lower", "lowermost", "bottommost"})
