@@ -144,7 +144,8 @@ _SKIP = frozenset({"a", "an", "the", "any", "some", "single", "one", "body", "re
                    "center", "side", "corner", "edge", "image", "picture", "photo", "part", "half", "hand", "far",
                    "have", "has", "had", "ever", "once", "again", "yet", "please", "you", "it", "they", "we", "i",
                    "that", "this", "these", "those", "there", "here", "area", "region", "bit", "already"})
-_DOUBT = (("why", "is", "there"), ("why", "are", "there"), ("why", "would", "you"), ("why", "did", "you"),
+_DOUBT = (("why", "is", "there"), ("why", "are", "there"), ("why", "would", "there"), ("why", "should", "there"),
+          ("why", "does", "it", "say"), ("why", "would", "you"), ("why", "did", "you"),
           ("why", "do", "you"), ("where", "do", "you", "see"), ("where", "did", "you", "see"), ("since", "when"),
           ("how", "is", "that"), ("how", "is", "this"), ("how", "is", "it"), ("how", "can", "there"),
           ("how", "could", "there"), ("do", "you", "really"), ("are", "you", "sure"), ("you", "sure"))
@@ -207,8 +208,8 @@ def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alon
 
     # rhetorical question: "isn't that a coat", "is that not a coat", "don't you see", "can't you tell"
     rhetorical = -1
-    if n >= 2 and words[0] in _AUX and words[1] == "not":
-        rhetorical = 1
+    if n >= 3 and words[0] in _AUX and words[1] == "not" and words[2] in _SUBJECTS | {"those", "these", "they"}:
+        rhetorical = 1  # "isn't that ...", "don't you see" (but "don't call that a coat" is an order)
     elif n >= 3 and words[0] in _AUX and words[1] in _SUBJECTS and words[2] == "not":
         rhetorical = 2
     elif n >= 2 and words[0] == "surely":
@@ -251,6 +252,11 @@ def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alon
                     add(REMOVE, 1.5, f"{w} (in the image)")
                 continue  # "that you don't": nothing governed
             g = words[j]
+            if g in ("there", "here") and j + 1 >= n and prev not in ("should", "must", "shall", "ought", "can", "could"):
+                # "the coat isn't there": not in the image (remove) or not in the result (find)?
+                add(FIND, 1.0, f"{w} {g} (result)")
+                add(REMOVE, 1.0, f"{w} {g} (image)")
+                continue
             if g in _CLAIMS:
                 flip = not flip
                 continue
