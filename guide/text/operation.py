@@ -129,6 +129,9 @@ _WRONG_PHRASES = (("made", "up"), ("dreamed", "up"), ("dreamt", "up"), ("seeing"
                   ("should", "go"), ("must", "go"), ("to", "go"), ("gotta", "go"))
 _NEGATIONS = frozenset({"not", "no", "never", "nothing", "none", "nobody", "neither", "nor", "without", "zero",
                         "nowhere"})
+_NOUN_BEFORE = frozenset({"a", "an", "the", "this", "that", "my", "your", "its", "whole", "entire", "narrow", "thin",
+                          "wide"})
+_WH = frozenset({"why", "how", "where", "when", "what"})
 _CLAIMS = frozenset({"true", "case", "say", "think", "believe", "reckon", "agree", "claim", "correct", "right"})
 _STOPS = frozenset({"stop", "quit", "cease", "enough", "avoid"})
 _AUX = frozenset({"is", "are", "was", "were", "do", "does", "did", "can", "could", "would", "will", "should", "has",
@@ -252,6 +255,13 @@ def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alon
                     add(REMOVE, 1.5, f"{w} (in the image)")
                 continue  # "that you don't": nothing governed
             g = words[j]
+            inverted = i >= 1 and words[i - 1] in _AUX and (i == 1 or words[i - 2] in _WH)
+            if inverted and words[i + 1] in ("the", "a", "an", "this", "that", "my", "any"):
+                # "why isn't the coat labelled?": the negation reaches the participle after the subject
+                later = next((x for x in words[j + 1:] if is_mark(x)), None)
+                if later is not None:
+                    add(FIND, 1.5, f"not ... {later}")
+                    continue
             if g in ("there", "here") and j + 1 >= n and prev not in ("should", "must", "shall", "ought", "can", "could"):
                 # "the coat isn't there": not in the image (remove) or not in the result (find)?
                 add(FIND, 1.0, f"{w} {g} (result)")
@@ -315,8 +325,9 @@ def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alon
                 break
         if matched:
             continue
-        if w in _REMOVE_WORDS:
-            add(REMOVE, 1.0, w)
+        if w in _REMOVE_WORDS and not ((prev in _NOUN_BEFORE or prev.endswith("most"))
+                                       and nxt not in ("the", "a", "an", "this", "that", "these", "those", "all", "any")):
+            add(REMOVE, 1.0, w)  # a verb; "the top-most strip", "a clear patch": a noun or adjective
             continue
         if w in _WRONG_WORDS:
             add(REMOVE, 1.0, w)

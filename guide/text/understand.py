@@ -104,6 +104,8 @@ SYNONYMS: dict[str, str] = {
     "tv": "tvmonitor", "monitor": "tvmonitor", "television": "tvmonitor", "sofa": "sofa", "couch": "sofa",
     "plant": "pottedplant", "car": "car", "automobile": "car", "ship": "boat",
 }
+SYNONYM_PHRASES: dict[str, str] = {"tee shirt": "t-shirt", "tee-shirt": "t-shirt", "t shirt": "t-shirt"}
+"""Several-word synonyms, read before the class names inside them."""
 NEAR_CLASS = 0.7
 NEAR_MARGIN = 0.15
 """A word that names no class is read as its nearest class by GloVe cosine only when the cosine
@@ -209,10 +211,14 @@ def name_class(words: Sequence[str], classes: Sequence[str], vectors=None) -> tu
     """The class a hint's ``words`` name and how it was found: ("exact", plural...), a synonym
     ("kitten" -> cat, when the model has cat), or a near GloVe neighbour (see
     :data:`NEAR_CLASS`). Returns (index or None, "name" | "synonym" | "neighbour" | "")."""
+    lowered = [c.lower() for c in classes]
+    joined = " ".join(words)
+    for phrase, target in SYNONYM_PHRASES.items():  # before the single words: "tee shirt" is no shirt
+        if target in lowered and re.search(rf"\b{phrase}s?\b", joined):
+            return lowered.index(target), "synonym"
     k = find_class(words, classes)
     if k is not None:
         return k, "name"
-    lowered = [c.lower() for c in classes]
     for w in words:
         for form in [w, *_plural_forms(w)]:
             if form in lowered:
@@ -304,7 +310,7 @@ def find_place(words: Sequence[str]) -> str:
         after = words[i + 1] if i + 1 < len(words) else ""
         if w == "right" and after in _INTENSIFIED and before not in _SIDE_BEFORE:
             continue  # "right in the middle"
-        if w == "left" and (after in _VERB_LEFT_AFTER or (after == "the" and before in _SUBJECT_BEFORE)):
+        if w == "left" and before in _SUBJECT_BEFORE and (after in _VERB_LEFT_AFTER or after == "the"):
             continue  # "someone left a coat", "the coat was left out"
         h = HORIZONTAL[w]
         break
