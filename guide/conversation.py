@@ -68,8 +68,6 @@ NO_TEXT_GUIDE = (
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # as guide/text/tokenizer.py splits words
 
 
-FULL_PLACE = 0.9
-"""A find hint whose class already labels this share of the place it names is asked about first."""
 YES_ANSWER, NO_ANSWER, FIND_ANSWER, REMOVE_ANSWER = "yes", "no", "find", "remove"
 _YES = frozenset({"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "exactly", "yes please",
                   "go ahead", "do it", "please do", "that's right", "thats right", "yes do it"})
@@ -332,8 +330,7 @@ class Conversation:
     def _doubt(self, r: Any) -> str:
         """Why to ask before acting on reading ``r`` ("" to act): the reader is unsure (conflicting
         cues, an unknown word where the verb would be, a misspelt class), or the operation
-        contradicts the prediction (remove a class the network labels nowhere there; find one
-        that already covers the place)."""
+        contradicts the prediction (remove a class the network labels nowhere in that place)."""
         if r.label is None:
             return ""
         name = self.classes[r.label]
@@ -354,14 +351,12 @@ class Conversation:
         where = f" {place}" if place else ""
         if r.op == "remove" and not there.any():
             return f"I see no {name}{where}."
-        if r.op == "find" and place and there.mean() >= FULL_PLACE:
-            return f"The {name} already covers the place{where}."
-        return ""
+        return ""  # (a find where the class already is changes little: no question, "there is a coat" may be agreement)
 
     def _ask_to_confirm(self, said: str, clauses: Sequence[str], ops: list[str | None], i: int, r: Any, why: str) -> Reply:
         """Nothing changes; ask "Do you mean: remove the coat on the left? (yes / no / find it instead)"."""
         guess = r.op
-        if why.startswith("I see no") or why.startswith("The "):
+        if why.startswith("I see no"):
             guess = "find" if r.op == "remove" else "remove"  # the prediction says the other one
         place = "" if r.place == "everywhere" else r.place
         self.confirm = {"said": said, "clauses": list(clauses), "ops": list(ops), "at": i, "op": guess,
