@@ -189,8 +189,9 @@ class OpReading:
     cues: tuple[str, ...] = ()
 
 
-def _clause_cues(words: list[str], question: bool, first: bool, last: bool, alone: bool) -> list[tuple[str, float, str]]:
-    """(op, weight, why) cues of one clause; ``alone``: the clause is a lone interjection."""
+def _clause_cues(words: list[str], question: bool, first: bool, alone: bool) -> list[tuple[str, float, str]]:
+    """(op, weight, why) cues of one clause (``question``: it ends with "?"; ``first``: the message's
+    first clause; ``alone``: a one-word clause of a longer message, an interjection)."""
     cues: list[tuple[str, float, str]] = []
     n = len(words)
     if alone and words in (["no"], ["not"], ["wrong"], ["false"]):
@@ -369,7 +370,7 @@ def read_operation(words: Sequence[str], class_at: Sequence[int] = (), vocab: Co
     for c, ((cw, question), (a, b)) in enumerate(zip(cut, spans, strict=True)):
         weight = 1.0 if (not class_set or any(a <= k < b for k in class_set)) else 0.5
         alone = len(cut) > 1 and len(cw) == 1
-        found.extend((op, w * weight, reason) for op, w, reason in _clause_cues(cw, question, c == 0, c == len(cut) - 1, alone))
+        found.extend((op, w * weight, reason) for op, w, reason in _clause_cues(cw, question, c == 0, alone))
     # Weak cues ("there is", "has", "shows") only decide when nothing stronger was said:
     # "the photo has no coat" is a negation, not a conflict.
     if any(w >= 1.0 for _, w, _ in found):
@@ -387,7 +388,7 @@ def read_operation(words: Sequence[str], class_at: Sequence[int] = (), vocab: Co
             close = difflib.get_close_matches(w, sorted(_LEXICON_WORDS), n=1, cutoff=0.8)
             if close:
                 spelt = w
-                sub = _clause_cues([close[0], "it"], False, True, True, False)
+                sub = _clause_cues([close[0], "it"], False, True, False)
                 for op, wt, reason in sub:
                     if op == FIND:
                         find_score += wt
@@ -407,8 +408,8 @@ def read_operation(words: Sequence[str], class_at: Sequence[int] = (), vocab: Co
     if spelt:
         confidence, doubt = min(confidence, 0.6), f"spelling \u2018{spelt}\u2019"
     elif unknown and (total == 0 or max(find_score, remove_score) < 1.0):
-        first = min(class_set) if class_set else len(words)
-        verbish = [w for k, w in enumerate(words[:first]) if w in unknown]
+        before_class = min(class_set) if class_set else len(words)
+        verbish = [w for w in words[:before_class] if w in unknown]
         if verbish:
             confidence, doubt = min(confidence, 0.5), f"unknown word \u2018{verbish[0]}\u2019"
     return OpReading(op, round(float(confidence), 3), doubt, tuple(why))

@@ -31,39 +31,10 @@ from guide.text.operation import ASK_BELOW, parts, read_operation, typed_words
 from guide.text.tokenizer import Tokens
 from guide.text.vectors import load_vectors
 
-# --- operation: which negations mean "find" (the class is missing from the result) and which
-# mean "remove" (the class is not in the image). Patterns run over the hint's words joined by
-# single spaces, after "n't" -> "not" and "cannot" -> "can not". A remove pattern wins over a find
-# pattern ("you found a coat but there is none"); a bare "not"/"no" that neither explains is
-# read as remove, as before.
+# --- operation: read by guide/text/operation.py (cues and negation scope, with a confidence).
+# These remove words are still "function words" below: they say nothing about the class.
 _REMOVE_VERBS = ("remove|removed|delete|deleted|erase|eliminate|discard|unmark|clear|drop|hide|rid|wrong|wrongly|"
                  "incorrect|incorrectly|mistake|mistaken|mistakenly|error|false|bogus|spurious|fake|none|nothing|without")
-REMOVE_PATTERNS = tuple(re.compile(p) for p in (
-    r"\bno\b",
-    rf"\b(?:{_REMOVE_VERBS})\b",
-    r"\btake (?:\S+ ){0,4}(?:away|out|off)\b",  # up to 4 words: "take the ankle boot away", "the t-shirt"
-    r"\bget (?:\S+ ){1,4}out\b",
-    r"\bstop (?:showing|marking|finding|labell?ing|detecting)\b",
-    r"\b(?:should|must|shall|can|could|does|do|did) not (?:be|belong|exist|go)\b",
-    r"\bshould go\b",
-    r"\bnot (?:a|an|any|really|actually|present|exist|belong)\b",
-    r"\bnot in the (?:image|picture|photo|scene)\b",
-    r"\b(?:i|we) (?:do|did|can|could) not (?:see|think|find|notice)\b",
-    r"\bwhy (?:is|are) there\b",
-    r"\bwhy did you (?:mark|find|add|put|label|segment|detect|draw)\b",
-    r"\b(?:is|are) (?:that|this|it|those|these) really\b",
-    r"\bwhere do you see\b",
-))
-_FOUND = ("found|visible|detected|segmented|marked|shown|showing|labell?ed|recogni[sz]ed|highlighted|picked|"
-          "seen|included|there|here|noticed|caught|covered|present in the (?:result|prediction|segmentation)")
-FIND_PATTERNS = tuple(re.compile(p) for p in (
-    rf"\b(?:is|are|was|were|been|be|has|have|had) not (?:\w+ )?(?:{_FOUND})\b",  # "the coat was not found", "isn't there"
-    r"\b(?:you|it|model|network) (?:did|do|does|have|has|could|can) not (?:\w+ )?(?:find|see|mark|detect|segment|"
-    r"notice|catch|pick|get|include|show|label|spot|recogni[sz]e)\b",  # "you did not find the coat"
-    r"\b(?:miss|missing|missed|misses|forgot|forget|forgotten|overlooked|left out|lost)\b",
-    r"\b(?:where|why) (?:is|are|did|does) the\b",
-))
-_BARE_NEGATIONS = frozenset({"not", "no", "never", "nor"})
 
 # --- place words (what people write; the guide learnt many of them, the reader knows more)
 VERTICAL = {"top": "top", "upper": "top", "above": "top", "uppermost": "top", "topmost": "top", "high": "top",
