@@ -197,3 +197,33 @@ def test_the_app_asks_and_completes_through_chat(app_server, text_model) -> None
     assert any("Do you mean" in m for m in chat) and any(m == "yes" or "yes" in m for m in chat)
     r = c.predict(api_name="/undo")
     assert r[status].startswith("Undone"), r[status]
+
+
+# One hint of each kind of issue 23, through the library and through the app's Conversation: both read it
+# the same and act on it ({c}: a class; remove hints name the class the network shows most, so there is
+# something to remove).
+KINDS = [
+    ("verb of undoing", "undo the {c}", "remove", ""),
+    ("un-marking, not in GloVe", "unlabel the {c}", "remove", ""),
+    ("imagined", "you imagined the {c}", "remove", ""),
+    ("stop calling", "stop calling that {c}", "remove", ""),
+    ("question doubting", "why is there {c} here?", "remove", ""),
+    ("question asserting presence", "isn't that {c} on the left-hand side?", "find", "on the left"),
+    ("missed", "you never labelled the {c} halfway down the right edge", "find", "on the right"),
+    ("double negation", "don't forget the {c} in the top-left corner", "find", "on the top left"),
+]
+
+
+@pytest.mark.parametrize("kind,frame,op,place", KINDS, ids=[k[0] for k in KINDS])
+def test_each_kind_through_the_library_and_the_conversation(text_model, scene, kind, frame, op, place) -> None:
+    session = GuideSession(text_model, keep_backfiring_text=True)
+    session.set_image(scene)
+    name = most_predicted(session.predict(), text_model.classes) if op == "remove" else "coat"
+    text = frame.format(c=name)
+    result = session.add_text(text)
+    understood = f"Understood: {op} {name}{' ' + place if place else ''}."
+    assert result.reply.startswith(understood), (kind, result.reply)
+    conv = conversation(text_model, scene)
+    reply = conv.say(text)
+    assert reply.text.startswith(understood), (kind, reply.text)
+    assert len(conv.steps) == 1 and conv.steps[0]["ops"] == [op]
