@@ -276,7 +276,9 @@ class Conversation:
     def say(self, text: str) -> Reply:
         """A chat message: the answer to a pending question when it names a class, else a
         hint in words. A message that names no class changes nothing and asks which
-        class is meant."""
+        class is meant. A hint read unsurely is asked about first ("Do you mean: remove the
+        coat on the left? (yes / no / find it instead)", :attr:`confirm`) and the next message
+        answers it; "find/remove it instead" after a done hint redoes it so; "undo" undoes."""
         self._require_image()
         text = " ".join(str(text or "").split())
         if not text:
