@@ -22,7 +22,11 @@ State: :meth:`Conversation.get_state` is plain JSON-able data::
                | {"kind": "paint", "said": str, "turns": 0, "changed": RLE,   # set by hand (:meth:`paint`),
                   "marks": [{"label": int, "mask": RLE}]}],                   # drawn over the prediction
      "pending": [row, col] | None, # the pixel asked about, image coordinates
+     "confirm": {...} | None,      # a hint read unsurely, waiting for "yes" / "no" / "find|remove it instead"
      "transcript": [{"role": "user" | "assistant", "content": str}]}
+
+Text steps also keep ``"clauses"`` (the hints the message was read as) and ``"ops"`` (the
+operation each was done with), so a one-word correction ("remove it instead") can redo them.
 
 :meth:`Conversation.set_state` restores it given the image (or with the image already
 set), keeping the session's cached features and logits when they still hold.
@@ -64,6 +68,29 @@ NO_TEXT_GUIDE = (
     "To teach it words, annotate and save images below, then press Teach this model words."
 )
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # as guide/text/tokenizer.py splits words
+
+
+YES_ANSWER, NO_ANSWER, FIND_ANSWER, REMOVE_ANSWER = "yes", "no", "find", "remove"
+_YES = frozenset({"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "exactly", "yes please",
+                  "go ahead", "do it", "please do", "that's right", "thats right", "yes do it"})
+_NO = frozenset({"no", "n", "nope", "nah", "cancel", "neither", "no thanks", "never mind", "nevermind", "wrong",
+                 "forget it", "no, cancel"})
+_OP_ANSWER = re.compile(r"^(?:no[,.!]?\s*)?(?:please\s+)?(find|add|mark|remove|delete|erase)(?:\s+(?:it|that|them))?"
+                        r"(?:\s+instead)?(?:\s+please)?$")
+
+
+def confirmation_answer(text: str) -> str | None:
+    """A one-word answer to "Do you mean ...? (yes / no / find it instead)": "yes", "no",
+    "find" or "remove"; None for anything else (a new message)."""
+    t = " ".join(str(text).lower().split()).strip(" .!?")
+    if t in _YES:
+        return YES_ANSWER
+    if t in _NO:
+        return NO_ANSWER
+    m = _OP_ANSWER.match(t)
+    if m:
+        return FIND_ANSWER if m.group(1) in ("find", "add", "mark") else REMOVE_ANSWER
+    return None
 
 
 @dataclass
@@ -126,6 +153,7 @@ class Conversation:
         self.name = "image"
         self.steps: list[dict[str, Any]] = []
         self.pending: list[int] | None = None
+        self.confirm: dict[str, Any] | None = None  # a hint read unsurely: asked "Do you mean ...?" (issue 23)
         self.transcript: list[dict[str, str]] = []
         self._labels: tuple[Any, tuple, np.ndarray] | None = None  # (the session's logits, the paint steps, the label map)
 
@@ -145,6 +173,7 @@ class Conversation:
         self._hold_image(image, key or image_key(image))
         self.session.reset()
         self.name, self.steps, self.pending, self.transcript = str(name)[:60] or "image", [], None, []
+        self.confirm = None
         labels = self.labels()
         counts = np.bincount(labels.ravel(), minlength=len(self.classes))
         seen = [f"{self.classes[k]} {100 * counts[k] / labels.size:.0f}%" for k in np.argsort(-counts)[:4] if counts[k]]
@@ -179,6 +208,7 @@ class Conversation:
             "session": self.session.get_state() if self.image is not None else empty_state(),
             "steps": [dict(s) for s in self.steps],
             "pending": list(self.pending) if self.pending else None,
+            "confirm": dict(self.confirm) if self.confirm else None,
             "transcript": [dict(m) for m in self.transcript],
         }
 
@@ -190,6 +220,7 @@ class Conversation:
             raise ValueError("not a Conversation state: expected a dict from Conversation.get_state()")
         if state["key"] is None:
             self.image, self.steps, self.pending, self.name = None, [], None, state.get("name", "image")
+            self.confirm = None
             self.transcript = [dict(m) for m in state["transcript"]]
             return
         if image is not None:
@@ -202,6 +233,7 @@ class Conversation:
         self.name = str(state["name"])
         self.steps = [dict(s) for s in state["steps"]]
         self.pending = list(state["pending"]) if state["pending"] else None
+        self.confirm = dict(state["confirm"]) if state.get("confirm") else None
         self.transcript = [dict(m) for m in state["transcript"]]
 
     # ------------------------------------------------------------------ what to show
@@ -241,7 +273,9 @@ class Conversation:
     def say(self, text: str) -> Reply:
         """A chat message: the answer to a pending question when it names a class, else a
         hint in words. A message that names no class changes nothing and asks which
-        class is meant."""
+        class is meant. A hint read unsurely is asked about first ("Do you mean: remove the
+        coat on the left? (yes / no / find it instead)", :attr:`confirm`) and the next message
+        answers it; "find/remove it instead" after a done hint redoes it so; "undo" undoes."""
         self._require_image()
         text = " ".join(str(text or "").split())
         if not text:
@@ -249,6 +283,17 @@ class Conversation:
         if len(text) > MAX_TEXT:
             raise UserError(f"That message is {len(text)} characters; please keep hints under {MAX_TEXT}.")
         words = _WORD.findall(text.lower())
+        if self.confirm is not None:
+            answer = confirmation_answer(text)
+            if answer is not None:
+                return self._confirmed(answer, text)
+            self.confirm = None  # another message instead of an answer: the question lapses
+        if text.lower().strip(" .!") == "undo" and (self.steps or self.pending):
+            self._say("user", text)
+            return self.undo()
+        correction = confirmation_answer(text)
+        if correction in (FIND_ANSWER, REMOVE_ANSWER) and self.steps and self.steps[-1].get("clauses"):
+            return self._correct(correction, text)
         if self.pending:
             label = resolve_class(text, self.classes)
             if label is not None:
@@ -259,29 +304,132 @@ class Conversation:
             self._say("user", text)
             self._say("assistant", NO_TEXT_GUIDE)
             return Reply(NO_TEXT_GUIDE)
-        from .text.understand import name_class, split_clauses
+        from .text.tokenizer import tokenize
+        from .text.understand import interpret, split_clauses
         from .text.vectors import load_vectors
 
         # One message may hold several hints ("a coat on the left and no grass on the bottom"):
         # each clause is its own text turn, and the message is one step (undone as a whole).
+        # One clause is read as typed, punctuation and all ("isn't that a coat?").
         clauses = split_clauses(text, self.classes)
+        clauses = [text] if len(clauses) <= 1 else clauses
         vectors = load_vectors()
-        if all(name_class(_WORD.findall(c.lower()), self.classes, vectors)[0] is None for c in clauses):
+        readings = [interpret(tokenize(c, vectors), self.classes, vectors, text=c) for c in clauses]
+        if all(r.label is None for r in readings):
             return self._which_class(text, words)
-        return self._step(text, lambda: self._add_clauses(clauses), lambda r: r.reply)
+        ops: list[str | None] = [None] * len(clauses)
+        for i, r in enumerate(readings):
+            why = self._doubt(r)
+            if why:
+                return self._ask_to_confirm(text, clauses, ops, i, r, why)
+        return self._run_text(text, clauses, ops)
 
-    def _add_clauses(self, clauses: Sequence[str]) -> TurnResult:
-        """Apply each clause as a text turn; one result whose reply has a sentence per clause.
-        If one fails, the turns the earlier clauses added are taken back before it is raised."""
+    # ------------------------------------------------------------------ confirming a reading (issue 23)
+
+    def _doubt(self, r: Any) -> str:
+        """Why to ask before acting on reading ``r`` ("" to act): the reader is unsure (conflicting
+        cues, an unknown word where the verb would be, a misspelt class), or the operation
+        contradicts the prediction (remove a class the network labels nowhere in that place)."""
+        if r.label is None:
+            return ""
+        name = self.classes[r.label]
+        if not r.sure:
+            if r.how == "spelling":
+                return f"I read a misspelt word as \u201c{name}\u201d."
+            if r.doubt.startswith("unknown word"):
+                return f"I don't know the word {r.doubt.split(' ', 2)[2]}."
+            if r.doubt.startswith("spelling"):
+                return f"I'm not sure about the word {r.doubt.split(' ', 1)[1]}."
+            return "Your words point both ways."
+        from .session import place_mask
+
+        labels = self.labels()
+        place = "" if r.place == "everywhere" else r.place
+        region = place_mask(place, 0.0, labels.shape).numpy() > 0
+        there = labels[region] == r.label
+        where = f" {place}" if place else ""
+        if r.op == "remove" and not there.any():
+            return f"I see no {name}{where}."
+        return ""  # (a find where the class already is changes little: no question, "there is a coat" may be agreement)
+
+    def _ask_to_confirm(self, said: str, clauses: Sequence[str], ops: list[str | None], i: int, r: Any, why: str) -> Reply:
+        """Nothing changes; ask "Do you mean: remove the coat on the left? (yes / no / find it instead)"."""
+        guess = r.op
+        if why.startswith("I see no"):
+            guess = "find" if r.op == "remove" else "remove"  # the prediction says the other one
+        place = "" if r.place == "everywhere" else r.place
+        self.confirm = {"said": said, "clauses": list(clauses), "ops": list(ops), "at": i, "op": guess,
+                        "label": int(r.label), "place": place}
+        other = "find" if guess == "remove" else "remove"
+        reply = f"{why} Do you mean: {guess} the {self.classes[r.label]}{' ' + place if place else ''}? (yes / no / {other} it instead)"
+        self._say("user", said)
+        self._say("assistant", reply)
+        return Reply(reply)
+
+    def _confirmed(self, answer: str, said: str) -> Reply:
+        """The person answered the pending "Do you mean ...?": do it, do the other operation, or nothing."""
+        c, self.confirm = self.confirm, None
+        if answer == NO_ANSWER:
+            name = self.classes[c["label"]]
+            reply = (f"OK, I changed nothing. Say it again in other words, e.g. \u201cthere is no {name} on the left\u201d "
+                     f"or \u201cthere is {'an' if name[:1] in 'aeiou' else 'a'} {name} on the left\u201d.")
+            self._say("user", said)
+            self._say("assistant", reply)
+            return Reply(reply)
+        ops = list(c["ops"])
+        ops[c["at"]] = c["op"] if answer == YES_ANSWER else answer
+        return self._run_text(c["said"], c["clauses"], ops, shown=said)
+
+    def _correct(self, op: str, said: str) -> Reply:
+        """"remove it instead" / "find it instead" after a text step: take it back and redo it so."""
+        last = self.steps[-1]
+        if len(last["clauses"]) == 1 and last["ops"][0] == op:
+            reply = f"That is what I did: {op}. Say \u201cundo\u201d to take it back."
+            self._say("user", said)
+            self._say("assistant", reply)
+            return Reply(reply)
+        self.steps.pop()
+        for _ in range(int(last["turns"])):
+            self.session.undo()
+        return self._run_text(last["said"], last["clauses"], [op] * len(last["clauses"]), shown=said)
+
+    def _run_text(self, said: str, clauses: Sequence[str], ops: Sequence[str | None], shown: str | None = None) -> Reply:
+        """Apply a message's clauses (``ops``: confirmed operations, None: as read) as one step."""
+        done: list[str] = []
+        start = self.session.turn_count
+
+        def run() -> TurnResult:
+            return self._add_clauses(clauses, ops, done)
+
+        def wording(r: TurnResult) -> str:
+            if len(clauses) != 1 or not done or self.session.turn_count == start:
+                return r.reply  # several hints, or nothing was done: nothing to correct
+            other = "find" if done[0] == "remove" else "remove"
+            return f"{r.reply} Not what you meant? Say \u201c{other} it instead\u201d or \u201cundo\u201d."
+
+        reply = self._step(said, run, wording, shown=shown)
+        if self.steps and self.steps[-1]["said"] == said and "clauses" not in self.steps[-1] and done:
+            self.steps[-1]["clauses"], self.steps[-1]["ops"] = list(clauses), list(done)
+        return reply
+
+    def _add_clauses(self, clauses: Sequence[str], ops: Sequence[str | None] | None = None,
+                     done: list[str] | None = None) -> TurnResult:
+        """Apply each clause as a text turn (``ops``: a confirmed operation per clause, None: as
+        read); one result whose reply has a sentence per clause. ``done`` gets each clause's
+        operation as done. If one fails, the turns the earlier clauses added are taken back
+        before it is raised."""
         start = self.session.turn_count
         results = []
+        ops = list(ops) if ops is not None else [None] * len(clauses)
         try:
-            for clause in clauses:
-                results.append(self.session.add_text(clause))
+            for clause, op in zip(clauses, ops, strict=True):
+                results.append(self.session.add_text(clause, op=op))
         except Exception:
             while self.session.turn_count > start:
                 self.session.undo()
             raise
+        if done is not None:
+            done.extend(r.reading.op if r.reading is not None else "find" for r in results)
         if len(results) == 1:
             return results[0]
         gained: dict[str, int] = {}
@@ -302,6 +450,11 @@ class Conversation:
         guess = f" Did you mean {' or '.join(near)}?" if near else ""
         if self.pending and len(words) <= 3:
             reply = f"I don't know a class called {quote(text)}.{guess} Classes: {', '.join(self.classes)}."
+        elif self.has_text_guide:
+            from .text.understand import no_class_message  # the library's NoClassError says the same
+            from .text.vectors import load_vectors
+
+            reply = no_class_message(text, self.classes, load_vectors())
         else:
             reply = (f"I could not find a class name in {quote(text)}, so I changed nothing. Which class do you mean?{guess} "
                      f"Classes: {', '.join(self.classes)}.")
@@ -402,7 +555,10 @@ class Conversation:
         """Withdraw the pending question, else take back the last step (all its turns)."""
         self._require_image()
         before = self.labels()
-        if self.pending:
+        if self.confirm:
+            self.confirm = None
+            message = "Question withdrawn; nothing was done."
+        elif self.pending:
             self.pending = None
             message = "Question withdrawn."
         elif self.steps:
@@ -420,18 +576,20 @@ class Conversation:
         self._require_image()
         before = self.labels()
         self.session.reset()
-        self.steps, self.pending = [], None
+        self.steps, self.pending, self.confirm = [], None, None
         message = "Back to the network's own prediction."
         self._say("assistant", message)
         return Reply(message, changed=before != self.labels())
 
     # ------------------------------------------------------------------ helpers
 
-    def _step(self, said: str, run: Callable[[], TurnResult], wording: Callable[[TurnResult], str]) -> Reply:
+    def _step(self, said: str, run: Callable[[], TurnResult], wording: Callable[[TurnResult], str],
+              shown: str | None = None) -> Reply:
         """Run one step (``run`` adds session turns), record what it changed, say it.
 
         A step that added no turn (a taken-back hint, nothing to remove) is not recorded
-        as a step but its reply is still said."""
+        as a step but its reply is still said. ``shown``: what the transcript shows the person
+        said, when not ``said`` (the answer "yes" to a "Do you mean ...?")."""
         turns_before = sum(int(s["turns"]) for s in self.steps)  # == the session's turns
         limit = self.max_turns or MAX_TURNS
         if turns_before >= limit:
@@ -448,7 +606,7 @@ class Conversation:
         if added:
             self.steps.append({"kind": "guide", "said": said, "turns": added, "changed": rle_encode(changed)})
         reply = wording(result)
-        self._say("user", said)
+        self._say("user", said if shown is None else shown)
         self._say("assistant", reply)
         return Reply(reply, result.gained, changed)
 

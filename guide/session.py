@@ -18,6 +18,7 @@ whole history and undo needs nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ class TurnResult:
     hint: Hint | None = None
     steps: int = 0  # backprop steps (0 for text turns)
     satisfied: bool = True
+    reading: Any = None  # text turns: the reader's understand.Reading (operation, class, place, confidence)
 
 
 def frozen(value: Any) -> Any:
@@ -119,8 +121,13 @@ class GuideSession:
         text_class_scope: tuple[str, ...] | None = TEXT_CLASS_SCOPE,
         ask_rule: str = "window",
         ask_threshold: float = 0.5,
+        text_words_alone: bool = False,
     ) -> None:
         self.model = model
+        # A hint naming no class the model knows ("there is a giraffe", "asdf") is refused with
+        # understand.NoClassError (the message the app's Conversation shows) and changes nothing;
+        # True: the guide reads such a hint's words alone, as the paper's guide did (experiments only).
+        self.text_words_alone = bool(text_words_alone)
         # Where ask() looks: "window" (the smallest margin averaged over ask_region's window; with
         # ask_region 0 the paper's single least sure pixel) or "area" (the interior of the
         # 4-connected area of margin < ask_threshold with the largest total uncertainty,
@@ -445,23 +452,38 @@ class GuideSession:
             gy, gx = gy[pick], gx[pick]
         return gy, gx, label[gy, gx]
 
-    def add_text(self, text: str, hint: TextHint | None = None) -> TurnResult:
-        """Guide with an English hint through the model's trained text guide."""
+    def add_text(self, text: str, hint: TextHint | None = None, op: str | None = None) -> TurnResult:
+        """Guide with an English hint through the model's trained text guide.
+
+        The reader (``understand.interpret``) reads the whole message, every word typed; only
+        what the GRU reads is windowed (``tokenizer.MAX_TOKENS``). A hint naming no class the
+        model knows raises :class:`guide.text.understand.NoClassError` (a ``ValueError``; the
+        message the app shows) and changes nothing, unless ``text_words_alone``. ``op``
+        ("find" / "remove"): the operation as confirmed by the person, overriding the reader's;
+        the returned ``TurnResult.reading`` says what was read (its ``confidence`` below
+        ``operation.ASK_BELOW``: the app asks before acting)."""
         self._require_image("add_text")
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
         from .text.queries import article
         from .text.tokenizer import tokenize
-        from .text.understand import canonical_hint, describe_text_turn, encode_hint, interpret
+        from .text.understand import NoClassError, canonical_hint, describe_text_turn, encode_hint, interpret, no_class_message
         from .text.vectors import load_vectors
 
+        if op is not None and op not in (FIND, REMOVE):
+            raise ValueError(f"op is {FIND!r} or {REMOVE!r}, not {op!r}")
         text = " ".join(str(text).split())
-        tokens = tokenize(text, load_vectors())
-        if not tokens.words:
+        vectors = load_vectors()
+        tokens = tokenize(text, vectors)
+        reading = interpret(tokens, self.model.classes, vectors, text=text)
+        if reading.label is None and not self.text_words_alone:
+            raise NoClassError(no_class_message(text, self.model.classes, vectors))
+        if op is not None:
+            reading = dataclasses.replace(reading, op=op, confidence=1.0, doubt="")
+        canonical = canonical_hint(reading, self.model.classes) if self.reword_hints else None
+        if canonical is None and not tokens.words:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
-        reading = interpret(tokens, self.model.classes)
-        canonical = canonical_hint(reading, self.model.classes) if self.reword_hints else None
         params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
         strength = float(self.text_strength.get(reading.op, 1.0))
         if strength != 1.0:
@@ -471,7 +493,7 @@ class GuideSession:
             # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
             name = self.model.classes[reading.label]
             return TurnResult(f"I don't see any {name} in the image, so there is nothing to remove; nothing changed.",
-                              {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
+                              {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text), reading=reading)
         warm = self._click_params()
         stored = params.to_lists()
         if reading.op in self.text_place_mask and reading.place:
@@ -491,9 +513,9 @@ class GuideSession:
                 example = f"there is no {name} on the top left" if reading.op == REMOVE else f"there is {article(name)} {name} on the left"
                 reply = (f"That hint moved {name} the wrong way ({moved:+d} px), so I took it back; nothing changed. "
                          f"Saying where often helps, e.g. \u201c{example}\u201d.")
-                return TurnResult(reply, {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
+                return TurnResult(reply, {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text), reading=reading)
         reply = describe_text_turn(text, tokens, self.model.classes, gained, reading)
-        return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text))
+        return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text), reading=reading)
 
     def _changes(self, before: np.ndarray, after: np.ndarray) -> dict[str, int]:
         K = self.model.num_classes

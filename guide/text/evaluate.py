@@ -18,6 +18,9 @@ the spatial phrase: if the guide reads the words, both should lower the gain.
 phrasebook (``guide/text/heldout.py``, never trained on) instead of the training one:
 the gain it keeps is how well the guide reads wordings it never saw.
 ``python -m guide evaluate reader`` (``guide/text/evaluate_reader.py``) scores the reader.
+``--phrasings blind`` / ``dev``: issue 23's frozen blind held-out set and its development set. When the
+conversation asks to confirm a reading ("Do you mean ...?"), the simulated user answers truthfully; the
+report counts the questions (``confirmations``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from guide.text.vectors import vectors_source
 from guide.session import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK  # noqa: E402
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
-PHRASINGS = ("templates", "heldout", "paper")
+PHRASINGS = ("templates", "heldout", "paper", "blind", "dev")
 
 
 def phrasebook(name: str) -> Any:
@@ -54,6 +57,14 @@ def phrasebook(name: str) -> Any:
         from guide.text.heldout import HELDOUT
 
         return HELDOUT
+    if name == "blind":
+        from guide.text.heldout_blind import BLIND
+
+        return BLIND
+    if name == "dev":
+        from guide.text.devset import DEV
+
+        return DEV
     raise ValueError(f"unknown phrasings {name!r}; choose from {PHRASINGS}")
 
 
@@ -109,6 +120,10 @@ def evaluate_text(
     classes = list(model.classes)
     cms = np.zeros((runs, max(counts) + 1, k, k), dtype=np.int64)
     silent = np.zeros((runs, max(counts) + 1), dtype=np.int64)  # images with nothing left to hint
+    # Confirmation questions ("Do you mean: remove the coat on the left?"), answered truthfully by the
+    # simulated user: yes when the question's reading is the hint's, "find/remove it instead" when only
+    # the operation differs, "no" when the class differs (then nothing is done).
+    talk = {"hints": 0, "asked": 0, "asked_right": 0, "answered_other_op": 0, "answered_no": 0}
     conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
                                 reword_hints=reword, text_strength=text_strength,
                                 text_place_mask=text_place_mask, text_class_scope=text_class_scope)
@@ -127,6 +142,20 @@ def evaluate_text(
                     silent[r, turn] += 1
                 else:
                     conversation.say(hint.text)  # typed into the app's chat, as a person would
+                    talk["hints"] += 1
+                    if conversation.confirm is not None:
+                        asked = conversation.confirm
+                        talk["asked"] += 1
+                        if asked["label"] != hint.label:
+                            answer = "no"
+                            talk["answered_no"] += 1
+                        elif asked["op"] == hint.op:
+                            answer = "yes"
+                            talk["asked_right"] += 1
+                        else:
+                            answer = f"{hint.op} it instead"
+                            talk["answered_other_op"] += 1
+                        conversation.say(answer)
                     pred = conversation.labels()
                 cms[r, turn] += confusion_matrix(pred, label, k)
     scores = np.array([[miou(cms[r, c]) for c in counts] for r in range(runs)])
@@ -149,6 +178,8 @@ def evaluate_text(
         "miou_std": scores.std(0).tolist(),
         "miou_runs": scores.tolist(),
         "no_hint_left": [float(silent[:, c].mean()) for c in counts],
+        "confirmations": {**talk, "asked_share": talk["asked"] / max(talk["hints"], 1),
+                          "asked_right_share": (talk["asked_right"] / talk["asked"]) if talk["asked"] else None},
         "seconds": time.time() - start,
         "vectors": vectors_source(),
     }
@@ -163,6 +194,10 @@ def format_table(report: dict[str, Any]) -> str:
         "mIoU      " + "".join(f"{100 * v:9.2f}" for v in report["miou"]),
         "+- std    " + "".join(f"{100 * v:9.2f}" for v in report["miou_std"]),
     ]
+    talk = report.get("confirmations")
+    if talk and talk["hints"]:
+        right = "" if talk["asked_right_share"] is None else f", the question's reading right {100 * talk['asked_right_share']:.1f} %"
+        lines.append(f"asked to confirm {talk['asked']} of {talk['hints']} hints ({100 * talk['asked_share']:.1f} %){right}")
     return "\n".join(lines)
 
 
@@ -195,8 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keep-backfiring", action="store_true",
                    help="keep text turns that move their class the wrong way (the app takes them back)")
     p.add_argument("--phrasings", default="templates", choices=list(PHRASINGS),
-                   help="training phrasings (templates), the first guides' 7+7 templates (paper), or the held-out "
-                        "ones (heldout: guide/text/heldout.py, never trained on)")
+                   help="training phrasings (templates), the first guides' 7+7 templates (paper), the held-out "
+                        "ones (heldout: guide/text/heldout.py, never trained on), the blind held-out set of issue 23 "
+                        "(blind: guide/text/heldout_blind.py, frozen) or its development set (dev: guide/text/devset.py)")
     p.add_argument("--read", default="reader", choices=["reader", "words"],
                    help="what the guide reads: the hint as the reader understood it, reworded into one canonical "
                         "sentence (reader, the app's default), or the words as typed (words, the paper)")

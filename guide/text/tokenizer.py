@@ -4,8 +4,9 @@ GloVe 6B was built from lower-cased, Stanford-tokenised text, so we mimic that:
 lower-case, split off punctuation, split English clitics the Penn-Treebank way
 ("isn't" -> "is", "n't"; "there's" -> "there", "'s"), and keep a hyphenated word
 whole only when GloVe knows it ("t-shirt"), otherwise read its parts ("ankle-boot"
--> "ankle", "boot"). Words GloVe does not know are dropped and reported, so the UI
-can tell the user which words were not understood.
+-> "ankle", "boot"). Words GloVe does not know are dropped from what the guide reads and
+reported, so the UI can tell the user which words were not understood; the reader still sees
+them (``Tokens.typed``: every word typed, also past the guide's window, issue 23).
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u2010": "-", 
 class Tokens:
     """Result of :func:`tokenize`: ``words`` the guide reads (in order, all in the
     vocabulary, at most :data:`MAX_TOKENS`) and ``ignored`` words it could not read
-    (out of vocabulary, or past the cap)."""
+    (out of vocabulary, or past the cap); ``typed`` every word typed, in order, with the
+    punctuation that carries meaning (:func:`guide.text.operation.typed_words`), for the reader:
+    not windowed, nothing dropped."""
 
     words: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list, compare=False)
 
 
 def _split_clitic(word: str) -> list[str]:
@@ -80,6 +84,8 @@ def tokenize(text: str, vocab: Container[str], max_tokens: int = MAX_TOKENS) -> 
     is a separator and is neither read nor reported (generated hints have none). Returns
     :class:`Tokens`; an empty or unreadable text gives ``Tokens([], [...])``.
     """
+    from guide.text.operation import typed_words
+
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).translate(_QUOTES).lower()
     words: list[str] = []
     ignored: list[str] = []
@@ -91,4 +97,4 @@ def tokenize(text: str, vocab: Container[str], max_tokens: int = MAX_TOKENS) -> 
                 words.append(piece)
             else:
                 ignored.append(piece)
-    return Tokens(words, ignored)
+    return Tokens(words, ignored, typed_words(text))

@@ -13,6 +13,7 @@ was said.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,42 +27,14 @@ from guide.hints import FIND, REMOVE
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.queries import render_text
 from guide.text.templates import PAPER, article
+from guide.text.operation import ASK_BELOW, parts, read_operation, typed_words
 from guide.text.tokenizer import Tokens
 from guide.text.vectors import load_vectors
 
-# --- operation: which negations mean "find" (the class is missing from the result) and which
-# mean "remove" (the class is not in the image). Patterns run over the hint's words joined by
-# single spaces, after "n't" -> "not" and "cannot" -> "can not". A remove pattern wins over a find
-# pattern ("you found a coat but there is none"); a bare "not"/"no" that neither explains is
-# read as remove, as before.
+# --- operation: read by guide/text/operation.py (cues and negation scope, with a confidence).
+# These remove words are still "function words" below: they say nothing about the class.
 _REMOVE_VERBS = ("remove|removed|delete|deleted|erase|eliminate|discard|unmark|clear|drop|hide|rid|wrong|wrongly|"
                  "incorrect|incorrectly|mistake|mistaken|mistakenly|error|false|bogus|spurious|fake|none|nothing|without")
-REMOVE_PATTERNS = tuple(re.compile(p) for p in (
-    r"\bno\b",
-    rf"\b(?:{_REMOVE_VERBS})\b",
-    r"\btake (?:\S+ ){0,4}(?:away|out|off)\b",  # up to 4 words: "take the ankle boot away", "the t-shirt"
-    r"\bget (?:\S+ ){1,4}out\b",
-    r"\bstop (?:showing|marking|finding|labell?ing|detecting)\b",
-    r"\b(?:should|must|shall|can|could|does|do|did) not (?:be|belong|exist|go)\b",
-    r"\bshould go\b",
-    r"\bnot (?:a|an|any|really|actually|present|exist|belong)\b",
-    r"\bnot in the (?:image|picture|photo|scene)\b",
-    r"\b(?:i|we) (?:do|did|can|could) not (?:see|think|find|notice)\b",
-    r"\bwhy (?:is|are) there\b",
-    r"\bwhy did you (?:mark|find|add|put|label|segment|detect|draw)\b",
-    r"\b(?:is|are) (?:that|this|it|those|these) really\b",
-    r"\bwhere do you see\b",
-))
-_FOUND = ("found|visible|detected|segmented|marked|shown|showing|labell?ed|recogni[sz]ed|highlighted|picked|"
-          "seen|included|there|here|noticed|caught|covered|present in the (?:result|prediction|segmentation)")
-FIND_PATTERNS = tuple(re.compile(p) for p in (
-    rf"\b(?:is|are|was|were|been|be|has|have|had) not (?:\w+ )?(?:{_FOUND})\b",  # "the coat was not found", "isn't there"
-    r"\b(?:you|it|model|network) (?:did|do|does|have|has|could|can) not (?:\w+ )?(?:find|see|mark|detect|segment|"
-    r"notice|catch|pick|get|include|show|label|spot|recogni[sz]e)\b",  # "you did not find the coat"
-    r"\b(?:miss|missing|missed|misses|forgot|forget|forgotten|overlooked|left out|lost)\b",
-    r"\b(?:where|why) (?:is|are|did|does) the\b",
-))
-_BARE_NEGATIONS = frozenset({"not", "no", "never", "nor"})
 
 # --- place words (what people write; the guide learnt many of them, the reader knows more)
 VERTICAL = {"top": "top", "upper": "top", "above": "top", "uppermost": "top", "topmost": "top", "high": "top",
@@ -102,6 +75,8 @@ SYNONYMS: dict[str, str] = {
     "tv": "tvmonitor", "monitor": "tvmonitor", "television": "tvmonitor", "sofa": "sofa", "couch": "sofa",
     "plant": "pottedplant", "car": "car", "automobile": "car", "ship": "boat",
 }
+SYNONYM_PHRASES: dict[str, str] = {"tee shirt": "t-shirt", "tee-shirt": "t-shirt", "t shirt": "t-shirt"}
+"""Several-word synonyms, read before the class names inside them."""
 NEAR_CLASS = 0.7
 NEAR_MARGIN = 0.15
 """A word that names no class is read as its nearest class by GloVe cosine only when the cosine
@@ -121,6 +96,14 @@ class Reading:
     label: int | None  # class index named in the hint, if any
     place: str  # e.g. "on the top left"; "" for anywhere
     suggestions: list[str] = field(default_factory=list)  # near class names when none was named
+    confidence: float = 1.0  # how sure the operation is (guide/text/operation.py); < ASK_BELOW: ask first
+    doubt: str = ""  # why it is unsure: "conflict", "unknown word ‘yeet’", "spelling ‘sneker’", ...
+    how: str = ""  # how the class was named: "name", "synonym", "neighbour", "spelling" or ""
+
+    @property
+    def sure(self) -> bool:
+        """Whether to act without asking (``Conversation`` asks first otherwise)."""
+        return self.confidence >= ASK_BELOW and self.how != "spelling"
 
 
 CANONICAL = {FIND: "there is {a} {c} {w}", REMOVE: "there is no {c} {w}"}
@@ -199,10 +182,14 @@ def name_class(words: Sequence[str], classes: Sequence[str], vectors=None) -> tu
     """The class a hint's ``words`` name and how it was found: ("exact", plural...), a synonym
     ("kitten" -> cat, when the model has cat), or a near GloVe neighbour (see
     :data:`NEAR_CLASS`). Returns (index or None, "name" | "synonym" | "neighbour" | "")."""
+    lowered = [c.lower() for c in classes]
+    joined = " ".join(words)
+    for phrase, target in SYNONYM_PHRASES.items():  # before the single words: "tee shirt" is no shirt
+        if target in lowered and re.search(rf"\b{phrase}s?\b", joined):
+            return lowered.index(target), "synonym"
     k = find_class(words, classes)
     if k is not None:
         return k, "name"
-    lowered = [c.lower() for c in classes]
     for w in words:
         for form in [w, *_plural_forms(w)]:
             if form in lowered:
@@ -238,57 +225,168 @@ def _phrase(words: Sequence[str]) -> str:
 
 
 def read_op(words: Sequence[str]) -> str:
-    """``"find"`` or ``"remove"``: what a hint's words ask (negation scope, synonyms, questions).
+    """``"find"`` or ``"remove"``: what a hint's words ask (negation scope, questions, verbs of
+    missing, removing and undoing): :func:`guide.text.operation.read_operation`, which also says
+    how sure it is (:func:`interpret` keeps that).
 
-    "the coat was not found", "is not visible", "isn't there", "is missing", "you did not find
-    the coat" -> find (the class is missing from the result); "there is no coat", "that is not a
-    coat", "the coat is wrong", "delete the coat", "the coat should not be there" -> remove.
+    "the coat was not found", "isn't that a coat?", "you missed the coat" -> find (the class is
+    missing from the result); "there is no coat", "that is not a coat", "unmark the coat", "you
+    imagined the coat", "stop calling it a coat" -> remove.
     """
-    text = _phrase(words)
-    if any(p.search(text) for p in REMOVE_PATTERNS):
-        return REMOVE
-    if any(p.search(text) for p in FIND_PATTERNS):
-        return FIND
-    return REMOVE if any(w in _BARE_NEGATIONS for w in text.split()) else FIND
+    return read_operation([w.lower() for w in words]).op
+
+
+_WEAK_UP = {"up": "top", "down": "bottom"}
+_UPDOWN_BEFORE = frozenset({"in", "at", "on", "top", "here", "there", "by", "near", "towards", "toward", "bottom"})
+_VERB_LEFT_AFTER = frozenset({"a", "an", "some", "out", "behind"})
+_SUBJECT_BEFORE = frozenset({"you", "someone", "somebody", "i", "we", "he", "she", "they", "it", "who", "was", "were",
+                             "been", "is", "are", "have", "has", "had", "got", "get"})
+_STRONG_V = frozenset({"top", "upper", "uppermost", "topmost", "bottom", "lower", "lowermost", "bottommost"})
 
 
 def find_place(words: Sequence[str]) -> str:
     """The spatial phrase of a hint ("on the top left", "on the left", "in the middle",
-    "everywhere", or "" when it says nothing about where)."""
-    words = [w.lower() for w in words]
-    v = next((VERTICAL[w] for w in words if w in VERTICAL), None)
+    "everywhere", or "" when it says nothing about where).
+
+    Reads hyphenated words by their parts ("left-hand side", "top-left", "mid-section");
+    "top", "upper", "bottom", "lower" outrank "down", "up", "above", "below" ("halfway down the
+    left edge" is the left); "up"/"down" count only before a place preposition ("down in the
+    right corner"); "from top to bottom" says nothing; "left" as a verb ("someone left a coat",
+    "was left out") is no side."""
+    raw = [w.lower() for w in words]
+    words = [p for w in raw for p in parts(w)]
+    # "from top to bottom", "from left to right": a span over the whole axis
+    drop: set[int] = set()
+    for i, w in enumerate(words):
+        if w == "from" and i + 3 < len(words) and words[i + 2] == "to":
+            drop.update({i + 1, i + 3})
+        if w in ("halfway", "midway", "partway") and i + 1 < len(words) and words[i + 1] in ("up", "down", "along", "across"):
+            drop.add(i + 1)
+    strong = next((VERTICAL[w] for i, w in enumerate(words) if w in _STRONG_V and i not in drop), None)
+    weak = None
+    for i, w in enumerate(words):
+        if i in drop:
+            continue
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if w in _WEAK_UP and after in _UPDOWN_BEFORE:
+            weak = weak or _WEAK_UP[w]
+        elif w in VERTICAL and w not in _STRONG_V and w not in _WEAK_UP:
+            weak = weak or VERTICAL[w]
+    v = strong or weak
     h = None
     for i, w in enumerate(words):
-        if w not in HORIZONTAL:
+        if w not in HORIZONTAL or i in drop:
             continue
         before = words[i - 1] if i else ""
         after = words[i + 1] if i + 1 < len(words) else ""
         if w == "right" and after in _INTENSIFIED and before not in _SIDE_BEFORE:
             continue  # "right in the middle"
+        if w == "left" and before in _SUBJECT_BEFORE and (after in _VERB_LEFT_AFTER or after == "the"):
+            continue  # "someone left a coat", "the coat was left out"
         h = HORIZONTAL[w]
         break
     if v or h:
         return "on the " + " ".join(p for p in (v, h) if p)
-    if any(w in MIDDLE for w in words):
+    if any(w in MIDDLE or w in ("mid", "midsection") for w in words) or "heart of" in " ".join(words):
         return "in the middle"
     if any(w in EVERYWHERE for w in words) or "all over" in " ".join(words):
         return "everywhere"
     return ""
 
 
-def interpret(tokens: Tokens, classes: Sequence[str], vectors=None) -> Reading:
-    """Operation, class and place of a hint: what the reply reports and the take-back check uses
-    and, reworded by :func:`canonical_hint`, what the guide reads. ``vectors`` (default: the process-wide GloVe) are used
-    only when the hint names no class, synonyms included."""
-    words = [w.lower() for w in tokens.words]
-    label, _ = name_class(words, classes)
+RARE_RANK = 100_000
+"""GloVe words past this frequency rank may be misspellings ("dres" is number 266 221); more
+common ones never are respelt ("cot" is number 42 517: a word, not a typo of coat)."""
+
+
+def _spelt_class(words: Sequence[str], classes: Sequence[str], vocab) -> tuple[int | None, int]:
+    """A word GloVe does not know that is a close spelling of a class name or synonym ("sneker",
+    "trowsers"): (class, word index), else (None, -1). Known words are never respelt ("cot")."""
+    lowered = [c.lower() for c in classes]
+    targets = {c: k for k, c in enumerate(lowered)}
+    targets.update({s: lowered.index(t) for s, t in SYNONYMS.items() if t in lowered})
+    for i, w in enumerate(words):
+        known = vocab is not None and w in vocab and getattr(vocab, "key_to_index", {}).get(w, 0) < RARE_RANK
+        if len(w) < 4 or known or not w.isalpha():
+            continue
+        close = difflib.get_close_matches(w, list(targets), n=1, cutoff=0.8)
+        if close:
+            return targets[close[0]], i
+    return None, -1
+
+
+def _class_positions(words: Sequence[str], classes: Sequence[str], label: int) -> list[int]:
+    """Indices of the words that name class ``label`` (its name, a plural or a synonym)."""
+    n = len(classes[label].split())
+    for i in range(len(words)):
+        if n > 1 and find_class(words[i:i + n], classes) == label:
+            return list(range(i, i + n))
+    for i, w in enumerate(words):
+        if name_class([w], classes)[0] == label:
+            return [i]
+    return []
+
+
+def interpret(tokens: Tokens, classes: Sequence[str], vectors=None, text: str | None = None) -> Reading:
+    """Operation, class and place of a hint, with how sure the operation is: what the reply
+    reports, what the conversation confirms when unsure, what the take-back check uses and,
+    reworded by :func:`canonical_hint`, what the guide reads.
+
+    Reads every word typed (``text``, else ``tokens.typed``, else ``tokens.words``): words GloVe
+    does not know and words past the guide's 32-token window too. ``vectors`` (default: the
+    process-wide GloVe) are used when the hint names no class, synonyms included, and to tell
+    unknown words."""
+    if text is not None:
+        words = typed_words(text)
+    elif getattr(tokens, "typed", None):
+        words = list(tokens.typed)
+    else:
+        words = [w.lower() for w in tokens.words]
+    plain = [w for w in words if w not in _PUNCT]
+    label, how = name_class(plain, classes)
     suggestions: list[str] = []
+    vectors = vectors if vectors is not None or label is not None else load_vectors()
     if label is None:
-        vectors = vectors if vectors is not None else load_vectors()
-        label, _ = name_class(words, classes, vectors)
-        if label is None:
-            suggestions = near_classes(words, classes, vectors)
-    return Reading(read_op(words), label, find_place(words), suggestions)
+        label, how = name_class(plain, classes, vectors)
+    at: list[int] = []
+    if label is None:
+        k, i = _spelt_class(words, classes, vectors)
+        if k is not None:
+            label, how, at = k, "spelling", [i]
+        else:
+            suggestions = near_classes(plain, classes, vectors)
+    elif not at:
+        at = _class_positions(words, classes, label)
+    class_words = {words[i] for i in at}
+    op = read_operation(words, at, vectors, class_words)
+    return Reading(op.op, label, find_place(plain), suggestions, op.confidence, op.doubt, how)
+
+
+_PUNCT = frozenset(".,;:!?+-")
+
+
+def no_class_message(text: str, classes: Sequence[str], vectors=None) -> str:
+    """What the app and the library say to a hint that names no class the model knows
+    ("there is a giraffe", "asdf", "remove everything"): nothing changed, which class, the
+    nearest names. ``Conversation.say`` replies this; ``GuideSession.add_text`` raises
+    :class:`NoClassError` with it."""
+    from guide.classnames import close_classes
+
+    near = close_classes(text, classes)
+    if vectors is not None:
+        near = list(dict.fromkeys(near + near_classes(re.findall(r"[^\W_]+(?:['\-][^\W_]+)*", text.lower()), classes,
+                                                      vectors)))[:3]
+    guess = f" Did you mean {' or '.join(near)}?" if near else ""
+    shown = " ".join(str(text).split())
+    more = "\u2026" if len(shown) > 40 else ""
+    shown = f"\u201c{shown[:40]}{more}\u201d"
+    return (f"I could not find a class name in {shown}, so I changed nothing. Which class do you mean?{guess} "
+            f"Classes: {', '.join(classes)}.")
+
+
+class NoClassError(ValueError):
+    """A hint names no class the model knows: nothing changed; the message says which classes
+    there are (:func:`no_class_message`)."""
 
 
 # ---------------------------------------------------------------- compound hints
@@ -446,7 +544,7 @@ def describe_text_turn(
         parts.append(f"I found no class name in \u201c{' '.join(tokens.words)}\u201d, so I guided by the words alone.{hint}")
     else:
         parts.append(f"Read \u201c{' '.join(tokens.words)}\u201d.")
-    if tokens.ignored:
+    if tokens.ignored and (reading is None or reading.label is None):  # a reading read every word
         parts.append(f"Ignored unknown words: {', '.join(tokens.ignored[:8])}{'...' if len(tokens.ignored) > 8 else ''}.")
     changes = sorted(gained.items(), key=lambda kv: -abs(kv[1]))
     changes = [(name, n) for name, n in changes if name in classes][:4]
