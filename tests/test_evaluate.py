@@ -36,7 +36,7 @@ def test_evaluate_clicks_reports_both_protocols(app_model_dir: Path, tmp_path: P
 
 def test_evaluate_effort_counts_interactions(app_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "effort.json"
-    assert main(["evaluate", "effort", "--model", str(app_model_dir), *FAST, "--json", str(out)]) == 0
+    assert main(["evaluate", "effort", "--interactions", "--model", str(app_model_dir), *FAST, "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     mean = report["mean"]
     assert mean["guided"] == pytest.approx(mean["clicks"] + mean["answers"] + mean["hand_fixes"])
@@ -44,6 +44,6 @@ def test_evaluate_effort_counts_interactions(app_model_dir: Path, tmp_path: Path
     assert mean["paint_from_scratch"] >= 1 and mean["hand_fix_prediction"] >= 0
     # forked workers give the same numbers as the serial run
     out2 = tmp_path / "effort2.json"
-    assert main(["evaluate", "effort", "--model", str(app_model_dir), *FAST, "--workers", "2", "--json", str(out2)]) == 0
+    assert main(["evaluate", "effort", "--interactions", "--model", str(app_model_dir), *FAST, "--workers", "2", "--json", str(out2)]) == 0
     parallel = json.loads(out2.read_text())
     assert parallel["mean"] == mean and parallel["median"] == report["median"]
