@@ -541,6 +541,17 @@ class Conversation:
         (one per connected region) minus :meth:`time_spent`."""
         return cost.scratch_seconds(self.labels()) - self.time_spent()
 
+    def actions(self) -> list[dict[str, Any]]:
+        """Each kept step's kind ("guide" / "paint"), tool (as priced; else "sketch", "answer",
+        "hint" or "brush", estimated from what it said), what it said, and its cost in seconds."""
+        out = []
+        for s in self.steps:
+            said = str(s.get("said", ""))
+            tool = s.get("tool") or ("brush" if s["kind"] == "paint" else "sketch" if said.startswith(("(painted)", "(marked)"))
+                                     else "answer" if said.startswith("It's ") else "hint")
+            out.append({"kind": s["kind"], "tool": tool, "said": said, "seconds": round(cost.step_seconds(s), 2)})
+        return out
+
     def _class_index(self, label: int | str, void: bool = True) -> int:
         if isinstance(label, str):
             if void and label.strip().lower() in ("unsure", "void"):
