@@ -47,11 +47,11 @@ PIXEL_TARGET = 0.95
 MIOU_TARGET = 0.90
 CAP_SECONDS = 120.0  # half of a full VOC image by polygons (239.7 s, Bearman et al. 2016)
 TOP_REGIONS = 8
-GUIDE_KINDS = ("click", "answer", "hint")
+GUIDE_KINDS = ("click", "answer", "hint")  # ("local click": Conversation.local_click, a click whose change stays local)
 HAND_TOOLS = ("polygon", "brush", "superpixel", "relabel")
 # Expected pixels fixed per pixel aimed at, before this image shows better: chosen on the first 20 val
 # scenes among 0.25x, 0.5x, 1x, 2x these (experiments/effort_val.py; checkpoints/scenes-lraspp/eval/effort-val/).
-PRIORS = {"click": 0.5, "answer": 0.25, "hint": 0.5}
+PRIORS = {"click": 0.5, "answer": 0.25, "hint": 0.5, "local click": 0.5}
 
 #: name -> (guiding kinds, hand tools): the annotators evaluate effort compares
 ANNOTATORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -61,6 +61,7 @@ ANNOTATORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "hand: all tools": ((), HAND_TOOLS),
     "guided: clicks + all tools": (("click",), HAND_TOOLS),
     "guided: clicks, questions, hints + all tools": (GUIDE_KINDS, HAND_TOOLS),
+    "guided: local clicks + all tools": (("local click",), HAND_TOOLS),
 }
 LOWER_BOUNDS = ("hand: ideal brush (lower bound)",)
 
@@ -209,7 +210,7 @@ def annotate_seconds(conv: Conversation, gt: np.ndarray, guide_kinds: tuple[str,
                     secs = cost.hint(text)
                 else:
                     aim, text = largest, None
-                    secs = cost.click if kind == "click" else cost.answer
+                    secs = cost.answer if kind == "answer" else cost.click
                 rate = rates[kind] * aim / secs
                 if best is None or rate > best[0]:
                     best = (rate, kind, (aim, text))
@@ -229,13 +230,13 @@ def annotate_seconds(conv: Conversation, gt: np.ndarray, guide_kinds: tuple[str,
         before = int(right.sum())
         start = time.perf_counter()
         try:
-            if kind == "click":
+            if kind in ("click", "local click"):
                 click = next_click(labels, gt, clicked)
                 if click is None:
                     stale.add(kind)
                     continue
                 clicked[click[0], click[1]] = True
-                conv.click(*click)
+                (conv.click if kind == "click" else conv.local_click)(*click)
                 secs = cost.click
             elif kind == "answer":
                 conv.ask(exclude=~keep)

@@ -579,3 +579,26 @@ class Conversation:
         if len(self.steps) > n:
             self.steps[-1]["tool"], self.steps[-1]["seconds"] = tool, round(float(seconds), 2)
         return reply
+
+    def local_click(self, row: int, col: int, label: int | str) -> Reply:
+        """A click whose guided change stays where it was made: the network is guided by the
+        labelled pixel (row, col), and of what that changes only the connected pixels it turned
+        into ``label`` around the click are kept, set by hand (one paint step; the session turn
+        is taken back, so the rest of the map does not move). Priced as a click."""
+        self._require_image()
+        k = self._class_index(label, void=False)
+        row, col = int(row), int(col)
+        if not (0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]):
+            raise UserError(f"({row}, {col}) is outside the {self.image.shape[0]}x{self.image.shape[1]} image.")
+        before = self.labels()
+        self.session.add_clicks([(row, col, k)])
+        try:
+            after = self.labels().copy()
+        finally:
+            self.session.undo()
+        from scipy import ndimage
+
+        turned = (after == k) & (before != k)
+        turned[row, col] = True  # the clicked pixel itself is what the person said
+        comp, _ = ndimage.label(turned)
+        return self._tool_paint(comp == comp[row, col], k, "local click", cost.COST.click)

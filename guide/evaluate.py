@@ -382,6 +382,10 @@ def evaluate_effort_seconds(
         for x in r:
             for k, v in x["kinds"].items():
                 kinds[k] = kinds.get(k, 0.0) + v / max(len(r), 1)
+        by_kind: dict[str, list[float]] = {}
+        for x in r:
+            for m, kind in zip(x["machine"], x["machine_kinds"]):
+                by_kind.setdefault(kind, []).append(m)
         guides = name in ANNOTATORS and bool(ANNOTATORS[name][0])
         annotators[name] = {
             "guides": guides,
@@ -395,6 +399,7 @@ def evaluate_effort_seconds(
                      "interactions_per_image": _mean([x["miou"][1] for x in r]),
                      "reached": int(sum(x["miou"][2] for x in r))},
             "machine_seconds_per_interaction": _mean(machine),
+            "machine_seconds_by_kind": {k: _mean(v) for k, v in sorted(by_kind.items())},
         }
     hand = [k for k, v in annotators.items() if not v["guides"] and not v["lower_bound"]]
     guided = [k for k, v in annotators.items() if v["guides"]]

@@ -151,3 +151,21 @@ def test_bad_tool_input_changes_nothing(conv):
         with pytest.raises(UserError):
             bad()
     assert conv.get_state() == before
+
+
+def test_local_click_keeps_only_the_change_around_the_click(conv):
+    before = conv.labels().copy()
+    y, x = 40, 40
+    k = (int(before[y, x]) + 1) % len(conv.classes)
+    conv.local_click(y, x, k)
+    after = conv.labels()
+    changed = after != before
+    assert after[y, x] == k and (after[changed] == k).all()  # only the clicked class was set
+    from scipy import ndimage
+
+    comp, n = ndimage.label(changed)
+    assert n == 1 and comp[y, x] == 1  # one connected change, through the click
+    step = conv.steps[-1]
+    assert step["kind"] == "paint" and step["tool"] == "local click" and conv.session.turn_count == 0
+    with pytest.raises(UserError):
+        conv.local_click(500, 5, k)
