@@ -39,7 +39,7 @@ def export(c: Client) -> tuple[np.ndarray, dict]:
 def test_tools_through_the_api(app_server, example: str) -> None:
     c = Client(app_server[0], verbose=False, download_files=True)
     names = set(c.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/relabel_segment", "/superpixel_brush", "/polygon", "/erase", "/tool_click", "/close_polygon"} <= names
+    assert {"/relabel_segment", "/local_click", "/superpixel_brush", "/polygon", "/erase", "/tool_click", "/close_polygon"} <= names
     c.predict(handle_file(example), api_name="/set_image")
     base, _ = export(c)
     classes = app_server[1].guide_app.classes
@@ -62,6 +62,11 @@ def test_tools_through_the_api(app_server, example: str) -> None:
     assert [a["tool"] for a in info["actions"]] == ["relabel", "superpixel", "polygon", "eraser"]
     assert info["actions"][2]["seconds"] == pytest.approx(COST.polygon(4))
     assert info["seconds_spent"] == pytest.approx(sum(a["seconds"] for a in info["actions"]))
+    # a local click: guided, but only the change connected to the click is kept (a hand step, no session turn)
+    c.predict(json.dumps([40, 40, classes[2]]), api_name="/local_click")
+    labels2, info = export(c)
+    assert labels2[40, 40] == 2 and info["actions"][-1]["tool"] == "local click" and info["turns"] == []
+    c.predict(api_name="/undo")
     # undo takes the eraser back; the time line follows any turn
     c.predict(api_name="/undo")
     assert "time spent" in c.predict(api_name="/time_line")
@@ -73,7 +78,7 @@ def test_bad_tool_input_gets_a_message_and_changes_nothing(app_server, example: 
     c = Client(app_server[0], verbose=False, download_files=True)
     c.predict(handle_file(example), api_name="/set_image")
     before = export(c)[0]
-    for api, arg in (("/relabel_segment", "[1, 2]"), ("/relabel_segment", '[500, 5, "sky"]'),
+    for api, arg in (("/relabel_segment", "[1, 2]"), ("/local_click", '[5, 5, "unsure"]'), ("/local_click", "[5, 5, true]"), ("/relabel_segment", '[500, 5, "sky"]'),
                      ("/relabel_segment", '[5, 5, "zebra"]'), ("/superpixel_brush", "not json"),
                      ("/superpixel_brush", '{"points": [[-5, -5]], "label": "sky"}'),
                      ("/polygon", '{"vertices": [[1, 1], [2, 2]], "label": "sky"}'),

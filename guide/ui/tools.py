@@ -7,6 +7,7 @@ person clicks on the segmentation overlay (``gr.Image.select``: (x, y) in image 
 overlay being drawn at the image's size); scripts call the API events with JSON:
 
     c.predict('[row, col, "coat"]', api_name="/relabel_segment")
+    c.predict('[row, col, "coat"]', api_name="/local_click")            # guided, kept around the click
     c.predict('{"points": [[r, c], ...], "label": "sky"}', api_name="/superpixel_brush")
     c.predict('{"vertices": [[r, c], ...], "label": "sand"}', api_name="/polygon")
     c.predict('{"vertices": [[r, c], ...]}', api_name="/erase")        # a polygon of "unsure"
@@ -30,7 +31,7 @@ from ..cost import COST, scratch_seconds, step_seconds
 from ..pool import is_tab
 from ..tools import polygon_mask
 
-TOOLS = ("off", "relabel segment", "superpixel brush", "polygon", "eraser (unsure)")
+TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
 MAX_JSON = 20_000  # characters of a tool's JSON argument
 MAX_VERTICES = 500
 
@@ -87,7 +88,7 @@ class ToolsPanel:
             self.time = gr.Markdown(time_line(0.0), elem_id="gm-time")
         self.vertices = gr.State([])  # the polygon being drawn, [[row, col], ...]
         # API-only arguments (hidden; their submit events are the API).
-        self.relabel_in, self.brush_in, self.polygon_in, self.erase_in = (gr.Textbox(visible=False) for _ in range(4))
+        self.relabel_in, self.brush_in, self.polygon_in, self.erase_in, self.local_in = (gr.Textbox(visible=False) for _ in range(5))
 
     # ------------------------------------------------------------ actions
 
@@ -102,15 +103,21 @@ class ToolsPanel:
         outputs, ok = self.app._run(tab, show_changes, run)
         return (*outputs, line[0] if ok else gr.skip())
 
-    def relabel_segment(self, text: str, tab: Any, show_changes: bool = False):
-        """API: ``[row, col, class]`` (class: index, name or "unsure")."""
+    def relabel_segment(self, text: str, tab: Any, show_changes: bool = False, local: bool = False):
+        """API: ``[row, col, class]`` (class: index, name or "unsure"); ``local``: a local click
+        (``Conversation.local_click``) instead."""
         def act(conv: Conversation):
-            data = _load(text, "segment")
+            data = _load(text, "point")
             if not (isinstance(data, list) and len(data) == 3):
-                raise UserError('Give the segment as [row, column, class], e.g. [40, 30, "coat"].')
+                raise UserError('Give the point as [row, column, class], e.g. [40, 30, "coat"].')
             (row, col), = _pairs([data[:2]], "point")
-            return conv.relabel_segment(int(row), int(col), data[2] if isinstance(data[2], str) else int(data[2]))
+            tool = conv.local_click if local else conv.relabel_segment
+            return tool(int(row), int(col), _label(data[2]))
         return self._act(tab, show_changes, act)
+
+    def local_click(self, text: str, tab: Any, show_changes: bool = False):
+        """API: ``[row, col, class]``: guide with the click, keep the change connected to it."""
+        return self.relabel_segment(text, tab, show_changes, local=True)
 
     def superpixel_brush(self, text: str, tab: Any, show_changes: bool = False):
         """API: ``{"points": [[row, col], ...], "label": class}``."""
@@ -166,6 +173,8 @@ class ToolsPanel:
                     gr.skip(), vertices)
         if tool == "relabel segment":
             out = self._act(tab, show_changes, lambda conv: conv.relabel_segment(y, x, _label(label)))
+        elif tool == "local click (guided)":
+            out = self._act(tab, show_changes, lambda conv: conv.local_click(y, x, _label(label)))
         elif tool == "superpixel brush":
             out = self._act(tab, show_changes, lambda conv: conv.superpixel_brush([(y, x)], _label(label)))
         elif tool == "eraser (unsure)":
@@ -192,6 +201,7 @@ class ToolsPanel:
         self.relabel_in.submit(gpu(self.relabel_segment), [self.relabel_in, state, *view_in], with_time, api_name="relabel_segment", **turn)
         self.brush_in.submit(gpu(self.superpixel_brush), [self.brush_in, state, *view_in], with_time, api_name="superpixel_brush", **turn)
         self.polygon_in.submit(gpu(self.polygon), [self.polygon_in, state, *view_in], with_time, api_name="polygon", **turn)
+        self.local_in.submit(gpu(self.local_click), [self.local_in, state, *view_in], with_time, api_name="local_click", **turn)
         self.erase_in.submit(gpu(self.erase), [self.erase_in, state, *view_in], with_time, api_name="erase", **turn)
         overlay.select(gpu(self.on_select), [self.tool, self.label, self.vertices, state, *view_in], [*with_time, self.vertices],
                        api_name="tool_click", **turn)
