@@ -67,9 +67,10 @@ def test_tools_through_the_api(app_server, example: str) -> None:
     labels2, info = export(c)
     assert labels2[40, 40] == 2 and info["actions"][-1]["tool"] == "local click" and info["turns"] == []
     c.predict(api_name="/undo")
-    # undo takes the eraser back; the time line follows any turn
+    # undo takes the eraser back; the time line, asked for, counts the kept steps
     c.predict(api_name="/undo")
-    assert "time spent" in c.predict(api_name="/time_line")
+    spent = COST.relabel + info["actions"][1]["seconds"] + COST.polygon(4)
+    assert f"≈ **{spent:.0f} s**" in c.predict(api_name="/time_line")
     labels, info = export(c)
     assert labels[5, 155] != VOID and len(info["actions"]) == 3
 

@@ -11,7 +11,7 @@ overlay being drawn at the image's size); scripts call the API events with JSON:
     c.predict('{"points": [[r, c], ...], "label": "sky"}', api_name="/superpixel_brush")
     c.predict('{"vertices": [[r, c], ...], "label": "sand"}', api_name="/polygon")
     c.predict('{"vertices": [[r, c], ...]}', api_name="/erase")        # a polygon of "unsure"
-    c.predict(api_name="/time_line")                                    # "time spent / saved"
+    c.predict(api_name="/time_line")                                    # "time spent" on request
 
 No event takes the editor as input or shows its progress on the editor or the chat (app.py,
 "Speed": the page would re-read them at every later event).
@@ -27,7 +27,7 @@ import gradio as gr
 import numpy as np
 
 from ..conversation import Conversation, UserError
-from ..cost import COST, scratch_seconds, step_seconds
+from ..cost import step_seconds
 from ..pool import is_tab
 from ..tools import polygon_mask
 
@@ -87,6 +87,7 @@ class ToolsPanel:
                 self.close_btn = gr.Button("Close polygon", min_width=90, elem_id="gm-close-polygon", scale=0)
             self.time = gr.Markdown(time_line(0.0), elem_id="gm-time")
         self.vertices = gr.State([])  # the polygon being drawn, [[row, col], ...]
+        self.time_btn = gr.Button("time", visible=False)
         # API-only arguments (hidden; their submit events are the API).
         self.relabel_in, self.brush_in, self.polygon_in, self.erase_in, self.local_in = (gr.Textbox(visible=False) for _ in range(5))
 
@@ -153,15 +154,12 @@ class ToolsPanel:
         return self._act(tab, show_changes, act)
 
     def show_time(self, tab: Any) -> str:
-        """The time line for the tab's image (after any turn; no state changes)."""
+        """The time spent on the tab's image: read from the tab's steps alone (no
+        conversation is opened, so this costs no network pass and takes no pool slot; the time
+        saved, which needs the label map, comes with the hand tools' own replies)."""
         if not is_tab(tab) or tab["image"] is None:
             return time_line(0.0)
-        spent = sum(step_seconds(s) for s in tab["steps"])
-        try:
-            with self.app._pool(tab).open(tab) as conv:
-                return time_line(spent, scratch_seconds(conv.labels()) - spent)
-        except UserError:
-            return time_line(spent)
+        return time_line(sum(step_seconds(s) for s in tab["steps"]))
 
     def on_select(self, tool: str, label: str, vertices: list, tab: Any, show_changes: bool, evt: gr.SelectData):
         """A click on the overlay at (x, y) image pixels, with the chosen tool."""
@@ -207,8 +205,8 @@ class ToolsPanel:
                        api_name="tool_click", **turn)
         self.close_btn.click(gpu(self.close_polygon), [self.label, self.vertices, state, *view_in], [*with_time, self.vertices],
                              api_name="close_polygon", **turn)
-        # Every turn (Guide, a hint, an answer, Undo ...) changes the tab's state: the time line follows.
-        state.change(self.show_time, [state], [self.time], api_name="time_line", queue=False, show_progress="hidden")
+        # The time line on request (API; hidden button): the tools' replies update it themselves.
+        self.time_btn.click(self.show_time, [state], [self.time], api_name="time_line", queue=False, show_progress="hidden")
 
 
 def _label(value: Any) -> int | str:
