@@ -66,6 +66,7 @@ from guide.ui.uploads import Refused, accept, freeze_examples, uploads_only  # n
 from guide.uivalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS, load_image, parse_points, readable_text, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
+from guide.ui.tools import ToolsPanel  # noqa: E402
 from guide.ui.teach import TeachPanel  # noqa: E402
 
 # Two tabs returning the same picture share one cached file; Gradio rewrites it in place while it
@@ -336,12 +337,12 @@ class GuideApp:
         try:
             pool = self._pool(tab) if is_tab(tab) else self.pool
             with pool.open(tab) as conv:
-                labels, turns, name = conv.labels(), conv.summary(), conv.name
+                labels, turns, name, actions = conv.labels(), conv.summary(), conv.name, conv.actions()
         except UserError as e:
             gr.Warning(str(e))
             return None
         model = {"name": pool.model.config.name, "source": pool.model.source}
-        return [str(p) for p in write_export(self.exports.new(), name, labels, pool.classes, pool.palette.tolist(), turns, model)]
+        return [str(p) for p in write_export(self.exports.new(), name, labels, pool.classes, pool.palette.tolist(), turns, model, actions)]
 
     # ------------------------------------------------------------ the model selector
 
@@ -523,6 +524,8 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             guide_btn = gr.Button("Guide with my strokes", variant="primary", elem_id="gm-guide")
                             paint_btn = gr.Button("Set by hand", min_width=90, elem_id="gm-paint")
                 legend = gr.HTML(legend_html(classes, app.palette, None), label="Classes")
+                tools = ToolsPanel(app)  # hand tools on the picture, and the time line (guide/ui/tools.py)
+                tools.layout(classes)
                 with gr.Row():
                     undo_btn = gr.Button("↩ Undo", min_width=80, elem_id="gm-undo")
                     reset_btn = gr.Button("Reset", min_width=80, elem_id="gm-reset")
@@ -604,6 +607,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **quiet)
         app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
         app.teach.wire(demo)
+        tools.wire(state, outs, overlay, view_in, gpu, shown)
     freeze_examples(upload)  # the example images count as this page's uploads (guide/ui/uploads.py)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return guard_events(demo)  # a payload Gradio cannot read: a message, not a traceback (guide/ui/guard.py)

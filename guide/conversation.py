@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from . import cost, tools
 from .errors import UserError  # noqa: F401 - defined in the leaf guide/errors.py, long importable from here
 from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
@@ -617,3 +618,147 @@ class Conversation:
     def _require_image(self) -> None:
         if self.image is None:
             raise UserError(NO_IMAGE)
+
+    # ------------------------------------------------------------------ priced actions and hand tools (issue 22)
+    #
+    # The methods below do what the ones above do (a click is guide_points, a hand tool is
+    # paint), and also write on the step they add which tool made it and what it cost a
+    # person in seconds (guide/cost.py): steps gain "tool" and "seconds" keys, so the
+    # state and the export keep each action's kind and cost.
+
+    def click(self, row: int, col: int, label: int | str) -> Reply:
+        """One labelled click, sent to the network as a hint (priced as a click)."""
+        k = self._class_index(label, void=False)
+        return self._priced(lambda: self.guide_points([(int(row), int(col), k)]), "click", cost.COST.click)
+
+    def answer_priced(self, label: int | str) -> Reply:
+        """:meth:`answer`, priced as an answer to "what is here?"."""
+        return self._priced(lambda: self.answer(label), "answer", cost.COST.answer)
+
+    def hint(self, text: str) -> Reply:
+        """:meth:`say` a typed hint, priced by its words."""
+        return self._priced(lambda: self.say(text), "hint", cost.COST.hint(str(text or "")))
+
+    def relabel_segment(self, row: int, col: int, label: int | str) -> Reply:
+        """One click sets the whole connected segment of the shown label map under (row, col)
+        to ``label`` (a class, or ``VOID`` / "unsure"), by hand over the guided prediction."""
+        self._require_image()
+        k = self._class_index(label)
+        try:
+            mask = tools.segment_at(self.labels(), int(row), int(col))
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        return self._tool_paint(mask, k, "relabel", cost.COST.relabel)
+
+    def superpixels(self) -> np.ndarray:
+        """HxW int32 superpixel ids of the image (SLIC, computed once per image)."""
+        self._require_image()
+        held = getattr(self, "_superpixels", None)
+        if held is None or held[0] != self.key:
+            self._superpixels = (self.key, tools.superpixels(self.image))
+        return self._superpixels[1]
+
+    def superpixel_brush(self, points: Sequence[Sequence[int]], label: int | str) -> Reply:
+        """A brush that snaps to image edges: every superpixel that a stroke point (row, col)
+        falls in is set to ``label`` (a class or "unsure"), by hand."""
+        self._require_image()
+        k = self._class_index(label)
+        segments = self.superpixels()
+        try:
+            mask = tools.superpixel_mask(segments, points)
+        except (ValueError, TypeError, IndexError):
+            raise UserError("Brush over the image: give (row, column) points inside it.") from None
+        n = len(np.unique(segments[mask]))
+        return self._tool_paint(mask, k, "superpixel", cost.COST.superpixel_brush(n))
+
+    def polygon(self, vertices: Sequence[Sequence[float]], label: int | str) -> Reply:
+        """Set the pixels inside a polygon ((row, col) vertices, at least 3) to ``label``, by hand."""
+        self._require_image()
+        k = self._class_index(label)
+        try:
+            mask = tools.polygon_mask(vertices, self.image.shape[:2])
+        except (ValueError, TypeError):
+            raise UserError("A polygon needs at least 3 (row, column) corners.") from None
+        return self._tool_paint(mask, k, "polygon", cost.COST.polygon(len(vertices)))
+
+    def erase(self, mask: np.ndarray) -> Reply:
+        """Mark the pixels of ``mask`` (HxW bool) "unsure" (``VOID``), by hand; priced as a brush
+        tracing the mask's outline."""
+        self._require_image()
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.image.shape[:2]:
+            raise UserError(f"The eraser mask is {mask.shape}, the image {self.image.shape[:2]}.")
+        seconds = cost.COST.brush(cost.outline_length(mask), max(mask.shape))
+        return self._tool_paint(mask, VOID, "eraser", seconds)
+
+    def time_spent(self) -> float:
+        """Seconds of a person's time the kept steps cost (guide/cost.py; steps made without a
+        price, e.g. a sketch through :meth:`guide_points`, are estimated from what they said)."""
+        return float(sum(cost.step_seconds(s) for s in self.steps))
+
+    def time_saved(self) -> float:
+        """Estimated seconds saved: drawing the shown label map from scratch with polygons
+        (one per connected region) minus :meth:`time_spent`."""
+        return cost.scratch_seconds(self.labels()) - self.time_spent()
+
+    def actions(self) -> list[dict[str, Any]]:
+        """Each kept step's kind ("guide" / "paint"), tool (as priced; else "sketch", "answer",
+        "hint" or "brush", estimated from what it said), what it said, and its cost in seconds."""
+        out = []
+        for s in self.steps:
+            said = str(s.get("said", ""))
+            tool = s.get("tool") or ("brush" if s["kind"] == "paint" else "sketch" if said.startswith(("(painted)", "(marked)"))
+                                     else "answer" if said.startswith("It's ") else "hint")
+            out.append({"kind": s["kind"], "tool": tool, "said": said, "seconds": round(cost.step_seconds(s), 2)})
+        return out
+
+    def _class_index(self, label: int | str, void: bool = True) -> int:
+        if isinstance(label, str):
+            if void and label.strip().lower() in ("unsure", "void"):
+                return VOID
+            k = resolve_class(label[:MAX_ANSWER], self.classes)
+            if k is None:
+                raise UserError(f"Unknown class {quote(label)}. Classes: {', '.join(self.classes)}.")
+            return k
+        k = int(label)
+        if not (0 <= k < len(self.classes) or (void and k == VOID)):
+            raise UserError(f"Unknown class {k}: this model has classes 0 to {len(self.classes) - 1}"
+                            + (f" ({VOID} = unsure)." if void else "."))
+        return k
+
+    def _tool_paint(self, mask: np.ndarray, label: int, tool: str, seconds: float) -> Reply:
+        if not mask.any():
+            raise UserError("That selects no pixel; nothing changed.")
+        edits = np.full(mask.shape, UNTOUCHED, dtype=np.int32)
+        edits[mask] = label
+        return self._priced(lambda: self.paint(edits), tool, seconds)
+
+    def _priced(self, act: Callable[[], Reply], tool: str, seconds: float) -> Reply:
+        n = len(self.steps)
+        reply = act()
+        if len(self.steps) > n:
+            self.steps[-1]["tool"], self.steps[-1]["seconds"] = tool, round(float(seconds), 2)
+        return reply
+
+    def local_click(self, row: int, col: int, label: int | str) -> Reply:
+        """A click whose guided change stays where it was made: the network is guided by the
+        labelled pixel (row, col), and of what that changes only the connected pixels it turned
+        into ``label`` around the click are kept, set by hand (one paint step; the session turn
+        is taken back, so the rest of the map does not move). Priced as a click."""
+        self._require_image()
+        k = self._class_index(label, void=False)
+        row, col = int(row), int(col)
+        if not (0 <= row < self.image.shape[0] and 0 <= col < self.image.shape[1]):
+            raise UserError(f"({row}, {col}) is outside the {self.image.shape[0]}x{self.image.shape[1]} image.")
+        before = self.labels()
+        self.session.add_clicks([(row, col, k)])
+        try:
+            after = self.labels().copy()
+        finally:
+            self.session.undo()
+        from scipy import ndimage
+
+        turned = (after == k) & (before != k)
+        turned[row, col] = True  # the clicked pixel itself is what the person said
+        comp, _ = ndimage.label(turned)
+        return self._tool_paint(comp == comp[row, col], k, "local click", cost.COST.click)

@@ -7,8 +7,9 @@
 * ``clicks``: the interactive-segmentation metric (RITM's protocol on semantic maps,
   guide/clicks.py): NoC@85 / NoC@90 and mIoU after 1, 3, 5, 10, 20 simulated clicks,
   beside twenty questions on the same scenes — who asks better, the network or the person?
-* ``effort``: interactions per image for a simulated annotator (clicks, answers, then
-  hand fixes) to reach 95 % pixel accuracy, against hand-painting alone.
+* ``effort``: seconds per image (guide/cost.py) for simulated annotators with hand tools or
+  guiding (guide/annotators.py) to reach 95 % pixel accuracy and 90 % per-image mIoU;
+  ``--interactions``: the count before issue 22 (clicks, answers, then hand fixes, each 1).
 (``evaluate text`` lives in guide/text/evaluate.py.)
 """
 
@@ -304,6 +305,134 @@ def evaluate_effort(
     }
 
 
+def _seconds_scene(i: int) -> dict:
+    from .annotators import ANNOTATORS, annotate_seconds, scratch_trace
+
+    image, label = _RUN["dataset"][i]
+    conversation, cap, targets = _RUN["conversation"], _RUN["cap"], _RUN["targets"]
+    out: dict = {}
+    traces = {}
+    for name, (guides, tools) in ANNOTATORS.items():
+        conversation.set_image(image)
+        traces[name] = annotate_seconds(conversation, label, guides, tools, cap=cap, pixel_target=targets[0],
+                                        miou_target=targets[1], priors=_RUN["priors"],
+                                        rng=np.random.default_rng(i))
+    traces["scratch: polygons"] = scratch_trace(label, _RUN["model"].num_classes)
+    for name, trace in traces.items():
+        acc = trace.to_reach("accuracy", targets[0], cap)
+        mi = trace.to_reach("miou", targets[1], cap)
+        kinds: dict[str, int] = {}
+        for k in trace.kinds[: acc[1]]:
+            kinds[k] = kinds.get(k, 0) + 1
+        out[name] = {"acc": acc, "miou": mi, "kinds": kinds, "machine": trace.machine,
+                     "machine_kinds": trace.kinds, "spent": trace.seconds[-1]}
+    return out
+
+
+def evaluate_effort_seconds(
+    model: GuidedModel,
+    data: str = "scenes",
+    split: str = "test",
+    root: str | None = None,
+    limit: int | None = None,
+    settings: BackpropSettings = BackpropSettings(),
+    ask_spread: int = ASK_SPREAD,
+    ask_region: int = ASK_REGION,
+    pixel_target: float = 0.95,
+    miou_target: float = 0.90,
+    cap: float | None = None,
+    priors: dict[str, float] | None = None,
+    workers: int = 1,
+    start: int = 0,
+) -> dict:
+    """Seconds per image for each simulated annotator of guide/annotators.py to reach
+    ``pixel_target`` pixel accuracy and ``miou_target`` per-image mIoU, priced by guide/cost.py.
+
+    Per annotator: ``seconds_per_image`` (mean; an image not reached within ``cap`` counts as
+    ``cap``) and ``interactions_per_image`` to the pixel target, ``reached`` (images that reach
+    it within ``cap``), the same for mIoU under ``miou``, the actions by kind, and the machine
+    seconds per interaction (wall clock of the Conversation calls on this CPU). ``best_hand``:
+    the cheapest annotator that does not guide (lower bounds excluded); ``best_guided``: the
+    cheapest that does.
+    """
+    from .annotators import ANNOTATORS, CAP_SECONDS, LOWER_BOUNDS, PRIORS
+    from .cost import COST
+
+    cap = CAP_SECONDS if cap is None else cap
+    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    conversation = Conversation(model, session=session, max_turns=200)
+    dataset, n = _dataset(model, data, split, root, limit if limit is None else start + limit)
+    if n:
+        dataset[0]
+    _RUN.clear()
+    _RUN.update(model=model, dataset=dataset, session=session, conversation=conversation, cap=cap,
+                targets=(pixel_target, miou_target), priors=dict(PRIORS if priors is None else priors), start=start)
+    names = [*ANNOTATORS, "scratch: polygons"]
+    rows: dict[str, list[dict]] = {k: [] for k in names}
+    began = time.time()
+    jobs = list(range(start, n))
+    for scene in _map_scenes(_seconds_scene_shifted, len(jobs), workers, f"annotation seconds ({split})"):
+        for k in names:
+            rows[k].append(scene[k])
+    annotators: dict[str, dict] = {}
+    for name in names:
+        r = rows[name]
+        machine = [m for x in r for m, kind in zip(x["machine"], x["machine_kinds"]) if kind != "undo"]
+        kinds: dict[str, float] = {}
+        for x in r:
+            for k, v in x["kinds"].items():
+                kinds[k] = kinds.get(k, 0.0) + v / max(len(r), 1)
+        by_kind: dict[str, list[float]] = {}
+        for x in r:
+            for m, kind in zip(x["machine"], x["machine_kinds"]):
+                by_kind.setdefault(kind, []).append(m)
+        guides = name in ANNOTATORS and bool(ANNOTATORS[name][0])
+        annotators[name] = {
+            "guides": guides,
+            "lower_bound": name in LOWER_BOUNDS,
+            "seconds_per_image": _mean([x["acc"][0] for x in r]),
+            "median_seconds": float(np.median([x["acc"][0] for x in r])) if r else float("nan"),
+            "interactions_per_image": _mean([x["acc"][1] for x in r]),
+            "reached": int(sum(x["acc"][2] for x in r)),
+            "actions_per_image": kinds,
+            "miou": {"seconds_per_image": _mean([x["miou"][0] for x in r]),
+                     "interactions_per_image": _mean([x["miou"][1] for x in r]),
+                     "reached": int(sum(x["miou"][2] for x in r))},
+            "machine_seconds_per_interaction": _mean(machine),
+            "machine_seconds_by_kind": {k: _mean(v) for k, v in sorted(by_kind.items())},
+        }
+    hand = [k for k, v in annotators.items() if not v["guides"] and not v["lower_bound"]]
+    guided = [k for k, v in annotators.items() if v["guides"]]
+    best_hand = min(hand, key=lambda k: annotators[k]["seconds_per_image"])
+    best_guided = min(guided, key=lambda k: annotators[k]["seconds_per_image"]) if guided else None
+    report = {
+        "model": model.config.name or str(model.folder),
+        "split": split,
+        "images": len(jobs),
+        "start": start,
+        "pixel_target": pixel_target,
+        "miou_target": miou_target,
+        "cap_seconds": cap,
+        "annotators": annotators,
+        "best_hand": best_hand,
+        "best_guided": best_guided,
+        "guided_over_hand": (annotators[best_guided]["seconds_per_image"] / annotators[best_hand]["seconds_per_image"]
+                             if best_guided and annotators[best_hand]["seconds_per_image"] else None),
+        "cost_model": COST.as_dict(),
+        "priors": _RUN["priors"],
+        "wall_seconds_per_image": (time.time() - began) / max(len(jobs), 1),
+        "workers": workers,
+        "backprop": settings.__dict__,
+        "ask_spread": ask_spread,
+        "ask_region": ask_region,
+    }
+    return report
+
+
+def _seconds_scene_shifted(j: int) -> dict:
+    return _seconds_scene(j + _RUN.get("start", 0))
+
+
 def write_reference(model: GuidedModel, image_path: str, out: str, stride: int = 4) -> dict:
     """Store a small subsampled prediction for ``image_path`` so tests can check the shipped model."""
     from PIL import Image
@@ -360,6 +489,10 @@ def main(argv: list[str] | None = None) -> None:
                    help="ask inside uncertain areas of this radius; 0 = the paper's single most uncertain pixel")
     p.add_argument("--max-clicks", type=int, default=20, help="clicks / questions per image at most (clicks, effort modes)")
     p.add_argument("--target", type=float, default=0.95, help="pixel accuracy the annotator stops at (effort mode)")
+    p.add_argument("--miou-target", type=float, default=0.90, help="per-image mIoU the annotator also aims at (effort mode)")
+    p.add_argument("--cap", type=float, default=None, help="seconds per image an annotator spends at most (effort mode; default 120)")
+    p.add_argument("--interactions", action="store_true",
+                   help="effort mode: count interactions as before issue 22 (each one costs 1) instead of seconds")
     p.add_argument("--workers", type=int, default=1, help="scenes in parallel, one process (one thread) each")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
@@ -402,6 +535,17 @@ def main(argv: list[str] | None = None) -> None:
             hand = report["clicks_then_hand_fixes"]["interactions"]
             print(f"{'k clicks + hand fixes':<22}" + "".join(f"{hand[str(c)]:7.2f}" for c in report["counts"])
                   + "   (interactions to 95 % pixel accuracy)")
+        elif not args.interactions:
+            report = evaluate_effort_seconds(model, args.data, args.split, args.root, args.limit, settings, args.spread,
+                                             args.region, args.target, args.miou_target, args.cap, workers=args.workers)
+            print(f"{report['model']} on {args.split} ({report['images']} images): seconds per image to "
+                  f"{100 * args.target:.0f} % pixel accuracy / {100 * args.miou_target:.0f} % per-image mIoU "
+                  f"(cap {report['cap_seconds']:.0f} s; reached = images within the cap)")
+            for name, a in report["annotators"].items():
+                print(f"  {name:<46} {a['seconds_per_image']:6.1f} s ({a['interactions_per_image']:4.2f} actions, "
+                      f"{a['reached']} reached)   mIoU: {a['miou']['seconds_per_image']:6.1f} s ({a['miou']['reached']} reached)")
+            print(f"best hand: {report['best_hand']}; best guided: {report['best_guided']} "
+                  f"({report['guided_over_hand']:.2f}x the seconds)" if report["guided_over_hand"] is not None else "")
         else:
             report = evaluate_effort(model, args.data, args.split, args.root, args.limit, settings, args.spread,
                                      args.region, args.target, args.max_clicks, args.max_clicks, args.workers)

@@ -60,10 +60,12 @@ def write_export(
     palette: Sequence[Sequence[int]],
     turns: list[dict[str, Any]],
     model: dict[str, Any] | None = None,
+    actions: list[dict[str, Any]] | None = None,
 ) -> tuple[Path, Path]:
     """Write ``<name>_labels.png`` and ``<name>_labels.json`` into ``folder``; returns both paths.
 
-    ``turns`` is the conversation summary (guide/conversation.py: ``Conversation.summary``)."""
+    ``turns`` is the conversation summary (guide/conversation.py: ``Conversation.summary``);
+    ``actions`` (when given) each step's kind and cost in seconds (``Conversation.actions``)."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = safe_stem(name)
     png, js = folder / f"{stem}_labels.png", folder / f"{stem}_labels.json"
@@ -75,6 +77,7 @@ def write_export(
         "palette": [[int(v) for v in c] for c in palette],
         "model": model or {},
         "turns": turns,
+        **({"actions": actions, "seconds_spent": round(sum(a["seconds"] for a in actions), 2)} if actions is not None else {}),
         "segmentation": {
             classes[k]: {"pixels": int((labels == k).sum()), "rle": rle_encode(labels == k)}
             for k in np.unique(labels).tolist() if k < len(classes)  # VOID ("unsure") pixels belong to no class

@@ -36,7 +36,7 @@ def test_evaluate_clicks_reports_both_protocols(app_model_dir: Path, tmp_path: P
 
 def test_evaluate_effort_counts_interactions(app_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "effort.json"
-    assert main(["evaluate", "effort", "--model", str(app_model_dir), *FAST, "--json", str(out)]) == 0
+    assert main(["evaluate", "effort", "--interactions", "--model", str(app_model_dir), *FAST, "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     mean = report["mean"]
     assert mean["guided"] == pytest.approx(mean["clicks"] + mean["answers"] + mean["hand_fixes"])
@@ -44,6 +44,21 @@ def test_evaluate_effort_counts_interactions(app_model_dir: Path, tmp_path: Path
     assert mean["paint_from_scratch"] >= 1 and mean["hand_fix_prediction"] >= 0
     # forked workers give the same numbers as the serial run
     out2 = tmp_path / "effort2.json"
-    assert main(["evaluate", "effort", "--model", str(app_model_dir), *FAST, "--workers", "2", "--json", str(out2)]) == 0
+    assert main(["evaluate", "effort", "--interactions", "--model", str(app_model_dir), *FAST, "--workers", "2", "--json", str(out2)]) == 0
     parallel = json.loads(out2.read_text())
     assert parallel["mean"] == mean and parallel["median"] == report["median"]
+
+
+def test_evaluate_effort_in_seconds(app_model_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "seconds.json"
+    assert main(["evaluate", "effort", "--model", str(app_model_dir), *FAST, "--cap", "15", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    annotators = report["annotators"]
+    assert report["images"] == 2 and report["cost_model"]["click"] > 0
+    assert not annotators[report["best_hand"]]["guides"] and not annotators[report["best_hand"]]["lower_bound"]
+    assert annotators[report["best_guided"]]["guides"]
+    for name, a in annotators.items():
+        assert 0 <= a["seconds_per_image"] <= 15 and 0 <= a["reached"] <= 2, name
+        assert a["interactions_per_image"] >= 0 and a["miou"]["reached"] <= 2
+    # a polygon costs more than the one click of the ideal brush, region for region
+    assert annotators["hand: polygons"]["seconds_per_image"] >= annotators["hand: ideal brush (lower bound)"]["seconds_per_image"]
