@@ -40,6 +40,7 @@ import argparse
 import io
 from abc import ABCMeta
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,13 +56,21 @@ from guide.conversation import MAX_TEXT, NO_IMAGE, Conversation, Reply, UserErro
 from guide.dataset import DatasetError  # noqa: E402
 from guide.export import ExportFolders, write_export  # noqa: E402
 from guide.domain import example_images, scene_examples  # noqa: E402
+from guide.gradio_cache import write_cache_files_atomically  # noqa: E402
 from guide.hub import describe_model, load_model  # noqa: E402
 from guide.model import GuidedModel, ModelLoadError  # noqa: E402
 from guide.pool import MAX_MODELS, ConversationPool, ModelShelf, blank_tab, is_tab  # noqa: E402
 from guide.render import EditorBackgrounds, legend, render_layer  # noqa: E402
-from guide.uivalues import BAD_SKETCH, load_image, parse_points, strokes_to_points  # noqa: E402
+from guide.ui.guard import BodyLimit, guard_events, patient_startup_probe  # noqa: E402
+from guide.ui.uploads import Refused, accept, freeze_examples, uploads_only  # noqa: E402
+from guide.uivalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS, load_image, parse_points, readable_text, strokes_to_points  # noqa: E402
 
 from annotate_ui import AnnotatePanel  # noqa: E402
+from guide.ui.teach import TeachPanel  # noqa: E402
+
+# Two tabs returning the same picture share one cached file; Gradio rewrites it in place while it
+# may be downloading (cut-short /answer overlays under load): docs/gradio-cache-race.md.
+write_cache_files_atomically()
 
 try:  # ZeroGPU Spaces: inference functions borrow a GPU; elsewhere a no-op.
     import spaces  # type: ignore
@@ -79,31 +88,16 @@ ROOT = Path(__file__).resolve().parent
 MAX_UPLOAD = "20mb"  # per uploaded file (Gradio refuses larger ones before the app sees them)
 MAX_TABS = 100  # tab states kept (oldest dropped first): each <= one image (3 MB) + MAX_TURNS turns (~6.5 MB)
 TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
-MAX_LAYERS = 8  # sketch layers one editor may send
 MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads
-MAX_BLOB_SETS = 32  # sketches waiting to be read, server-wide
+MAX_BLOB_SETS = 32  # sketches waiting to be read, per editor
+MAX_BLOB_BYTES = 64 * 2**20  # bytes of sketch layers waiting to be read, per editor (oldest dropped first)
+BLOB_TTL = 120.0  # seconds a sketch's uploaded layers wait for the event that reads them
 # Models fed at most this side (the embedded ones) make a text turn, Ask me or Undo cost a few ms:
 # those events then skip the queue (README, "Speed": the no-queue floor is ~40 ms under the queued one).
 # Their messages then reach the page through the status line and the chat only (no toast).
 LIGHT_SIDE = 256
-
-
-def raw_upload(component: gr.Image) -> gr.Image:
-    """Make ``component`` hand the handler the uploaded file's path without opening it,
-    so corrupt files and decompression bombs reach ``load_image``'s checks instead of
-    failing inside Gradio. (An instance override: subclassing a component makes Gradio
-    write a .pyi stub next to this file.)"""
-    original = component.preprocess
-
-    def preprocess(payload):
-        if payload is None:
-            return None
-        if payload.url and payload.url.startswith("data:"):
-            return original(payload)
-        return payload.path
-
-    component.preprocess = preprocess  # type: ignore[method-assign]
-    return component
+EXPORT_TTL = 15 * 60  # seconds an export stays downloadable
+CHOOSE_MODEL = "Choose one of the models in the list."
 
 
 class _Lenient:
@@ -130,17 +124,44 @@ def _sketch_preprocess(self: gr.ImageEditor, payload: Any) -> list | str | None:
         return BAD_SKETCH
     if payload.id is not None:
         blobs = self.blob_storage.pop(payload.id, None)
-        return [io.BytesIO(b) for b in (blobs.layers if blobs else []) if b]
-    return [layer.path for layer in payload.layers]
+        _blob_times(self).pop(payload.id, None)
+        layers = [b for b in (blobs.layers if blobs else []) if b]
+        return [io.BytesIO(b) for b in layers[:MAX_LAYERS]] if len(layers) <= MAX_LAYERS else Refused(TOO_MANY_LAYERS)
+    if len(payload.layers) > MAX_LAYERS:  # refused before any layer is read
+        return Refused(TOO_MANY_LAYERS)
+    layers = [accept(layer, self) for layer in payload.layers]  # uploads only (guide/ui/uploads.py)
+    refused = next((layer for layer in layers if isinstance(layer, Refused)), None)
+    return refused if refused is not None else [io.BytesIO(v) if isinstance(v, bytes) else v for v in layers]
+
+
+def _blob_times(editor: Any) -> dict[str, float]:
+    """When each sketch waiting on ``editor`` (by blob id) last received a part (time.monotonic)."""
+    return editor.__dict__.setdefault("_gm_blob_times", {})
 
 
 def _sketch_accept_blobs(self: gr.ImageEditor, data: Any) -> Any:
-    """The browser's layer uploads, bounded in index, size and number waiting."""
+    """The browser's layer uploads, bounded in index, size, age and bytes waiting. Only layers
+    are kept (the background and composite are the server's own picture: never read back)."""
     index = data.data.get("index")
     if (index not in (None, "null") and not (str(index).isdigit() and int(index) < MAX_LAYERS)) or any(len(f[1]) > MAX_BLOB for f in data.files):
         raise gr.Error(BAD_SKETCH)
-    while len(self.blob_storage) >= MAX_BLOB_SETS:
-        self.blob_storage.pop(next(iter(self.blob_storage)))
+    if data.data.get("type") != "layer":
+        return None
+    times, now, blob_id = _blob_times(self), time.monotonic(), str(data.data.get("id"))
+    for old in [k for k in self.blob_storage if now - times.get(k, 0.0) > BLOB_TTL and k != blob_id]:
+        self.blob_storage.pop(old, None)
+        times.pop(old, None)
+    size = sum(len(f[1]) for f in data.files)
+    waiting = {k: sum(len(b) for b in v.layers if b) for k, v in self.blob_storage.items()}
+    if waiting.get(blob_id, 0) + size > MAX_BLOB_BYTES:
+        raise gr.Error(BAD_SKETCH)
+    for old in sorted((k for k in waiting if k != blob_id), key=lambda k: times.get(k, 0.0)):  # oldest first
+        if len(self.blob_storage) < MAX_BLOB_SETS and sum(waiting.values()) + size <= MAX_BLOB_BYTES:
+            break
+        self.blob_storage.pop(old, None)
+        times.pop(old, None)
+        waiting.pop(old)
+    times[blob_id] = now
     return gr.ImageEditor.accept_blobs(self, data)
 
 
@@ -189,10 +210,13 @@ class GuideApp:
         self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (annotate_ui.py)
-        self.exports = ExportFolders()
+        self.teach = TeachPanel(self)  # "Teach this model words" (guide/ui/teach.py, job in guide/teach.py)
+        # inside Gradio's file cache, so the page fetches each export at its random folder's URL (no hashed copy)
+        self.exports = ExportFolders(parent=Path(gr.utils.get_upload_folder()) / "guideme-exports", ttl=EXPORT_TTL)
         self.backgrounds = EditorBackgrounds()
         self.has_text_guide = text_guide_ready(model)
         self.galleries: list[tuple[str, ...]] = []  # example lists shown, one gr.Column each (build_demo)
+        self.choices: list[str] = [self.default]  # the model specs the selector offers (build_demo)
 
     def _pool(self, tab: dict) -> ConversationPool:
         return self.shelf.pool(tab.get("model") or self.default)
@@ -241,20 +265,22 @@ class GuideApp:
         if not path:
             return tab, gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip()
         try:
-            image, note = load_image(path)
+            if isinstance(path, Refused):  # not this page's upload (guide/ui/uploads.py)
+                raise UserError(path)
+            image, note = load_image(io.BytesIO(path) if isinstance(path, bytes) else path)
         except UserError as e:
             gr.Warning(str(e))
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip(), gr.skip()
         pool = self._pool(tab)
-        with pool.start(image, Path(str(path)).stem, note) as conv:
+        with pool.start(image, "pasted" if isinstance(path, bytes) else Path(str(path)).stem, note) as conv:
             return (*self._show(conv, show_changes, "Image loaded.", pool=pool), *self.pictures(conv.image))
 
     def guide_sketch(self, layers: list | str | None, tab: Any, show_changes: bool = False):
         """Strokes on the editor -> labelled pixels -> guide by backprop; last output: applied."""
 
         def act(conv: Conversation) -> Reply:
-            if isinstance(layers, str):
-                raise UserError(BAD_SKETCH)
+            if isinstance(layers, str):  # BAD_SKETCH, or a Refused file's message
+                raise UserError(layers)
             points, ignored = strokes_to_points(layers, conv.image.shape[:2], self._pool(tab).palette)
             note = f" ({ignored} stroke pixels in non-class colours were ignored.)" if ignored else ""
             return conv.guide_points(points, how="painted", note=note)
@@ -276,14 +302,15 @@ class GuideApp:
 
     def chat(self, message: str, tab: Any, show_changes: bool = False):
         """A hint in words, or the answer to a pending question; clears the textbox once read."""
-        outputs, ok = self._run(tab, show_changes, lambda conv: conv.say(message))
+        outputs, ok = self._run(tab, show_changes, lambda conv: conv.say(readable_text(message)))
         return (*outputs, "" if ok else gr.skip())
 
     def ask(self, tab: Any, show_changes: bool = False):
         return self._run(tab, show_changes, lambda conv: conv.ask())[0]
 
     def answer(self, class_name: str | None, tab: Any, show_changes: bool = False):
-        return self._run(tab, show_changes, lambda conv: conv.answer(str(class_name or "")))[0]
+        said = str(class_name) if isinstance(class_name, (int, float)) else class_name  # a class index from a script
+        return self._run(tab, show_changes, lambda conv: conv.answer(readable_text(said, "answer")))[0]
 
     def undo(self, tab: Any, show_changes: bool = False):
         return self._run(tab, show_changes, lambda conv: conv.undo())[0]
@@ -321,6 +348,9 @@ class GuideApp:
     def load_choice(self, spec: str, tab: Any, progress: gr.Progress = gr.Progress()):
         """Load the chosen model here, in the main process (never in a GPU worker) -> (selector, status, ok)."""
         current = (tab.get("model") if is_tab(tab) else None) or self.default
+        if not isinstance(spec, str) or spec not in self.choices:  # only the models this server offers
+            gr.Warning(CHOOSE_MODEL)
+            return current, CHOOSE_MODEL, False
         progress(0, desc=f"Loading {spec} …")
         try:
             self.shelf.pool(spec)
@@ -408,13 +438,15 @@ def theme() -> gr.themes.Base:
 
 def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
     """Arguments for ``demo.launch``: theme and css (Gradio 6 takes them there), the
-    server's bounds (upload size, tab states kept), and no run history: Gradio's page would
+    server's bounds (upload size, tab states kept, request bodies: guide/ui/guard.py), and no run history: Gradio's page would
     otherwise record every event's inputs and outputs (the whole chat each time) in the
     browser's localStorage, re-reading and re-writing that record at every event, which
     made each event slower as a session went on (a do-nothing event ~40 -> ~115 ms over 30
     rounds; README, "Speed"), and would keep people's photos and hints in their browser."""
+    from starlette.middleware import Middleware
+
     return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs,
-            "run_history": False}
+            "run_history": False, "app_kwargs": {"middleware": [Middleware(BodyLimit)]}}
 
 
 def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
@@ -432,6 +464,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
     if examples is not None:
         app.pool.examples = [str(p) for p in examples]
     choices = list(dict.fromkeys([app.default, *(choices or [])]))
+    app.choices = choices
     app.galleries = list(dict.fromkeys([tuple(app.pool.examples), *(tuple(app.shelf.example_files(c)) for c in choices)]))
 
     with gr.Blocks(title="Guide Me", delete_cache=(3600, 7200)) as demo:
@@ -450,7 +483,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                                    elem_id="gm-model", scale=0, min_width=360)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=200):
-                upload = raw_upload(gr.Image(label="1 · Your image", type="filepath", sources=["upload", "clipboard"], height=220))
+                upload = uploads_only(gr.Image(label="1 · Your image", type="filepath", sources=["upload", "clipboard"], height=220))
             with gr.Column(scale=4):
                 galleries = []  # one per example list; the tab's model decides which one shows
                 for paths in app.galleries:
@@ -459,6 +492,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
                             gr.Examples(examples=[[p] for p in paths], inputs=[upload], label="…or pick an example", examples_per_page=12)
                     galleries.append(gallery)
         app.annotate.layout()
+        app.teach.layout()
         with gr.Row(equal_height=False):
             with gr.Column(scale=6):
                 with gr.Row(equal_height=False):
@@ -569,8 +603,10 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
             gpu(app.switch_model), [selector, state, *view_in, loaded], outs, api_name="switch_model", **shown
         ).then(app.model_widgets, [state], [info, brush_class, answer_class, editor, *galleries], api_name="model_widgets", **quiet)
         app.annotate.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
+        app.teach.wire(demo)
+    freeze_examples(upload)  # the example images count as this page's uploads (guide/ui/uploads.py)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
-    return demo
+    return guard_events(demo)  # a payload Gradio cannot read: a message, not a traceback (guide/ui/guard.py)
 
 
 def model_specs(model: str | None, models: str | None) -> list[str]:
@@ -627,7 +663,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         ds = demo.guide_app.annotate.annotator.out  # type: ignore[attr-defined]
         if args.images:
-            report = ds.add(args.images)
+            report = ds.open_paths(args.images)  # a data set folder or zip among them (this app's, or VOC) resumes
             print(report.summary(), *report.messages, sep="\n  ")
         print(f"Data set {ds.root}: {ds.progress_text()}")
     if any(text_guide_ready(m) for m in demo.guide_app.shelf.models()):  # type: ignore[attr-defined]
@@ -641,6 +677,7 @@ def main(argv: list[str] | None = None) -> None:
     # CPU: 1 event at a time (experiments/load.py, 8 users on 2 cores: turn p95 0.6 s at 1, 1.1-1.3 s at 2 or 4)
     concurrency = args.concurrency or (4 if model.device.type == "cuda" else 1)
     demo.queue(default_concurrency_limit=concurrency, max_size=args.queue_size)
+    patient_startup_probe()  # a restart on a busy machine still comes up (guide/ui/guard.py)
     try:
         demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=False, quiet=True,
                     prevent_thread_lock=True, **launch_kwargs())

@@ -11,10 +11,9 @@ Quick start::
     session.undo()
 """
 
-DEFAULT_MODEL = "scenes-lraspp"
-
-from .hub import load_model  # noqa: E402
-from .model import GuidedModel, ModelConfig  # noqa: E402
-from .session import GuideSession  # noqa: E402
+from .folder import DEFAULT_MODEL
+from .hub import load_model
+from .model import GuidedModel, ModelConfig
+from .session import GuideSession
 
 __all__ = ["DEFAULT_MODEL", "GuideSession", "GuidedModel", "ModelConfig", "load_model"]

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("guide.bench", "time head, tail, text and click turns"),
     "examples": ("guide.data.scenes", "write example scenes (and labels) for the app"),
     "import": ("guide.pretrained", "write a model folder from torchvision's pretrained weights"),
+    "space": ("guide.space", "deploy the app to a Hugging Face Space (--dry-run: the files it would upload)"),
 }
 
 

@@ -15,32 +15,49 @@ Moving to another image keeps the conversation of the one you leave in the data 
 move back and forth, and a restart on the same folder continues where you were.
 
 Where the data set lives: with ``out`` (``python app.py --out DATASET``) every tab works
-on that one folder; without it (a public Space has no server disk to offer) each tab's
-first batch makes a data set in a temporary folder, kept while it is among the newest
-``keep`` and downloaded as a zip (:meth:`Annotator.download`).
+on that one folder; without it (a public Space) each tab's first batch makes a data set of
+its own in the server's :class:`~guide.store.Store` (an unguessably named folder), kept
+until it is abandoned (``ABANDON_AFTER`` without activity, whatever other users do) and
+downloaded as a zip (:meth:`Annotator.download`). Opening a zip of a data set this app
+wrote (or a VOC folder / zip with ``SegmentationClass/``) resumes it: labels,
+conversations, progress.
+
+Each action costs the same at 1,000 images as at 10: the thumbnail strip shows a window
+of ``STRIP_WINDOW`` images around the one in view (never the whole data set), statuses come
+from records cached in memory, and a save rewrites one image's files and COCO piece.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
+import secrets
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import numpy as np
 
 from .batch import limits_text
 from .conversation import UserError
-from .dataset import CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset
+from .dataset import MANIFEST, CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, lock_folder
+from .labels import VOID
 from .model import GuidedModel
 from .pool import ConversationPool, blank_tab, conversation_state, is_tab
+from .hubpush import write_hub_files
+from .store import LocalStore, Store
 
 NO_DATASET = "Open some images first: drop image files or a zip on “Images to annotate”."
-KEEP_TEMP_DATASETS = 64  # browser data sets (no --out) kept on the server, newest first
+ABANDON_AFTER = 24 * 3600  # seconds without activity after which a browser data set (no --out) is removed
+OPEN_DATASETS = 64  # browser data sets held open in memory (others reopen from disk when used)
+STRIP_WINDOW = 10  # thumbnails the strip shows, around the image in view (its 10 columns: one row, no scrolling)
+MIN_FREE_BYTES = 2 * 2**30  # a new batch is refused when the store's disk has less free (never someone's work deleted)
+SWEEP_EVERY = 600  # seconds between looks for abandoned data sets
+TOUCH_EVERY = 60  # seconds between activity stamps of one data set
 #: Status marks on the thumbnail strip (short: captions are narrow), explained by :data:`MARKS_HELP`.
 MARKS = {SAVED: "✓", CHANGED: "✓✎", IN_PROGRESS: "✎", TODO: "○"}
 MARKS_HELP = " · ".join(f"{m} {s}" for s, m in MARKS.items())
@@ -61,19 +78,31 @@ def _place(place: Any) -> Place:
 class Annotator:
     """Many images into one data set, one conversation per image. Methods take the tab and
     its place and return new ones with a message; :class:`~guide.conversation.UserError`
-    and :class:`~guide.dataset.DatasetError` carry messages meant for the person."""
+    and :class:`~guide.dataset.DatasetError` carry messages meant for the person.
+
+    ``store``: where browser data sets live (default: a private temporary store, removed
+    when the annotator goes); ``abandon_after``: seconds without activity before one is removed."""
 
     def __init__(self, model: GuidedModel, pool: ConversationPool, out: str | os.PathLike | None = None,
-                 allow_other_model: bool = False, keep: int = KEEP_TEMP_DATASETS) -> None:
+                 allow_other_model: bool = False, store: Store | None = None, abandon_after: float = ABANDON_AFTER) -> None:
         self.model, self.pool = model, pool
+        if out is not None:
+            lock_folder(out)  # before anything reads or repairs it: a second server on this folder is refused
         self.out = AnnotationDataset.for_model(out, model, allow_other_model) if out is not None else None
         self.limits = limits_text()
-        self._temp = Path(tempfile.mkdtemp(prefix="guideme-datasets-"))
-        self._thumbs = self._temp / "thumbs"
+        if store is None:
+            temp = tempfile.mkdtemp(prefix="guideme-datasets-")
+            store = LocalStore(temp)
+            self._cleanup = weakref.finalize(self, shutil.rmtree, temp, True)
+        self.store, self.abandon_after = store, abandon_after
+        self._thumbs = store.root / "cache" / "thumbs"
         self._open: OrderedDict[str, AnnotationDataset] = OrderedDict()  # browser data sets, least recently used first
-        self._keep = keep
+        self._touched: dict[str, float] = {}
+        self._swept = 0.0
         self._lock = threading.Lock()
-        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._temp), True)
+        shutil.rmtree(store.root / "cache" / "zips", ignore_errors=True)  # downloads of an earlier run: made again on demand
+        store.clear_staging()  # zips being unpacked when an earlier run stopped
+        self.sweep()
 
     # ------------------------------------------------------------ data sets
 
@@ -81,39 +110,108 @@ class Annotator:
         """The place's data set: the server's (``--out``), or the tab's own; UserError when none."""
         if self.out is not None:
             return self.out
-        root = place.get("dataset")
-        if root is None:
+        name = place.get("dataset")
+        if name is None:
             raise UserError(NO_DATASET)
         with self._lock:
-            ds = self._open.get(root)
+            ds = self._open.get(name)
             if ds is not None:
-                self._open.move_to_end(root)
-                return ds
-        raise UserError(f"This tab's data set is gone (the server keeps the {self._keep} most recently used); "
-                        "open your images again, and download the data set to keep it.")
+                self._open.move_to_end(name)
+        if ds is None:
+            try:
+                root = self.store.folder("datasets", str(name)) / "dataset"
+            except ValueError:
+                root = None
+            if root is None or not (root / MANIFEST).is_file():
+                raise UserError(f"This tab's data set is gone (data sets are removed after {self.abandon_after / 3600:.0f} h "
+                                "without activity); open your images again, or open the data set zip you downloaded to resume it.")
+            ds = AnnotationDataset.for_model(root, self.model, allow_other_model=True)  # a resumed zip may name another model
+            self._hold(str(name), ds)
+        self._touch(str(name))
+        return ds
 
-    def _new_dataset(self) -> AnnotationDataset:
+    def _hold(self, name: str, ds: AnnotationDataset) -> None:
         with self._lock:
-            folder = Path(tempfile.mkdtemp(prefix="dataset-", dir=self._temp)) / "dataset"
-            ds = AnnotationDataset.for_model(folder, self.model)
-            self._open[str(ds.root)] = ds
-            while len(self._open) > self._keep:
-                root, _ = self._open.popitem(last=False)
-                shutil.rmtree(Path(root).parent, ignore_errors=True)
-            return ds
+            self._open[name] = ds
+            self._open.move_to_end(name)
+            while len(self._open) > OPEN_DATASETS:  # only the object goes: its folder stays until abandoned
+                self._open.popitem(last=False)
+
+    def _touch(self, name: str) -> None:
+        now = time.time()
+        if now - self._touched.get(name, 0) > TOUCH_EVERY:
+            self._touched[name] = now
+            self.store.put(f"dataset/{name}", {"touched": now})
+
+    def _new_dataset(self) -> tuple[str, AnnotationDataset]:
+        if shutil.disk_usage(self.store.root).free < MIN_FREE_BYTES:
+            raise UserError("The server's disk for data sets is nearly full, so no new data set can be made now; "
+                            "try again later, or run the app on your own computer (python app.py --out DATASET).")
+        self.sweep()
+        name = secrets.token_urlsafe(18)  # unguessable: the folder name is the tab's only handle on it
+        self.store.put(f"dataset/{name}", {"touched": time.time()})  # before the folder: a sweep never sees it unclaimed
+        folder = self.store.folder("datasets", name)
+        folder.mkdir(parents=True)
+        ds = AnnotationDataset.for_model(folder / "dataset", self.model)
+        self._hold(name, ds)
+        self._touched[name] = time.time()
+        return name, ds
+
+    def sweep(self, force: bool = False) -> list[str]:
+        """Remove browser data sets abandoned ``abandon_after`` seconds (and thumbnails as old);
+        at most every ``SWEEP_EVERY`` seconds unless ``force``. Returns the names removed."""
+        now = time.time()
+        if not force and now - self._swept < SWEEP_EVERY:
+            return []
+        self._swept = now
+        gone = []
+        for name, folder in self.store.folders("datasets"):
+            age = self.store.age(f"dataset/{name}")
+            if age is None:  # no record (a crash between the two, or an older version's): by the folder's time
+                try:
+                    age = now - folder.stat().st_mtime
+                except OSError:
+                    continue
+            if age > self.abandon_after:
+                with self._lock:
+                    self._open.pop(name, None)
+                self.store.remove_folder("datasets", name)
+                self.store.delete(f"dataset/{name}")
+                gone.append(name)
+        for key in self.store.keys("dataset/"):  # records whose folder is gone
+            if not self.store.folder("datasets", key.split("/", 1)[1]).is_dir():
+                self.store.delete(key)
+        for prefix in ("session/", "place/", "browser/"):  # tab states spilled, places and browser keys (annotate_ui.py)
+            self.store.expire(prefix, self.abandon_after)
+        for folder in (self._thumbs, self.store.root / "blobs"):
+            if not folder.is_dir():
+                continue
+            for thumb in folder.iterdir():
+                    try:
+                        if now - thumb.stat().st_mtime > self.abandon_after:
+                            thumb.unlink()
+                    except OSError:
+                        pass
+        return gone
 
     # ------------------------------------------------------------ moving between images
 
-    def open_images(self, paths: Iterable[str | os.PathLike] | None, tab: Any, place: Any) -> tuple[Tab, Place, str]:
+    def open_images(self, paths: Iterable[str | os.PathLike] | None, tab: Any, place: Any,
+                    progress: Callable[[int, int], None] | None = None) -> tuple[Tab, Place, str]:
         """Add image files / folders / zips to the data set (in the browser, the tab's own,
-        made now if it has none) and show the image in view, else the first not saved."""
+        made now if it has none) and show the image in view, else the first not saved.
+        A data set this app wrote (its zip or folder) or a VOC folder / zip with labels
+        (``SegmentationClass/``) is resumed: its labels, conversations and progress come in.
+        ``progress(done, total)`` hears how far the images are."""
         place = _place(place)
         paths = [p for p in (paths or []) if p]
         if not paths:
             raise UserError("No files given: drop image files or a zip.")
-        ds = self.dataset(place) if (self.out is not None or place["dataset"]) else self._new_dataset()
-        place["dataset"] = str(ds.root)
-        report = ds.add(paths)
+        if self.out is not None or place["dataset"]:
+            ds = self.dataset(place)
+        else:
+            place["dataset"], ds = self._new_dataset()
+        report = ds.open_paths(paths, progress)
         message = " ".join([report.summary(), *report.messages[:8]]) + (" …" if len(report.messages) > 8 else "")
         if not len(ds):
             return (tab if is_tab(tab) else blank_tab()), place, message
@@ -150,18 +248,28 @@ class Annotator:
         image, key = self.pool.intern(ds.image(image_id))
         state = ds.conversation(image_id)
         with self.pool.conversation(image, key) as conv:
-            if state is not None:
-                conv.set_state(state, image)
-            else:
+            try:
+                if state is not None:
+                    conv.set_state(state, image)
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError):  # a record that is not a conversation (a hand-made zip)
+                state = None
+            if state is None:
                 conv.set_image(image, image_id)
+                saved = ds.labels(image_id)
+                if saved is not None:  # labels that came without a conversation (a VOC data set): shown as set by hand
+                    conv.paint(np.where(saved < len(self.pool.classes), saved, VOID).astype(np.int16))
+                    ds.save(image_id, conv.labels(), conv.get_state())  # the same labels, now with their conversation
             tab = self.pool.tab(conv)
-        place = {"dataset": str(ds.root), "current": image_id, "key": tab["key"]}
-        k = ds.ids.index(image_id)
+        place = {"dataset": place["dataset"] if self.out is None else None, "current": image_id, "key": tab["key"]}
+        k = ds.index(image_id)
         return tab, place, f"Image {k + 1} of {len(ds)}: {image_id} ({ds.status(image_id)}). {ds.progress_text()}."
 
     def go_index(self, tab: Any, place: Any, index: int) -> tuple[Tab, Place, str]:
-        """Show the data set's ``index``-th image (a click on the thumbnail strip)."""
-        ids = self.dataset(_place(place)).ids
+        """Show the ``index``-th image of the strip's window (a click on the thumbnail strip)."""
+        place = _place(place)
+        ds = self.dataset(place)
+        ids = ds.ids
+        index += self.strip_offset(ds, place)
         if not 0 <= index < len(ids):
             raise UserError(f"There is no image {index + 1}: the data set has {len(ids)}.")
         return self.go(tab, place, ids[index])
@@ -179,7 +287,7 @@ class Annotator:
         ds = self.dataset(place)
         if not len(ds):
             raise UserError(NO_DATASET)
-        k = ds.ids.index(place["current"]) if place["current"] in ds.ids else -1 if delta > 0 else len(ds)
+        k = ds.index(place["current"]) if ds.has(place["current"]) else -1 if delta > 0 else len(ds)
         target = k + delta
         if not 0 <= target < len(ds):
             raise UserError("This is the last image." if delta > 0 else "This is the first image.")
@@ -204,9 +312,8 @@ class Annotator:
         """Save, then show the next image not saved yet (after this one, wrapping round)."""
         tab, place, said = self.save(tab, place)
         ds = self.dataset(place)
-        statuses = ds.statuses()
-        k = ds.ids.index(place["current"])
-        target = next((i for i in ds.ids[k + 1 :] + ds.ids[:k] if statuses[i] != SAVED), None)
+        ids, k = ds.ids, ds.index(place["current"])
+        target = next((i for i in ids[k + 1 :] + ids[:k] if ds.status(i) != SAVED), None)
         if target is None:
             return tab, place, f"{said} Every image is saved: download the data set, or open more images."
         tab, place, where = self.go(tab, place, target)
@@ -214,16 +321,30 @@ class Annotator:
 
     # ------------------------------------------------------------ what to show
 
-    def strip(self, place: Any) -> tuple[list[tuple[str, str]], int | None, str]:
-        """(thumbnails as (path, "<status mark> id"), index of the place's image, "12 / 50 saved")."""
+    def strip_offset(self, ds: AnnotationDataset, place: Place) -> int:
+        """Index of the strip's first thumbnail: a window of ``STRIP_WINDOW`` around the image in view."""
+        k = ds.index(place["current"]) if ds.has(place["current"]) else 0
+        return max(0, min(k - STRIP_WINDOW // 2, len(ds) - STRIP_WINDOW))
+
+    def strip(self, place: Any, tab: Any = None) -> tuple[list[tuple[str, str]], int | None, str]:
+        """(thumbnails as (path, "<status mark> id"), index of the place's image among them,
+        "12 / 50 saved"): the ``STRIP_WINDOW`` images around the one in view. With ``tab``
+        (still showing the place's image) that image's mark is live: a saved image changed
+        since shows ✓✎ before it is kept."""
         place = _place(place)
         try:
             ds = self.dataset(place)
         except UserError:
             return [], None, ""
-        statuses = ds.statuses()
-        items = [(str(ds.thumbnail(i, self._thumbs)), f"{MARKS[statuses[i]]} {i}") for i in ds.ids]
-        current = ds.ids.index(place["current"]) if place["current"] in ds.ids else None
+        offset = self.strip_offset(ds, place)
+        window = ds.ids[offset : offset + STRIP_WINDOW]
+        live = self._showing(tab, place)
+        items = []
+        for i in window:
+            status = ds.live_status(i, conversation_state(tab)) if live and i == place["current"] else ds.status(i)
+            items.append((str(ds.thumbnail(i, self._thumbs)), f"{MARKS[status]} {i}" if len(ds) <= STRIP_WINDOW
+                          else f"{MARKS[status]} {ds.index(i) + 1}. {i}"))
+        current = window.index(place["current"]) if place["current"] in window else None
         return items, current, ds.progress_text()
 
     def download(self, tab: Any, place: Any) -> str:
@@ -231,5 +352,20 @@ class Annotator:
         place = _place(place)
         ds = self.dataset(place)
         self.keep_current(tab, place)
-        folder = self._temp / "zips" / hashlib.sha1(str(ds.root).encode()).hexdigest()[:16]  # one zip per data set
+        folder = self.store.root / "cache" / "zips" / (place["dataset"] or "out")  # one zip per data set (name: unguessable)
+        write_hub_files(ds)  # the unzipped folder also loads with datasets.load_dataset(folder)
         return str(ds.zip(folder))
+
+    def push(self, tab: Any, place: Any, repo: str, token: Any) -> str:
+        """Push the data set to the signed-in person's dataset repo (guide/hubpush.py) -> a message with its URL."""
+        place = _place(place)
+        from .hubpush import push_dataset
+
+        if not getattr(token, "token", token):
+            from .hubpush import SIGN_IN
+
+            raise UserError(SIGN_IN)
+        ds = self.dataset(place)
+        self.keep_current(tab, place)
+        url = push_dataset(ds, repo, token)
+        return f"Pushed {ds.progress_text()} to {url}."

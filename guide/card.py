@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .hub import CARD_NAME
+from .folder import CARD_NAME
 from .model import ModelConfig
 
 

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UserError  # noqa: F401 - defined in the leaf guide/errors.py, long importable from here
 from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
 from .domain import domain_note
@@ -63,7 +64,8 @@ UNTOUCHED = -1  # in :meth:`Conversation.paint` edits: a pixel the hand did not 
 NO_IMAGE = "Pick an example scene or upload an image first."
 NO_TEXT_GUIDE = (
     "This model has no text guide yet, so I can't read hints. "
-    "Paint on the image and press Guide, or press Ask me and answer my question."
+    "Paint on the image and press Guide, or press Ask me and answer my question. "
+    "To teach it words, annotate and save images below, then press Teach this model words."
 )
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*")  # as guide/text/tokenizer.py splits words
 
@@ -89,11 +91,6 @@ def confirmation_answer(text: str) -> str | None:
     if m:
         return FIND_ANSWER if m.group(1) in ("find", "add", "mark") else REMOVE_ANSWER
     return None
-
-
-class UserError(Exception):
-    """A problem with what the person did; the message is shown to them as is, and
-    nothing in the conversation changed."""
 
 
 @dataclass
@@ -543,7 +540,12 @@ class Conversation:
         said = f"(set by hand) {', '.join(names)} ({int((edits >= 0).sum()):,} px)"
         marks = [{"label": int(v), "mask": rle_encode(edits == v)} for v in values]
         self.steps.append({"kind": "paint", "said": said, "turns": 0, "marks": marks, "changed": rle_encode(changed)})
-        reply = f"Set {int(changed.sum()):,} px by hand ({', '.join(names)}); guiding will not move them, Undo takes them back."
+        painted, moved = int((edits >= 0).sum()), int(changed.sum())
+        if moved:
+            reply = f"Set {moved:,} px by hand ({', '.join(names)}); guiding will not move them, Undo takes them back."
+        else:  # every painted pixel already showed its class: say so, not "Set 0 px"
+            reply = (f"Those {painted:,} px already showed {', '.join(names)}; they are now set by hand, so guiding will not "
+                     "move them (Undo takes that back).")
         self._say("user", said)
         self._say("assistant", reply)
         gained = {n: int((changed & (edits == v)).sum()) for n, v in zip(names, values)}

@@ -6,16 +6,19 @@ COCO's segmentation results: ``{"size": [H, W], "counts": "<string>"}``); read i
 with :func:`rle_decode` or ``pycocotools.mask.decode``. The same encoding stores what
 each conversation turn changed (guide/conversation.py).
 
-:class:`ExportFolders` keeps a server's exports in one temporary folder and deletes
-all but the newest, so a long-running app does not fill the disk.
+:class:`ExportFolders` keeps a server's exports in one temporary folder, each under a
+random name, and deletes them when old or beyond the newest, so a long-running app
+neither fills the disk nor serves one tab's export at a URL another could guess.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
 import shutil
 import tempfile
+import time
 import warnings
 import weakref
 from collections import deque
@@ -82,24 +85,46 @@ def write_export(
 
 
 class ExportFolders:
-    """One temporary root for a process's exports; only the newest ``keep`` survive.
+    """One root for a process's exports: a folder each, named by a random token, deleted
+    once ``ttl`` seconds old or beyond the newest ``keep``.
 
-    Each export gets its own sub-folder (so two tabs exporting "scene" never clash);
-    making one deletes the oldest beyond ``keep``; the root goes when the object does
-    (or at interpreter exit)."""
+    Each export gets its own sub-folder (so two tabs exporting "scene" never clash), named
+    with 128 random bits: placed inside the web server's file cache (``parent``), its URL is
+    the file's only key, so the same content exported twice gets two URLs and nobody can
+    guess another tab's. ``parent`` may be shared by several processes and outlive them
+    (kill -9): a new root sweeps its siblings older than ``ttl`` away. The root goes when
+    the object does (or at interpreter exit)."""
 
-    def __init__(self, keep: int = 64, prefix: str = "guideme-exports-") -> None:
-        self.root = Path(tempfile.mkdtemp(prefix=prefix))
-        self.keep = keep
-        self._folders: deque[Path] = deque()
+    def __init__(self, keep: int = 64, prefix: str = "guideme-exports-", parent: str | Path | None = None,
+                 ttl: float = 15 * 60) -> None:
+        if parent is not None:
+            Path(parent).mkdir(parents=True, exist_ok=True)
+            _sweep(Path(parent), prefix, ttl)
+        self.root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        self.keep, self.ttl = keep, ttl
+        self._folders: deque[tuple[float, Path]] = deque()
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.root), True)
 
     def new(self) -> Path:
-        folder = Path(tempfile.mkdtemp(dir=self.root))
-        self._folders.append(folder)
-        while len(self._folders) > self.keep:
-            shutil.rmtree(self._folders.popleft(), ignore_errors=True)
+        now = time.time()
+        while self._folders and (len(self._folders) >= self.keep or now - self._folders[0][0] > self.ttl):
+            shutil.rmtree(self._folders.popleft()[1], ignore_errors=True)
+        folder = self.root / secrets.token_urlsafe(16)
+        folder.mkdir()
+        self._folders.append((now, folder))
         return folder
 
     def close(self) -> None:
         self._cleanup()
+
+
+def _sweep(parent: Path, prefix: str, ttl: float) -> None:
+    """Remove ``prefix*`` folders in ``parent`` last changed more than ``ttl`` seconds ago
+    (roots of processes that ended without cleaning up)."""
+    now = time.time()
+    for old in parent.glob(prefix + "*"):
+        try:
+            if old.is_dir() and not old.is_symlink() and now - old.stat().st_mtime > ttl:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass

@@ -12,14 +12,10 @@ only, never pickle.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import re
-import socket
 from pathlib import Path
-from urllib.parse import urlparse
 
 # Bound the Hub's network waits so an unreachable Hub fails fast instead of hanging
 # (huggingface_hub reads these at import time; users' own settings win).
@@ -27,21 +23,17 @@ os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "5")
 os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
 
 import torch  # noqa: E402
-from safetensors import SafetensorError  # noqa: E402
-from safetensors.torch import load_file, save_file  # noqa: E402
-from torch import nn  # noqa: E402
 
-from .model import CONFIG_NAME, GuidedModel, ModelConfig, ModelLoadError  # noqa: E402
+from .folder import (  # noqa: E402,F401 - the folder names and readers, also importable from here
+    CARD_NAME, CHECKPOINTS, DEFAULT_MODEL, REPO_ROOT, TEXT_GUIDE_NAME, TORCHVISION, WEIGHTS_NAME, available_models,
+    load_segmenter, load_state, load_weights, read_config, read_safetensors, save_model,
+)
+from .model import CONFIG_NAME, GuidedModel, ModelConfig, ModelLoadError  # noqa: E402,F401
 from .models import ARCHITECTURES, build_segmenter  # noqa: E402
+from .online import hub_reachable, offline, reachable  # noqa: E402,F401 - the one Hub probe (guide/online.py)
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINTS = REPO_ROOT / "checkpoints"
-WEIGHTS_NAME = "model.safetensors"
-TEXT_GUIDE_NAME = "text_guide.safetensors"
-CARD_NAME = "README.md"
-TORCHVISION = "torchvision:"  # spec prefix: torchvision's pretrained weights (guide/pretrained.py)
 # ---------------------------------------------------------------- resolving names
 
 
@@ -51,34 +43,13 @@ def parse_spec(spec: str) -> tuple[str, str | None]:
     return repo, (revision or None)
 
 
-def offline() -> bool:
-    """Whether downloads are off: ``HF_HUB_OFFLINE=1`` (also stops torchvision downloads).
-    Read from the environment as huggingface_hub does, without importing it (~3 s here)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def reachable(url: str, timeout: float = 3.0) -> bool:
-    """Whether ``url``'s host accepts a connection within ``timeout`` s (False at once
-    when offline). Libraries retry failed requests with back-off (huggingface_hub: ~25 s
-    here with no network) or wait without a timeout (torch.hub); one quick connection
-    attempt avoids that wait. The answer is remembered per URL for the process."""
-    return not offline() and _connects(url, timeout)
-
-
-@functools.lru_cache(maxsize=16)
-def _connects(url: str, timeout: float) -> bool:
-    parts = urlparse(url)
-    port = parts.port or (80 if parts.scheme == "http" else 443)
-    try:
-        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
-        return True
-    except (OSError, ValueError):
-        return False
-
-
-def hub_reachable() -> bool:
-    """Whether the Hugging Face Hub answers at all (False at once under HF_HUB_OFFLINE=1)."""
-    return reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+def looks_like_path(spec: str) -> bool:
+    """Whether ``spec`` can only be a local path: it starts with ``./``, ``../``, ``/`` or ``~``
+    (or is ``.``/``..``), or holds a separator a Hub id never has (a backslash, two ``/``).
+    A Hub repo id is ``owner/name``, whose parts never start with ``.``, ``/`` or ``~``."""
+    seps = {"/", os.sep, os.altsep or "/"}
+    return (spec in (".", "..", "~") or spec.startswith(("./", "../", "~", *seps))
+            or any(s in spec for s in seps - {"/"}) or spec.partition("@")[0].count("/") > 1)
 
 
 def _hub_folder(repo_id: str, revision: str | None) -> tuple[Path, str]:
@@ -101,18 +72,29 @@ def _hub_folder(repo_id: str, revision: str | None) -> tuple[Path, str]:
         try:
             path = snapshot_download(repo_id, revision=revision, allow_patterns=patterns, local_files_only=True)
         except Exception:
-            raise ModelLoadError(
-                f"could not fetch {repo_id}@{revision or 'main'} from the Hugging Face Hub "
-                f"({type(online_error).__name__}) and it is not in the local cache"
-            ) from online_error
+            raise ModelLoadError(_not_fetched(repo_id, revision, online_error)) from online_error
         log.warning("Hub unreachable (%s); using the local cache for %s", type(online_error).__name__, repo_id)
         return Path(path), f"local HF cache of {repo_id}@{revision or 'main'} (Hub unreachable)"
 
 
+def _not_fetched(repo_id: str, revision: str | None, error: Exception) -> str:
+    """Why ``repo_id`` could not be had, in words: downloads off, Hub unreachable, or the Hub's answer."""
+    spec = f"{repo_id}@{revision or 'main'}"
+    if offline():
+        return (f"{spec} is not in the local cache and downloads are off (offline: HF_HUB_OFFLINE=1): "
+                "unset HF_HUB_OFFLINE to fetch it from the Hugging Face Hub, or give a local model folder")
+    if isinstance(error, ConnectionError):  # hub_reachable() said no
+        return (f"could not fetch {spec}: the Hugging Face Hub ({os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}) "
+                "is not reachable and it is not in the local cache")
+    name = type(error).__name__
+    if name in ("RepositoryNotFoundError", "GatedRepoError", "RevisionNotFoundError"):
+        return (f"could not fetch {spec} from the Hugging Face Hub ({name}: no such repository or revision, or it is "
+                "private or gated: log in with `hf auth login`) and it is not in the local cache")
+    return f"could not fetch {spec} from the Hugging Face Hub ({name}) and it is not in the local cache"
+
+
 def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, str]:
     """Find the folder for ``spec``; returns (folder, human-readable source)."""
-    from . import DEFAULT_MODEL
-
     spec = str(spec) if spec is not None else DEFAULT_MODEL
     if spec.startswith(TORCHVISION):
         raise ModelLoadError(f"{spec} is not a model folder: load it with load_model({spec!r})")
@@ -121,6 +103,9 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
         return local, f"local folder {local}"
     if (CHECKPOINTS / spec).is_dir():
         return CHECKPOINTS / spec, f"embedded checkpoints/{spec}"
+    if looks_like_path(spec):  # a typo in a folder path, not a Hub id: asking the Hub would only mislead
+        what = "is a file, not a model folder" if local.exists() else "does not exist"
+        raise ModelLoadError(f"model folder {spec} {what} ({local.resolve()}); a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
     repo_id, revision = parse_spec(spec)
     if repo_id.count("/") != 1:
         raise ModelLoadError(
@@ -135,11 +120,6 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
             log.warning("using embedded checkpoints/%s instead of %s", fallback.name, spec)
             return fallback, f"embedded checkpoints/{fallback.name} (Hub and cache unavailable for {spec})"
         raise
-
-
-def available_models() -> list[str]:
-    """Names of the model folders shipped in checkpoints/."""
-    return sorted(p.name for p in CHECKPOINTS.glob("*") if (p / CONFIG_NAME).is_file())
 
 
 def model_choices(extra: list[str] | tuple[str, ...] = ()) -> list[tuple[str, str]]:
@@ -173,55 +153,7 @@ def describe_model(spec: str) -> str:
     return spec
 
 
-# ---------------------------------------------------------------- reading and writing
-
-
-def read_config(folder: Path) -> ModelConfig:
-    path = folder / CONFIG_NAME
-    if not path.is_file():
-        raise ModelLoadError(f"{path} not found: a model folder needs {CONFIG_NAME} and {WEIGHTS_NAME}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ModelLoadError(f"{path} is not valid JSON: {e}") from e
-    return ModelConfig.from_dict(data, where=str(path))
-
-
-def load_weights(module: nn.Module, path: Path) -> None:
-    """Load safetensors weights into ``module``; clear errors naming ``path``."""
-    load_state(module, read_safetensors(path), path, "the architecture in its config.json")
-
-
-def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file; clear errors naming ``path``."""
-    if not path.is_file():
-        raise ModelLoadError(f"weights file {path} not found")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ModelLoadError(f"weights file {path} is corrupted or not safetensors: {e}") from e
-
-
-def load_state(module: nn.Module, state: dict[str, torch.Tensor], path: Path, expected: str) -> None:
-    """``module.load_state_dict(state, strict=True)``; a mismatch names ``path`` and ``expected``."""
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        first = str(e).splitlines()[0:3]
-        raise ModelLoadError(f"weights file {path} does not match {expected}: {' '.join(first)}") from e
-
-
-def load_segmenter(net: nn.Module, state: dict[str, torch.Tensor], path: Path, expected: str) -> nn.Module:
-    """Fill ``net``, built on the meta device, with ``state`` (strictly) on the CPU.
-
-    Building on the meta device skips random initialisation (seconds for a ResNet-101
-    on a CPU). The weights are copied into fresh CPU tensors rather than adopted: the
-    tensors a file yields may sit at unaligned addresses, and CPU kernels then round
-    differently, so the same weights from two files would not predict identically.
-    """
-    net.to_empty(device="cpu")
-    load_state(net, state, path, expected)
-    return net
+# ---------------------------------------------------------------- loading
 
 
 def load_model(spec: str | os.PathLike | None = None, device: torch.device | str | None = None) -> GuidedModel:
@@ -245,16 +177,3 @@ def load_model(spec: str | os.PathLike | None = None, device: torch.device | str
         text_guide = build_text_guide(config.text_guide)
         load_weights(text_guide, folder / TEXT_GUIDE_NAME)
     return GuidedModel(config, net, text_guide, device=device, source=source, folder=folder)
-
-
-def save_model(folder: str | os.PathLike, config: ModelConfig, net: nn.Module, text_guide: nn.Module | None = None) -> Path:
-    """Write config.json and safetensors weights into ``folder`` (created if needed)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    save_file(state, str(folder / WEIGHTS_NAME))
-    if text_guide is not None:
-        tstate = {k: v.detach().cpu().contiguous() for k, v in text_guide.state_dict().items()}
-        save_file(tstate, str(folder / TEXT_GUIDE_NAME))
-    (folder / CONFIG_NAME).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    return folder

@@ -30,7 +30,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import get_model_weights
 
-from .hub import TORCHVISION, load_segmenter, offline, reachable, save_model
+from .folder import TORCHVISION, WEIGHTS_NAME, load_segmenter, read_safetensors, save_model
+from .online import offline, reachable
 from .labels import voc_palette
 from .model import GuidedModel, ModelConfig, ModelLoadError
 from .models import ARCHITECTURES, build_segmenter, drop_aux, has_aux
@@ -217,10 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m guide import " + " ".join(shlex.quote(a) for a in argv)
     write_card(out, arch, model.config, command)
 
-    from .hub import load_model
-
-    again = load_model(out, device="cpu")  # read back: the folder must hold exactly these weights
-    mine, theirs = model.segmenter.model.state_dict(), again.segmenter.model.state_dict()
+    # read back: the folder must hold exactly these weights
+    mine, theirs = model.segmenter.model.state_dict(), read_safetensors(out / WEIGHTS_NAME)
     if mine.keys() != theirs.keys() or not all(torch.equal(mine[k], theirs[k]) for k in mine):
         raise ModelLoadError(f"{out} does not read back identically")
     print(f"wrote {out} ({len(mine)} tensors, read back identically): load it with load_model({str(out)!r})")

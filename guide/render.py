@@ -13,6 +13,7 @@ against ~270 KB), and looks the same on screen. Exports use the label map, never
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tempfile
 import threading
@@ -70,9 +71,11 @@ class EditorBackgrounds:
                 self._paths.move_to_end(key)
                 return str(found)
         path = self.folder / f"{key}.png"
-        tmp = path.with_suffix(".tmp")
-        Image.fromarray(resize(image, display_size(*image.shape[:2]))).save(tmp, "PNG", compress_level=1)
-        tmp.replace(path)
+        # a staging name of its own: two tabs opening the same image at once must not write one file
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".png")
+        with os.fdopen(fd, "wb") as f:
+            Image.fromarray(resize(image, display_size(*image.shape[:2]))).save(f, "PNG", compress_level=1)
+        os.replace(tmp, path)
         with self._lock:
             self._paths[key] = path
             self._paths.move_to_end(key)

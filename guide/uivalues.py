@@ -13,7 +13,9 @@ Every refusal is a :class:`~guide.conversation.UserError` with a message for the
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import math
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -28,11 +30,15 @@ from .conversation import NO_IMAGE, UserError, quote
 MAX_SIDE = 1024  # longer image side after downscaling
 MAX_INPUT_PIXELS = 50_000_000  # refuse larger uploads without decoding them
 MAX_LAYER_PIXELS = 2048 * 2048  # a sketch layer is the editor's canvas (<= 1024 px a side); refuse far larger ones
+MAX_LAYERS = 8  # sketch layers one request may send (the page's editor sends one)
+MAX_SKETCH_PIXELS = 2 * MAX_LAYER_PIXELS  # layer pixels of one request, all layers together
+MAX_SKETCH_COLOURS = 4096  # distinct colours in one layer's painted pixels (a brush sketch has a handful)
 MAX_POINTS = 400  # labelled pixels per sketch or JSON call (evenly subsampled per class)
 MAX_POINTS_TEXT = 100_000  # characters of JSON points
 MAX_POINTS_IN = 10_000  # points read from one JSON call (then subsampled)
 Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS  # PIL refuses (DecompressionBombError) beyond 2x this
 
+TOO_MANY_LAYERS = f"A sketch may have at most {MAX_LAYERS} layers; merge them and press Guide again."
 BAD_SKETCH = "That sketch could not be read. Paint in the editor (or send PNG layers with transparency), then press Guide."
 
 
@@ -79,18 +85,18 @@ def _has_alpha(im: Image.Image) -> bool:
     return im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode in ("P", "L", "RGB") and "transparency" in im.info)
 
 
-def read_layer(layer: str | os.PathLike | np.ndarray) -> np.ndarray | None:
+def read_layer(layer: str | os.PathLike | io.BytesIO | np.ndarray, max_pixels: int = MAX_LAYER_PIXELS) -> np.ndarray | None:
     """A sketch layer as HxWx4 uint8 RGBA; None for a layer without transparency (it cannot
-    say which pixels were painted). Files are size-checked before decoding."""
+    say which pixels were painted). Files are size-checked (at most ``max_pixels``) before decoding."""
+    too_big = "That sketch layer is {w}x{h} pixels; the most is " + f"{min(max_pixels, MAX_LAYER_PIXELS) / 1e6:.1f} MP."
     if isinstance(layer, np.ndarray):
         if layer.ndim != 3 or layer.shape[2] != 4:
             return None
-        if layer.shape[0] * layer.shape[1] > MAX_LAYER_PIXELS:
-            raise UserError(f"That sketch layer is {layer.shape[1]}x{layer.shape[0]} pixels; the most is {MAX_LAYER_PIXELS / 1e6:.1f} MP.")
+        if layer.shape[0] * layer.shape[1] > min(max_pixels, MAX_LAYER_PIXELS):
+            raise UserError(too_big.format(w=layer.shape[1], h=layer.shape[0]))
         return np.asarray(layer, dtype=np.uint8)
     try:
-        too_big = "That sketch layer is {w}x{h} pixels; the most is " + f"{MAX_LAYER_PIXELS / 1e6:.1f} MP."
-        with _open_capped(layer, MAX_LAYER_PIXELS, too_big) as im:
+        with _open_capped(layer, min(max_pixels, MAX_LAYER_PIXELS), too_big) as im:
             return np.asarray(im.convert("RGBA"), dtype=np.uint8) if _has_alpha(im) else None
     except UserError:
         raise
@@ -98,51 +104,92 @@ def read_layer(layer: str | os.PathLike | np.ndarray) -> np.ndarray | None:
         raise UserError(BAD_SKETCH) from None
 
 
+def nearest_class(rgb: np.ndarray, palette: np.ndarray, max_distance: float) -> np.ndarray:
+    """Nx3 uint8 colours -> N int16 class indices (nearest palette colour), -1 where the nearest
+    is further than ``max_distance``. Computed once per distinct colour (a brush sketch has a
+    few; more than ``MAX_SKETCH_COLOURS`` is not a sketch and is refused), so the cost is O(N)
+    in pixels plus O(colours x classes): a random-colour layer costs no more than a brush one."""
+    packed = (rgb[:, 0].astype(np.int32) << 16) | (rgb[:, 1].astype(np.int32) << 8) | rgb[:, 2]
+    seen = np.zeros(1 << 24, bool)  # 16 MB: every 24-bit colour, no sort
+    seen[packed] = True
+    colours = np.flatnonzero(seen)
+    del seen
+    if len(colours) > MAX_SKETCH_COLOURS:
+        raise UserError(f"That sketch has {len(colours):,} different colours; paint with the brush (one colour per class).")
+    c = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], 1).astype(np.int64)
+    pal = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
+    dist = ((c[:, None, :] - pal[None]) ** 2).sum(-1)  # colours x classes, <= 4096 x K
+    nearest = dist.argmin(1)
+    per_colour = np.where(dist[np.arange(len(c)), nearest] <= max_distance**2, nearest, -1).astype(np.int16)
+    lut = np.full(1 << 24, -1, np.int16)  # 32 MB, once per sketch
+    lut[colours] = per_colour
+    return lut[packed]
+
+
+def painted_map(
+    layers: Sequence[str | os.PathLike | io.BytesIO | np.ndarray | None] | None,
+    image_size: tuple[int, int],
+    palette: np.ndarray,
+    max_distance: float = 60.0,
+) -> tuple[np.ndarray, int]:
+    """Painted layers (RGBA, any size up to MAX_LAYER_PIXELS) -> the class painted at each image
+    pixel (HxW int16, -1 where nothing is) and the number of stroke pixels ignored.
+
+    A pixel is painted when its alpha is over half; its colour maps to the nearest palette
+    colour (class), and colours further than ``max_distance`` from every class are ignored.
+    Later layers win where they overlap (and, in a layer larger than the image, the later
+    pixel in row-major order).
+
+    Bounded per request: at most ``MAX_LAYERS`` layers and ``MAX_SKETCH_PIXELS`` layer pixels
+    in all, each layer measured before it is decoded; memory is one image-sized label map plus
+    one layer's arrays at a time (nothing per colour or per layer at full size is kept).
+    """
+    H, W = image_size
+    if layers is not None and len(layers) > MAX_LAYERS:
+        raise UserError(TOO_MANY_LAYERS)
+    pal = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
+    label = np.full(H * W, -1, np.int16)
+    ignored, budget = 0, MAX_SKETCH_PIXELS
+    for layer in layers or []:
+        if budget <= 0:
+            raise UserError(f"That sketch has more than {MAX_SKETCH_PIXELS / 1e6:.1f} MP of layers in all.")
+        rgba = read_layer(layer, budget) if layer is not None else None
+        if rgba is None:
+            continue
+        h, w = rgba.shape[:2]
+        budget -= h * w
+        painted = np.flatnonzero(rgba[..., 3].reshape(-1) > 127)
+        if painted.size == 0:
+            continue
+        cls = nearest_class(rgba.reshape(-1, 4)[painted, :3], pal, max_distance)
+        del rgba
+        ok = cls >= 0
+        ignored += int(painted.size - np.count_nonzero(ok))
+        painted, cls = painted[ok], cls[ok]
+        ys, xs = np.divmod(painted, w)
+        flat = np.minimum(H - 1, ys * H // h) * W + np.minimum(W - 1, xs * W // w)
+        if h > H or w > W:  # several layer pixels per image pixel: the last one (row-major) wins
+            keep = len(flat) - 1 - np.unique(flat[::-1], return_index=True)[1]
+            flat, cls = flat[keep], cls[keep]
+        label[flat] = cls
+    return label.reshape(H, W), ignored
+
+
 def strokes_to_points(
-    layers: Sequence[str | os.PathLike | np.ndarray | None] | None,
+    layers: Sequence[str | os.PathLike | io.BytesIO | np.ndarray | None] | None,
     image_size: tuple[int, int],
     palette: np.ndarray,
     max_points: int = MAX_POINTS,
     max_distance: float = 60.0,
 ) -> tuple[list[tuple[int, int, int]], int]:
-    """Painted layers (RGBA, any size up to MAX_LAYER_PIXELS) -> ``(row, col, class)`` in
-    image coordinates, and the number of stroke pixels ignored.
-
-    A pixel is painted when its alpha is over half; its colour maps to the nearest palette
-    colour (class), and colours further than ``max_distance`` from every class are ignored.
-    Later layers win where they overlap. At most ``max_points`` points, evenly subsampled
-    within each class (see :func:`subsample`).
-    """
-    H, W = image_size
-    pal = np.asarray(palette, dtype=np.int64)
-    flat, labs, ignored = [], [], 0
-    for layer in layers or []:
-        rgba = read_layer(layer) if layer is not None else None
-        if rgba is None:
-            continue
-        ys, xs = np.nonzero(rgba[..., 3] > 127)
-        if ys.size == 0:
-            continue
-        # Nearest class colour, computed once per distinct colour (strokes have few).
-        packed = rgba[ys, xs, :3].astype(np.int64) @ np.array([1 << 16, 1 << 8, 1])
-        colours, inverse = np.unique(packed, return_inverse=True)
-        rgb = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], 1)
-        dist = ((rgb[:, None, :] - pal[None]) ** 2).sum(-1)
-        nearest = dist.argmin(1)
-        ok_colour = dist[np.arange(len(colours)), nearest] <= max_distance**2
-        ok = ok_colour[inverse]
-        ignored += int((~ok).sum())
-        h, w = rgba.shape[:2]
-        iy = np.minimum(H - 1, ys[ok] * H // h)
-        ix = np.minimum(W - 1, xs[ok] * W // w)
-        flat.append(iy * W + ix)
-        labs.append(nearest[inverse][ok])
-    if not flat:
+    """Painted layers -> ``(row, col, class)`` in image coordinates (see :func:`painted_map`),
+    and the number of stroke pixels ignored. At most ``max_points`` points, evenly subsampled
+    within each class (see :func:`subsample`)."""
+    label, ignored = painted_map(layers, image_size, palette, max_distance)
+    ys, xs = np.nonzero(label >= 0)
+    if ys.size == 0:
         return [], ignored
-    flat_all, labs_all = np.concatenate(flat)[::-1], np.concatenate(labs)[::-1]  # reversed: the last layer's pixel comes first
-    keys, first = np.unique(flat_all, return_index=True)
-    points = np.stack([keys // W, keys % W, labs_all[first]], 1)
-    return subsample(points, max_points), ignored
+    return subsample(np.stack([ys, xs, label[ys, xs]], 1), max_points), ignored
 
 
 def subsample(points: Sequence[Sequence[int]] | np.ndarray, max_points: int) -> list[tuple[int, int, int]]:
@@ -174,6 +221,8 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
         raise UserError(f"Points are not valid JSON ({e.msg}); expected [[y, x, class], ...].") from None
     except RecursionError:
         raise UserError("Points are nested too deeply; expected [[y, x, class], ...].") from None
+    except ValueError:  # e.g. an integer of more than 4,300 digits
+        raise UserError("Points hold a number too large to read; expected [[y, x, class], ...] in image pixels.") from None
     if not isinstance(data, list) or not data:
         raise UserError("Points must be a non-empty list of [y, x, class].")
     if len(data) > MAX_POINTS_IN:
@@ -184,7 +233,7 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
         if not isinstance(item, list) or len(item) != 3:
             raise UserError(f"Each point must be [y, x, class]; got {_short_json(item)}.")
         y, x, c = item
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in (y, x)):
+        if not all(_coordinate(v) for v in (y, x)):
             raise UserError(f"Point coordinates must be numbers; got {_short_json(item)}.")
         label = class_index(c, classes)
         if label is None:
@@ -194,6 +243,25 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
     if not points:
         raise UserError(f"No point lies inside the {W}x{H} image (points are [row, column, class]).")
     return subsample(points, MAX_POINTS)
+
+
+def _coordinate(v: Any) -> bool:
+    """A usable pixel coordinate: a finite number of sane size (huge ints and NaN are not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return abs(v) < 2**31 if isinstance(v, int) else math.isfinite(v)
+
+
+def readable_text(text: Any, what: str = "message") -> str:
+    """``text`` as typed, or UserError when it cannot be shown or stored: not a string, or a
+    lone UTF-16 surrogate (a broken emoji from a script; it would make the chat unsendable)."""
+    if text is None:
+        return ""
+    if not isinstance(text, str):
+        raise UserError(f"That {what} is not text.")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise UserError(f"That {what} has a broken character (a lone UTF-16 surrogate); please type it again.")
+    return text
 
 
 def _short_json(value: Any) -> str:
@@ -231,10 +299,10 @@ def strokes_to_edits(
     pal = np.asarray(palette, dtype=np.int64).reshape(-1, 3)
     if void_colour is not None:
         pal = np.concatenate([pal, np.asarray(void_colour, dtype=np.int64).reshape(1, 3)])
-    points, ignored = strokes_to_points(layers, image_size, pal, max_points=H * W)
+    painted, ignored = painted_map(layers, image_size, pal)
     edits = np.full((H, W), UNTOUCHED, np.int16)
-    if points:
-        p = np.asarray(points, dtype=np.int64)
-        label = np.where((void_colour is not None) & (p[:, 2] == len(pal) - 1), VOID, p[:, 2])
-        edits[p[:, 0], p[:, 1]] = label
+    hit = painted >= 0
+    edits[hit] = painted[hit]
+    if void_colour is not None:
+        edits[painted == len(pal) - 1] = VOID
     return edits, ignored

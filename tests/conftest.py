@@ -14,6 +14,17 @@ from guide.hub import save_model
 from guide.model import ModelConfig
 from guide.models import build_segmenter
 
+# The fast tier (python -m pytest -m "not slow") leaves these modules out: a real browser, servers in
+# subprocesses, many tabs, long training runs.
+SLOW_MODULES = {"test_browser", "test_browser_annotate", "test_browser_tools"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 # The device the core tests run the tiny models on: "cpu" (CI), or "cuda" on a GPU machine
 # (GUIDE_TEST_DEVICE=cuda python -m pytest tests/test_pointtail.py tests/test_session.py ...).
 DEVICE = os.environ.get("GUIDE_TEST_DEVICE", "cpu")
@@ -208,3 +219,10 @@ def models_server(hub_cache: Path, app_model_dir: Path):
         demo, _ = app.demo_from_args([])
         with launched(demo) as url:
             yield url, demo, str(app_model_dir)
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path_factory, monkeypatch):
+    """Each test's app keeps its durable state (guide/store.py) in a folder of its own, not
+    in the machine's shared default store."""
+    monkeypatch.setenv("GUIDE_STORE", str(tmp_path_factory.mktemp("store")))

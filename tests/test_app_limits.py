@@ -185,6 +185,7 @@ def small_server(app_model_dir: Path):
         demo.close()
 
 
+@pytest.mark.slow
 def test_many_tabs_stay_within_a_memory_bound(small_server, tmp_path: Path) -> None:
     """TABS tabs, each loading its own image. The bound: the server keeps at most MAX_TABS
     tab states and POOL conversations, so at most MAX_TABS + POOL images are alive
@@ -215,3 +216,186 @@ def test_many_tabs_stay_within_a_memory_bound(small_server, tmp_path: Path) -> N
     assert len(pool._images) <= POOL, len(pool._images)
     c.reset_session()  # and a new tab works
     assert c.predict(handle_file(str(path)), api_name="/set_image")[STATUS] == "Image loaded."
+
+
+# --------------------------------------------------------------------------- a public server (issue 20)
+
+
+RAW_STATUS = STATUS + 1  # a raw call's outputs include the tab's state first
+
+
+def raw(url: str, api: str, data: list, session_hash: str) -> tuple[str, object]:
+    """Call ``api`` with a raw payload (no client-side upload or validation), in the tab
+    ``session_hash``: ("complete", outputs) or ("error", message)."""
+    import httpx
+
+    body = json.dumps({"data": data, "session_hash": session_hash}).encode()  # ASCII: lone surrogates as \\ud800 escapes
+    r = httpx.post(f"{url}gradio_api/call/{api}", content=body, headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 200, r.text[:200]
+    text = httpx.get(f"{url}gradio_api/call/{api}/{r.json()['event_id']}", timeout=60).text
+    event = text.split("event: ", 1)[1].split("\n", 1)[0]
+    return event, json.loads(text.split("data: ", 1)[1].split("\n", 1)[0])
+
+
+def filedata(path: str) -> dict:
+    return {"path": path, "meta": {"_type": "gradio.FileData"}}
+
+
+def test_a_folder_or_a_file_not_uploaded_is_refused_everywhere(tab, url: str, tmp_path: Path, app_server) -> None:
+    """The leak: a FileData naming Gradio's upload folder (where another client's upload lies)
+    imported every file in it; now only files this server received as uploads are taken."""
+    from gradio.utils import get_upload_folder
+
+    from guide.ui.uploads import NOT_UPLOADED
+
+    c, before = tab
+    other = Client(url, verbose=False)  # a second user uploads a photo of their own
+    mine = tmp_path / "private.png"
+    Image.fromarray(np.full((40, 50, 3), 77, np.uint8)).save(mine)
+    assert other.predict(handle_file(str(mine)), api_name="/set_image")[STATUS] == "Image loaded."
+    theirs = next(p for p in Path(get_upload_folder()).rglob("private.png"))
+    export = next(str(f) for f in c.predict(api_name="/export") if str(f).endswith(".png"))  # served by the app, not uploaded
+    demo = app_server[1]
+    for path in [get_upload_folder(), str(theirs.parent), str(Path(export).parent), str(Path(export).resolve()), "/etc/passwd"]:
+        for api, data in [("open_images", [[filedata(path)], None, None, False]), ("set_image", [filedata(path), None, False]),
+                          ("guide", [{"background": None, "layers": [filedata(path)], "composite": None}, None, False])]:
+            event, out = raw(url, api, data, c.session_hash)
+            assert event == "error" and out["error"] == NOT_UPLOADED, (api, path, out)
+    # and Gradio never took the folder as a file of its own (it would try to delete it at shutdown)
+    assert not any(get_upload_folder() in s or str(theirs.parent) in s for s in demo.temp_file_sets), demo.temp_file_sets
+    assert c.predict(api_name="/download_dataset") is None  # no data set was made for this tab
+    unchanged_and_still_working(c, before)
+
+
+def test_exports_get_unguessable_short_lived_urls(app_server, tab) -> None:
+    c, _ = tab
+    exports = app_server[1].guide_app.exports
+    first = [Path(f) for f in c.predict(api_name="/export")]
+    second = [Path(f) for f in c.predict(api_name="/export")]
+    assert [f.name for f in first] == [f.name for f in second] and first[0].read_bytes() == second[0].read_bytes()
+    made = sorted(exports.root.iterdir(), key=lambda p: p.stat().st_mtime)[-2:]
+    assert made[0].name != made[1].name and min(len(m.name) for m in made) >= 22  # 128 random bits each
+    ttl, exports.ttl = exports.ttl, 0.0
+    try:
+        c.predict(api_name="/export")  # making one deletes those past the time to live
+        assert not any(m.exists() for m in made)
+    finally:
+        exports.ttl = ttl
+
+
+def test_many_layers_are_refused_before_decoding_and_layers_cost_their_pixels_once(tab, tmp_path: Path) -> None:
+    """10 fully painted 2048x2048 layers took +2.5 GB and 11 s; now more than 8 layers are refused
+    unread, and the most a sketch may send (8 layers, 8.4 MP, 16 colours each) stays far below
+    +400 MB (tracemalloc counts numpy's buffers)."""
+    import tracemalloc
+
+    from guide.uivalues import MAX_LAYERS, TOO_MANY_LAYERS
+
+    c, before = tab
+    big = tmp_path / "big.png"
+    Image.new("RGBA", (2048, 2048), (230, 25, 75, 255)).save(big)
+    r = c.predict({"background": None, "layers": [handle_file(str(big))] * (MAX_LAYERS + 2), "composite": None}, api_name="/guide")
+    assert r[STATUS] == TOO_MANY_LAYERS, r[STATUS]
+    unchanged_and_still_working(c, before)
+    blocks = np.repeat(np.repeat(np.array(TINY, np.uint8)[np.arange(16) % 4].reshape(4, 4, 3), 256, 0), 256, 1)  # 1024x1024
+    layer = tmp_path / "layer.png"
+    Image.fromarray(np.dstack([blocks, np.full(blocks.shape[:2], 255, np.uint8)])).save(layer)
+    tracemalloc.start()
+    try:
+        r = c.predict({"background": None, "layers": [handle_file(str(layer))] * MAX_LAYERS, "composite": None}, api_name="/guide")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r[STATUS].startswith("Guided by"), r[STATUS]
+    assert peak < 400 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+TINY = [[135, 206, 235], [60, 180, 75], [230, 25, 75], [255, 225, 25]]  # tests/conftest.py TINY_PALETTE
+
+
+def test_random_colour_layer_and_pixel_bombs_in_data_urls_are_cheap_refusals(tab, tmp_path: Path) -> None:
+    import base64
+    import io
+    import tracemalloc
+
+    c, before = tab
+    noise = np.random.default_rng(0).integers(0, 256, (2048, 2048, 4), dtype=np.uint8)
+    noise[..., 3] = 255
+    layer = tmp_path / "noise.png"
+    Image.fromarray(noise).save(layer)
+    r = c.predict({"background": None, "layers": [handle_file(str(layer))], "composite": None}, api_name="/guide")
+    assert "different colours; paint with the brush" in r[STATUS], r[STATUS]
+    buf = io.BytesIO()
+    Image.new("1", (9999, 9999)).save(buf, "PNG")  # ~16 KB that decodes to 100 MP
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    tracemalloc.start()
+    try:
+        event, out = raw(c.src, "set_image", [{"path": None, "url": url, "meta": {"_type": "gradio.FileData"}}, None, False], c.session_hash)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert event == "complete" and "too large" in out[RAW_STATUS] and "50 MP" in out[RAW_STATUS], out
+    assert peak < 50 * 2**20, f"peak {peak / 2**20:.0f} MB"
+    unchanged_and_still_working(c, before)
+
+
+def test_requests_the_handlers_never_see_get_messages(tab, url: str, app_server, capfd) -> None:
+    """Payloads that failed inside Gradio or the handlers with a traceback: each is a message now,
+    changes nothing, the tab works right after, and the server's log shows no traceback."""
+    import httpx
+
+    c, before = tab
+    capfd.readouterr()
+    event, out = raw(url, "load_model", ["../../etc", None], c.session_hash)  # Gradio's dropdown refuses it
+    assert event == "error" and "not in the list of choices" in out["error"], out
+    event, out = raw(url, "pick", [None, None, False], c.session_hash)  # no event data
+    assert event in ("complete", "error"), out
+    message = out[RAW_STATUS] if event == "complete" else out["error"]
+    assert message and "Traceback" not in message, out
+    event, out = raw(url, "load_model", [None, None], c.session_hash)
+    assert event == "complete" and out[1] == app.CHOOSE_MODEL, out
+    for text in ["[[%d, 5, 0]]" % 10**400, "[[%d, 5, 0]]" % 10**30, "[[5, 5, %d]]" % 10**30, "[[1e999, 5, 0]]"]:
+        r = c.predict(text, api_name="/guide_points")
+        assert len(r[STATUS]) < 300 and ("too large" in r[STATUS] or "numbers" in r[STATUS] or "Unknown class" in r[STATUS]
+                                         or "No point lies" in r[STATUS]), r[STATUS]
+    resp = httpx.post(f"{url}gradio_api/call/chat", content=b"{" + b" " * (40 * 2**20) + b"}",
+                      headers={"content-type": "application/json"}, timeout=60)
+    assert resp.status_code == 413 and "Request too large" in resp.text
+    unchanged_and_still_working(c, before)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_lone_surrogate_is_refused_and_the_tab_keeps_working(tab) -> None:
+    c, before = tab
+    event, out = raw(c.src, "chat", ["there is a coat \ud800 on the left", None, False], c.session_hash)
+    assert event == "complete" and "broken character" in out[RAW_STATUS], out
+    unchanged_and_still_working(c, before)
+    assert c.predict(api_name="/ask")[STATUS].startswith("What is here")
+    event, out = raw(c.src, "answer", ["\udfff", None, False], c.session_hash)
+    assert event == "complete" and "broken character" in out[RAW_STATUS], out
+    r = c.predict("there is a coat on the left", api_name="/chat")
+    assert "Which class" not in r[STATUS] and "broken" not in r[STATUS], r[STATUS]
+
+
+def test_sketch_uploads_waiting_are_bounded_in_bytes_and_expire(monkeypatch) -> None:
+    """The page uploads a sketch's layers before the event that reads them; a page that never sends
+    that event left them on the server for ever (~150 MB an id). Now only layers are kept, in at most
+    MAX_BLOB_BYTES per editor, oldest first out, and none older than BLOB_TTL."""
+    import gradio as gr
+    from types import SimpleNamespace
+
+    editor = app.SketchEditor()
+    part = lambda blob_id, kind="layer", n=1000: SimpleNamespace(  # noqa: E731
+        data={"type": kind, "index": "0" if kind == "layer" else None, "id": blob_id}, files=[("blob", b"x" * n)])
+    editor.accept_blobs(part("a", "background", 5000))
+    editor.accept_blobs(part("a", "composite", 5000))
+    assert "a" not in editor.blob_storage  # the server's own picture is never stored back
+    monkeypatch.setattr(app, "MAX_BLOB_BYTES", 2500)
+    for blob_id in "abc":
+        editor.accept_blobs(part(blob_id))
+    assert sorted(editor.blob_storage) == ["b", "c"]  # "a" went first
+    with pytest.raises(gr.Error):
+        editor.accept_blobs(part("d", n=3000))  # one sketch larger than the bound
+    monkeypatch.setattr(app, "BLOB_TTL", -1.0)
+    editor.accept_blobs(part("e"))
+    assert sorted(editor.blob_storage) == ["e"]  # the others expired

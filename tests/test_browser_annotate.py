@@ -97,3 +97,32 @@ def test_many_images_with_keyboard_shortcuts(annotate_server) -> None:
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "browser-annotate.png"), full_page=True)
     assert (ARTIFACTS / "browser-annotate.png").stat().st_size > 10_000
+
+
+def test_a_reload_gets_the_tabs_data_set_back(app_model_dir: Path, tmp_path: Path) -> None:
+    """Browser mode (a public Space): the page keeps a key in localStorage (gr.BrowserState);
+    after a reload the tab's data set, its progress and the image in view come back."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import app
+    from guide.backprop import BackpropSettings
+    from guide.hub import load_model
+
+    paths = []
+    for i in range(3):
+        img = np.random.default_rng(i).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+        paths.append(tmp_path / f"photo{i}.png")
+        Image.fromarray(img).save(paths[-1])
+    demo = app.build_demo(load_model(app_model_dir, device="cpu"), BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[])
+    with launched(demo) as url, open_page(sync_api, url, ARTIFACTS / "browser-reload-failure.png", height=1400) as page:
+        page.locator("#gm-annotate").get_by_text("Annotate many images").click()  # the accordion (closed without --out)
+        page.locator("#gm-batch input[type=file]").set_input_files([str(p) for p in paths])
+        text_has(page, "#gm-progress", "0 / 3 saved")
+        page.locator("#gm-save-next").click()
+        text_has(page, "#gm-progress", "1 / 3 saved")
+        text_has(page, "#gm-status", "Image 2 of 3: photo1")
+        page.reload()
+        text_has(page, "#gm-status", "Welcome back")
+        page.locator("#gm-annotate").get_by_text("Annotate many images").click()
+        text_has(page, "#gm-status", "Image 2 of 3")
+        text_has(page, "#gm-progress", "1 / 3 saved")
+        page.wait_for_function("() => document.querySelectorAll('#gm-strip img').length === 3", timeout=30_000)

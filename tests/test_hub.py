@@ -132,3 +132,63 @@ def test_model_choices_list_the_embedded_model_and_torchvision():
     assert specs[0] == "scenes-lraspp" and specs[-1] == "someone/else@v1"
     assert "torchvision:deeplabv3_mobilenet_v3_large" in specs and len(specs) == len(set(specs)) == 8
     assert describe_model("scenes-lraspp").startswith("scenes-lraspp · synthetic scenes · 16 classes")
+
+
+@pytest.mark.parametrize("spec", ["./no-such-folder", "../no-such-folder", "/no/such/folder", "~/no-such-folder",
+                                  "models/deeplab/no-such", "./no-such-folder@v1"])
+def test_a_local_path_typo_says_the_folder_does_not_exist(spec, monkeypatch):
+    """A spec that can only be a path never reaches the Hub: the message names the missing folder."""
+    import guide.hub as hub
+
+    def no_hub(*args):
+        raise AssertionError("the Hub was asked about a local path")
+
+    monkeypatch.setattr(hub, "_hub_folder", no_hub)
+    with pytest.raises(ModelLoadError) as e:
+        load_model(spec)
+    message = str(e.value)
+    assert f"model folder {spec} does not exist" in message and "Hub" not in message
+    assert str(Path(spec).expanduser().resolve()) in message  # where it looked
+
+
+def test_a_path_to_a_file_says_it_is_not_a_folder(tmp_path):
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match="is a file, not a model folder"):
+        load_model(str(weights))
+
+
+def test_the_command_line_says_the_folder_does_not_exist(capsys):
+    from guide.__main__ import main
+
+    assert main(["bench", "--model", "./no-such-folder"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: model folder ./no-such-folder does not exist") and err.count("\n") == 1
+
+
+def test_a_hub_id_offline_says_offline(monkeypatch, tmp_path):
+    """HF_HUB_OFFLINE=1 and a Hub model that is not cached: the message says downloads are off."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError) as e:
+        load_model("someone/not-cached-anywhere@0123456789abcdef0123456789abcdef01234567")
+    message = str(e.value)
+    assert "offline" in message and "HF_HUB_OFFLINE=1" in message and "not in the local cache" in message
+    assert "ConnectionError" not in message
+
+
+def test_an_unreachable_hub_says_unreachable(monkeypatch):
+    import guide.hub as hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda: False)
+    with pytest.raises(ModelLoadError) as e:
+        load_model("someone/not-cached-anywhere@main")
+    message = str(e.value)
+    assert "is not reachable" in message and "not in the local cache" in message and "offline" not in message
+
+
+def test_hub_ids_are_not_paths():
+    from guide.hub import looks_like_path
+
+    assert not any(looks_like_path(s) for s in ["owner/name", "owner/name@v1", "owner/name.v2@abc", "scenes-lraspp"])
+    assert all(looks_like_path(s) for s in ["./x", "../x", "/x", "~/x", "~", ".", "a/b/c", "./x@v1"])

@@ -9,7 +9,7 @@ import pytest
 from guide.__main__ import main
 
 
-ALL_COMMANDS = ["train-segmenter", "train-guide", "evaluate", "evaluate text", "evaluate reader", "bench", "examples", "import"]
+ALL_COMMANDS = ["train-segmenter", "train-guide", "evaluate", "evaluate text", "evaluate reader", "bench", "examples", "import", "space"]
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

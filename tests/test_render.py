@@ -69,3 +69,32 @@ def test_editor_background_is_written_once_per_image_and_bounded() -> None:
     backgrounds.path(images[1])
     backgrounds.path(images[2])  # over the bound: the least recently used file goes
     assert not Path(first).exists() and len(list(backgrounds.folder.iterdir())) == 2
+
+
+def test_two_tabs_opening_the_same_image_at_once_both_get_the_whole_png() -> None:
+    """Concurrent first opens of one image each stage their own file (no shared .tmp name)."""
+    import threading
+
+    from PIL import Image
+
+    from guide.render import EditorBackgrounds
+
+    image = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    errors, paths = [], []
+    for _ in range(5):
+        backgrounds = EditorBackgrounds()
+
+        def open_it() -> None:
+            try:
+                paths.append(backgrounds.path(image))
+            except Exception as e:  # the old shared staging name: FileNotFoundError on the second rename
+                errors.append(e)
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert [p.name for p in backgrounds.folder.iterdir()] == [Path(paths[-1]).name]  # no staging file left
+        assert Image.open(paths[-1]).size == display_size(480, 640)[::-1]

@@ -28,7 +28,7 @@ from guide.data.voc import LAYOUT as VOC_LAYOUT
 from guide.data.voc import VOC_CLASSES, VOCSegmentation
 
 __all__ = [
-    "fit_square", "CLASSES", "PALETTE", "VOID", "SPLITS", "SPLIT_LENGTHS", "SceneDataset", "VOCSegmentation", "COCOStuff",
+    "fit_square", "crop_to_input", "CLASSES", "PALETTE", "VOID", "SPLITS", "SPLIT_LENGTHS", "SceneDataset", "VOCSegmentation", "COCOStuff",
     "VOC_CLASSES", "COCOSTUFF_CLASSES", "DATASETS", "get_dataset",
 ]
 
@@ -76,6 +76,36 @@ def fit_square(image: np.ndarray, label: np.ndarray, size: int) -> tuple[np.ndar
     lab = np.full((size, size), VOID, np.uint8)
     img[:nh, :nw] = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR))
     lab[:nh, :nw] = np.asarray(Image.fromarray(label).resize((nw, nh), Image.NEAREST))
+    return img, lab
+
+
+def crop_to_input(image: np.ndarray, label: np.ndarray, network_hw: tuple[int, int], size: int,
+                  rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """An (image HxWx3, label HxW) pair as a ``size`` x ``size`` training input at the scale the
+    network sees it at use: resized to ``network_hw`` (``GuidedModel.network_size``: bilinear
+    image, nearest label), then a ``size`` x ``size`` window at a random offset (``rng``; the
+    top left without one) where a side is longer, padded at the bottom / right (black image,
+    ``VOID`` label: no loss there) where it is shorter.
+
+    Why a crop and not :func:`fit_square`: torchvision's segmenters see a photo with its
+    *shorter* side at 520 px, so squeezing the longer side to 520 would train the text guide
+    on objects smaller than any it will be asked about. For a model that scales the longer
+    side (the embedded one) this is :func:`fit_square` (the window covers the whole image).
+    Memory stays bounded at ``size`` x ``size`` per image whatever the data set's sizes.
+    """
+    nh, nw = network_hw
+    if label.shape != (nh, nw):
+        image = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BILINEAR))
+        label = np.asarray(Image.fromarray(label).resize((nw, nh), Image.NEAREST))
+    y = int(rng.integers(nh - size + 1)) if rng is not None and nh > size else 0
+    x = int(rng.integers(nw - size + 1)) if rng is not None and nw > size else 0
+    image, label = image[y : y + size, x : x + size], label[y : y + size, x : x + size]
+    if label.shape == (size, size):
+        return image, label
+    h, w = label.shape
+    img = np.zeros((size, size, 3), np.uint8)
+    lab = np.full((size, size), VOID, np.uint8)
+    img[:h, :w], lab[:h, :w] = image, label
     return img, lab
 
 

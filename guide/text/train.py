@@ -17,11 +17,19 @@ in memory) and each step runs only GRU + guiding block + tail. The loss is compu
 ``--loss-size`` (default half the input side): the tail's last op is a bilinear
 upsampling, so a coarser target grid costs little accuracy and halves the step time.
 
+Real data sets (``--data voc --root DIR``: Pascal VOC, or a folder the app annotated, any
+image sizes): each image becomes one ``input_size`` square at the scale the network sees it at
+use (:func:`guide.data.crop_to_input`: torchvision's models put the shorter side at 520 px,
+so a 520 x 520 window of it); the features are cached within ``--cache-mb`` and recomputed
+per step above it. guide/teach.py runs :func:`train_guide` in the app's background
+(:class:`Hooks`: progress and cancel) on the live model.
+
 Seeded and resumable (``--resume``; weights and Adam moments in safetensors, the step
 in JSON); runs under ``torchrun`` (each rank caches and samples its own shard of the
 scenes and DDP averages the gradients). Writes ``--out`` as a complete model folder
 (guide/hub.py format) with ``text_guide.safetensors`` and the ``text_guide`` entry of
-``config.json``.
+``config.json``, a model card (``README.md``: source model, data set, image count, command,
+val numbers) and ``train_log.json``.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +94,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--time-limit", type=float, default=None, help="stop (and save) after this many minutes in all")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy 2-core CPU)")
     p.add_argument("--val", type=int, default=100, help="val scenes for the final one-hint check (0: skip)")
+    p.add_argument("--cache-mb", type=float, default=2048,
+                   help="memory for cached head features (default 2048); above it each step recomputes its "
+                        "scenes' features (slower, bounded memory)")
     return p.parse_args(argv)
 
 
@@ -166,13 +177,16 @@ class FeatureCache:
 
     guided: NxCxhxw float16; skips: name -> Nx... float16; preds, labels: NxHxW uint8
     (initial prediction, ground truth with 255 void); scene: N dataset indices.
+    When the features of all N would not fit the memory budget (``--cache-mb``), ``guided``
+    is None and ``recompute(scene indices)`` runs the frozen head for each step's scenes.
     """
 
-    guided: Tensor
+    guided: Tensor | None
     skips: dict[str, Tensor]
     preds: np.ndarray
     labels: np.ndarray
     scene: np.ndarray
+    recompute: Callable[[Sequence[int]], Features] | None = None
 
     def __len__(self) -> int:
         return len(self.scene)
@@ -180,11 +194,16 @@ class FeatureCache:
     def keep(self, mask: np.ndarray) -> FeatureCache:
         idx = torch.from_numpy(np.flatnonzero(mask))
         return FeatureCache(
-            self.guided[idx], {k: v[idx] for k, v in self.skips.items()},
-            self.preds[mask], self.labels[mask], self.scene[mask],
+            None if self.guided is None else self.guided[idx], {k: v[idx] for k, v in self.skips.items()},
+            self.preds[mask], self.labels[mask], self.scene[mask], self.recompute,
         )
 
     def features(self, rows: Sequence[int], input_size: tuple[int, int], device: torch.device) -> Features:
+        if self.guided is None:
+            assert self.recompute is not None
+            f = self.recompute([int(self.scene[r]) for r in rows])
+            return Features(guided=f.guided.to(device).float(), skips={k: v.to(device).float() for k, v in f.skips.items()},
+                            input_size=input_size)
         idx = torch.as_tensor(list(rows), dtype=torch.int64)
         return Features(
             guided=self.guided[idx].to(device).float(),
@@ -202,12 +221,18 @@ def build_cache(
     batch: int = 32,
     progress: bool = True,
     size: int | None = None,
+    view: Callable[[int, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
+    keep_features: bool = True,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> FeatureCache:
     """Run the frozen head (and tail, for the initial prediction) once over ``scenes``.
 
     ``normalize`` maps a BxHxWx3 uint8 tensor to the network's Bx3xHxW input. With ``size``,
     pairs of other sizes (VOC, an annotated folder) are scaled and padded to ``size`` x ``size``
-    (:func:`guide.data.fit_square`, VOID padding) so they batch.
+    (:func:`guide.data.fit_square`, VOID padding) so they batch; ``view(scene index, image,
+    label)`` instead makes each pair a training input (:func:`guide.data.crop_to_input`).
+    Without ``keep_features`` only predictions and labels are kept (the features are then
+    recomputed per step). ``on_batch(done, total)`` reports progress.
     """
     from guide.data import fit_square
 
@@ -215,19 +240,27 @@ def build_cache(
     skips: dict[str, list[Tensor]] = {}
     preds: list[np.ndarray] = []
     labels: list[np.ndarray] = []
+    if on_batch is not None:
+        on_batch(0, len(scenes))
     for start in tqdm(range(0, len(scenes), batch), desc="cache head features", disable=not progress):
-        pairs = [dataset[int(i)] for i in scenes[start : start + batch]]
-        if size is not None:
+        chunk = [int(i) for i in scenes[start : start + batch]]
+        pairs = [dataset[i] for i in chunk]
+        if view is not None:
+            pairs = [view(i, image, label) for i, (image, label) in zip(chunk, pairs, strict=True)]
+        elif size is not None:
             pairs = [fit_square(image, label, size) for image, label in pairs]
         x = normalize(torch.from_numpy(np.stack([p[0] for p in pairs])))
         feats = segmenter.head(x)
         preds.append(segmenter.tail(feats).argmax(1).to(torch.uint8).cpu().numpy())
         labels.append(np.stack([p[1] for p in pairs]).astype(np.uint8))
-        guided.append(feats.guided.to(torch.float16).cpu())
-        for k, v in feats.skips.items():
-            skips.setdefault(k, []).append(v.to(torch.float16).cpu())
+        if keep_features:
+            guided.append(feats.guided.to(torch.float16).cpu())
+            for k, v in feats.skips.items():
+                skips.setdefault(k, []).append(v.to(torch.float16).cpu())
+        if on_batch is not None:
+            on_batch(start + len(chunk), len(scenes))
     return FeatureCache(
-        torch.cat(guided), {k: torch.cat(v) for k, v in skips.items()},
+        torch.cat(guided) if keep_features else None, {k: torch.cat(v) for k, v in skips.items()},
         np.concatenate(preds), np.concatenate(labels), np.asarray(scenes, dtype=np.int64),
     )
 
@@ -304,10 +337,49 @@ def resume(work: Path, text_guide: TextGuide, opt: torch.optim.Optimizer, device
     return int(meta["step"]), float(meta.get("seconds", 0.0))
 
 
+def check_dataset(args: argparse.Namespace, model: Any, dataset: Any) -> None:
+    """Refuse, with a message, a training split that cannot teach this model (SystemExit)."""
+    where = f"{args.data} split {args.split!r}" + (f" in {args.root}" if args.root else "")
+    if len(dataset) == 0:
+        raise SystemExit(f"{where} has no images: save some annotated images first "
+                         f"(a data set's train.txt lists its saved images)")
+    names = getattr(dataset, "classes", None)
+    if args.data != "scenes" and names is not None and list(names) != list(model.classes):
+        raise SystemExit(f"{where} names {len(names)} classes ({', '.join(list(names)[:4])}, ...) but the model has "
+                         f"{len(model.classes)} ({', '.join(list(model.classes)[:4])}, ...): a data set made with another model?")
+
+
+def training_view(model: Any, seed: int) -> Callable[[int, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``view(scene index, image, label)``: the scene as a square training input at the model's
+    input size and use-time scale (:func:`guide.data.crop_to_input`); the crop's offset depends
+    only on (seed, scene), so cached and recomputed features agree."""
+    from guide.data import crop_to_input
+
+    size = int(model.config.input_size)
+
+    def view(i: int, image: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hw = model.network_size(*label.shape)
+        return crop_to_input(image, label, hw, size, np.random.default_rng([seed, i, 24]))
+
+    return view
+
+
+def features_mb(segmenter: SplitSegmenter, model: Any) -> float:
+    """Megabytes of float16 head features (guided + skips) per cached scene, from one probe."""
+    size = int(model.config.input_size)
+    with torch.inference_mode():
+        f = segmenter.head(torch.zeros(1, 3, size, size, device=model.device))
+    return 2 * (f.guided.numel() + sum(v.numel() for v in f.skips.values())) / 2**20
+
+
 def training_cache(args: argparse.Namespace, model: Any, segmenter: SplitSegmenter, rank: int,
-                   world: int) -> tuple[FeatureCache, int]:
+                   world: int, on_batch: Callable[[int, int], None] | None = None) -> tuple[FeatureCache, int]:
     """This rank's shard of the first ``--scenes`` training scenes, cached once, keeping only
-    the scenes the simulated user has something to say about; also how many were looked at."""
+    the scenes the simulated user has something to say about; also how many were looked at.
+
+    Memory is bounded: each scene is one ``input_size`` square (:func:`training_view`), and when
+    the shard's features would take more than ``--cache-mb`` only predictions and labels are
+    kept and each step recomputes its scenes' features (slower, same result)."""
     from guide import data
 
     size = int(model.config.input_size)
@@ -316,8 +388,19 @@ def training_cache(args: argparse.Namespace, model: Any, segmenter: SplitSegment
         dataset = get_dataset(args.data, args.split, root=args.root, size=size)
     else:
         dataset = data.SceneDataset(args.split, size=size)
+    check_dataset(args, model, dataset)
     scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
-    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0, size=size)
+    view = training_view(model, args.seed)
+    keep = len(scenes) * features_mb(segmenter, model) <= getattr(args, "cache_mb", float("inf"))
+    cache = build_cache(segmenter, model.normalize, dataset, scenes, progress=rank == 0, view=view,
+                        keep_features=keep, on_batch=on_batch)
+    if not keep:
+        def recompute(ids: Sequence[int]) -> Features:
+            pairs = [view(i, *dataset[i]) for i in ids]
+            with torch.no_grad():  # not inference_mode: these tensors enter the autograd graph of the step
+                return segmenter.head(model.normalize(torch.from_numpy(np.stack([p[0] for p in pairs]))))
+
+        cache.recompute = recompute
     classes = len(model.classes)
     labelled = cache.labels[cache.labels != VOID]
     if labelled.size and int(labelled.max()) >= classes:
@@ -425,7 +508,7 @@ def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegm
 
 
 def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, text_guide: TextGuide, out: Path,
-             device: torch.device) -> dict[str, Any]:
+             device: torch.device) -> dict[str, Any] | None:
     """mIoU of ``--val`` val scenes with no hint and with one (guide/text/evaluate.py); printed and returned."""
     from guide.model import GuidedModel
     from guide.text.evaluate import evaluate_text
@@ -434,20 +517,92 @@ def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, t
     report = evaluate_text(guided, split="val", counts=[0, 1], ops=OPS_CHOICES[args.ops], runs=1, limit=args.val,
                            data=args.data, root=args.root, seed=args.seed, progress=False, phrasings=args.phrasings,
                            text_place_mask=None, text_class_scope=None)  # the guide alone, without the session's place mask and class scope
+    if not report["images"]:
+        print("val check skipped: the val split has no images")
+        return None
     print(f"val ({report['images']} scenes, {args.ops} hints): mIoU {100 * report['miou'][0]:.1f} -> "
           f"{100 * report['miou'][1]:.1f} with one hint")
     return report
 
 
-def train_guide(args: argparse.Namespace) -> Path:
+class Cancelled(Exception):
+    """A run stopped by its ``Hooks.cancel`` (its state is saved: ``--resume`` continues it)."""
+
+
+@dataclass
+class Hooks:
+    """How a caller in the same process follows and stops a run (the app's background job,
+    guide/teach.py): ``progress(report)`` after each phase step, a dict with ``phase`` ("cache",
+    "train", "val", "done"), ``done``, ``total``, ``elapsed_s`` and ``eta_s`` (None: unknown);
+    ``cancel()`` True stops the run at the next step (state saved, no model folder written)."""
+
+    progress: Callable[[dict[str, Any]], None] | None = None
+    cancel: Callable[[], bool] | None = None
+
+    def report(self, phase: str, done: int, total: int, elapsed_s: float, eta_s: float | None) -> None:
+        if self.progress is not None:
+            self.progress({"phase": phase, "done": int(done), "total": int(total), "elapsed_s": float(elapsed_s),
+                           "eta_s": None if eta_s is None else float(eta_s)})
+
+    def cancelled(self) -> bool:
+        return bool(self.cancel is not None and self.cancel())
+
+
+def write_card(out: Path, args: argparse.Namespace, model: Any, config: Any, log: dict[str, Any], examined: int,
+               hinted: int) -> Path:
+    """The taught folder's model card (README.md): the model it extends, the data set, how many
+    images, the command, and the val numbers of the final check."""
+    from guide.card import write_model_card
+
+    source_card = Path(getattr(model, "folder", None) or "") / "README.md"
+    licence = "other"
+    if source_card.is_file():
+        for line in source_card.read_text(encoding="utf-8").splitlines()[:10]:
+            if line.startswith("license:"):
+                licence = line.split(":", 1)[1].strip()
+    elif str(model.source).startswith("torchvision"):
+        licence = "bsd-3-clause"
+    data = f"{args.data} `{args.root}` split `{args.split}`" if args.root else f"{args.data} split `{args.split}`"
+    rows: list[tuple[str, ...]] = [("check", "images", "mIoU, no hint", "mIoU, one hint")]
+    val = log.get("val")
+    if val:
+        rows.append((f"val split of the data set, {'/'.join(val['ops'])} hints, 1 run (the guide alone: "
+                     "no place mask or class scope)", str(val["images"]),
+                     f"{100 * val['miou'][0]:.1f}", f"{100 * val['miou'][1]:.1f}"))
+    else:
+        rows.append(("val check skipped (`--val 0` or no val images)", "0", "-", "-"))
+    minutes = log["minutes"]
+    return write_model_card(
+        out, config,
+        title=f"{config.name}: {model.config.name or 'a segmenter'} taught words from {examined} annotated images",
+        license=licence,
+        summary=(f"The segmenter of `{model.source}` (unchanged, frozen) with a text guide trained by "
+                 f"`python -m guide train-guide` on {data}: {examined} images, {hinted} of them with an error the "
+                 f"simulated user could hint about; {log['steps']} steps of batch {args.batch} in {minutes:.1f} min "
+                 f"({log['ms_per_step']:.0f} ms per step). Typed hints ('find the {model.classes[-1]} on the left', "
+                 f"'there is no {model.classes[1 % len(model.classes)]}') now guide it. The licence of the source model applies."),
+        metrics_table=rows,
+        command=getattr(args, "command", "") or "python -m guide train-guide ...",
+    )
+
+
+def train_guide(args: argparse.Namespace, model: Any = None, hooks: Hooks | None = None) -> Path:
+    """Train, save ``--out`` (model folder + model card) and return its path.
+
+    ``model``: an already loaded :class:`guide.model.GuidedModel` to teach (the app's; its
+    segmenter is only read) instead of loading ``--model``. ``hooks``: progress and cancel
+    (:class:`Hooks`); a cancelled run raises :class:`Cancelled` after saving its state.
+    """
     from guide.hub import load_model
     from guide.text.vectors import load_vectors
 
+    hooks = hooks or Hooks()
     invocation_start = time.time()
     if args.threads:
         torch.set_num_threads(args.threads)
     rank, world, ddp_device = setup_distributed()
-    model = load_model(args.model, device=ddp_device)
+    if model is None:
+        model = load_model(args.model, device=ddp_device)
     device = model.device
     segmenter, text_guide = initial_text_guide(args, model)
     step_module: nn.Module = GuideStep(text_guide)
@@ -462,13 +617,24 @@ def train_guide(args: argparse.Namespace) -> Path:
         if rank == 0:
             print(f"resumed from {work} at step {step}")
 
+    def elapsed() -> float:
+        return seconds_before + time.time() - invocation_start
+
+    def cache_progress(done: int, total: int) -> None:
+        spent = time.time() - invocation_start
+        hooks.report("cache", done, total, elapsed(), spent / done * (total - done) if done else None)
+        if hooks.cancelled():
+            raise Cancelled("cancelled while caching features")
+
     size = int(model.config.input_size)
     loss_size = int(args.loss_size or max(1, size // 2))
-    cache, examined = training_cache(args, model, segmenter, rank, world)
+    cache, examined = training_cache(args, model, segmenter, rank, world, on_batch=cache_progress)
     if rank == 0:
         print(f"cached {len(cache)} scenes with something to hint ({len(cache) / examined:.0%} of {examined}) "
               f"in {time.time() - invocation_start:.0f} s; features "
-              f"{text_guide.channels}x{text_guide.alpha_size}x{text_guide.beta_size}, loss grid {loss_size}")
+              f"{text_guide.channels}x{text_guide.alpha_size}x{text_guide.beta_size}, loss grid {loss_size}"
+              + ("" if cache.guided is not None else f"; recomputed per step (over --cache-mb {args.cache_mb})"))
+    hooks.report("train", step, args.steps, elapsed(), None)  # the word vectors load next (seconds, once per process)
     vectors = load_vectors()
     texts = TextCache(vectors)
     if rank == 0:
@@ -476,13 +642,11 @@ def train_guide(args: argparse.Namespace) -> Path:
     batches = HintBatches(cache, list(model.classes), args, rank, max(1, args.batch // world), loss_size)
     limit_s = 60 * args.time_limit if args.time_limit else None
 
-    def elapsed() -> float:
-        return seconds_before + time.time() - invocation_start
-
     losses: list[float] = []
     bar = tqdm(total=args.steps, initial=step, disable=rank != 0, desc="train-guide")
     text_guide.train()
-    step_start, step_count = time.time(), 0
+    step_start, step_count, first_step = time.time(), 0, step
+    cancelled = False
     while step < args.steps:
         lr = cosine_lr(args.lr, step, args.steps, elapsed(), limit_s)
         for g in opt.param_groups:
@@ -492,29 +656,62 @@ def train_guide(args: argparse.Namespace) -> Path:
         step_count += 1
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}", lr=f"{lr:.1e}")
+        per_step = (time.time() - step_start) / step_count
+        eta = per_step * (args.steps - step)
+        if limit_s is not None:
+            eta = max(0.0, min(eta, limit_s - elapsed()))
+        hooks.report("train", step, args.steps, elapsed(), eta)
+        cancelled = hooks.cancelled()
         stop_early = agree_to_stop(
-            (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at), device)
+            cancelled or (limit_s is not None and elapsed() > limit_s) or (args.stop_at is not None and step >= args.stop_at),
+            device)
         if rank == 0 and (step % args.save_every == 0 or step == args.steps or stop_early):
             save_state(work, text_guide, opt,
-                       {"step": step, "seconds": elapsed(), "text_guide": text_guide.config(), "args": vars(args)})
+                       {"step": step, "seconds": elapsed(), "text_guide": text_guide.config(), "args": _plain(vars(args))})
         if stop_early:
             break
     bar.close()
     step_ms = 1000 * (time.time() - step_start) / max(step_count, 1)
+    if cancelled:
+        if world > 1:
+            dist.destroy_process_group()
+        raise Cancelled(f"cancelled at step {step} of {args.steps} (state saved in {work}: --resume continues)")
 
     if rank == 0:
         config = save_guided_model(args, model, segmenter, text_guide, out, step, elapsed() / 60)
-        log: dict[str, Any] = {"steps": step, "minutes": elapsed() / 60, "ms_per_step": step_ms,
-                               "final_loss": float(np.mean(losses[-50:])) if losses else None}
+        log: dict[str, Any] = {"steps": step, "steps_this_run": step - first_step, "minutes": elapsed() / 60,
+                               "ms_per_step": step_ms, "final_loss": float(np.mean(losses[-50:])) if losses else None,
+                               "images": examined, "hinted": len(cache) * world,
+                               "features_cached": cache.guided is not None}
         if args.val:
-            log["val"] = validate(args, config, segmenter, text_guide, out, device)
+            hooks.report("val", 0, 1, elapsed(), None)
+            try:
+                report = validate(args, config, segmenter, text_guide, out, device)
+                if report is not None:
+                    log["val"] = report
+            except FileNotFoundError as e:  # a data set without a val list: the folder is still good
+                print(f"val check skipped: {e}")
+        write_card(out, args, model, config, log, examined, len(cache) * world)
         work.mkdir(parents=True, exist_ok=True)
         (work / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
+        (out / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
+        hooks.report("done", step, args.steps, elapsed(), 0.0)
         print(f"saved {out} after {step} steps ({elapsed() / 60:.1f} min, {step_ms:.0f} ms/step)")
     if world > 1:
         dist.destroy_process_group()
     return out
 
 
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    """``vars(args)`` as JSON-safe values (paths as strings)."""
+    return {k: v if isinstance(v, (str, int, float, bool, type(None), list)) else str(v) for k, v in d.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
-    train_guide(parse_args(argv))
+    import shlex
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    args.command = "python -m guide train-guide " + shlex.join(argv)
+    train_guide(args)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from guide import hub
+from guide import online
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ def load_from_hub() -> KeyedVectors:
     ignores the per-request timeout, so we decide up front whether to try at all.
     """
     if not _hub_cached():
-        if hub.offline():
+        if online.offline():
             raise OSError(f"HF_HUB_OFFLINE is set and {HUB_REPO}@{HUB_REVISION[:8]} is not in the local cache")
         timeout = float(os.environ.get("GUIDE_HUB_PROBE_TIMEOUT", "3"))
-        if not hub.reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), timeout):
+        if not online.reachable(os.environ.get("HF_ENDPOINT", "https://huggingface.co"), timeout):
             raise OSError("the Hugging Face Hub is not reachable")
     from huggingface_hub import hf_hub_download
 

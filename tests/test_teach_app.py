@@ -1,0 +1,182 @@
+"""Issue 24: "Teach this model words" in the app. The background job (guide/teach.py) on a data set
+annotated with the app's own code: refused with a message below the threshold or with other
+classes, one job at a time, progress, cancel (nothing changes), and done (the live model reads
+typed hints; the folder loads back with its text guide and model card); then the same through
+the running app's API (gradio_client)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import TINY_CLASSES, make_model_folder
+from guide.dataset import AnnotationDataset
+from guide.hub import load_model
+from guide.labels import VOID
+from guide.teach import CANCELLED, DONE, RUNNING, Teacher, TeachError
+
+SIZES = [(48, 64), (80, 50), (64, 64), (37, 91), (100, 70), (60, 40), (52, 78), (70, 70), (44, 66), (90, 60)]
+
+
+def annotate(model, root: Path, n: int, sizes=SIZES, seed: int = 0, ds: AnnotationDataset | None = None) -> AnnotationDataset:
+    """A data set written by the app's code: ``n`` images of mixed sizes, each saved with a label map
+    (added to ``ds`` when given)."""
+    pics = root.parent / f"{root.name}-pics{seed}"
+    pics.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i, (h, w) in enumerate(sizes[:n]):
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(pics / f"p{seed}-{i:02d}.png")
+    ds = ds or AnnotationDataset.for_model(root, model)
+    for image_id in ds.add(sorted(pics.glob("*.png"))).added:
+        e = ds.entry(image_id)
+        h, w = e["height"], e["width"]
+        labels = np.zeros((h, w), np.uint8)
+        labels[h // 2 :] = 1
+        labels[: h // 3, : w // 2] = 2
+        labels[h // 3 : h // 2, w // 2 :] = 3
+        labels[0] = VOID
+        ds.save(image_id, labels, {"test": True})
+    return ds
+
+
+def folder_digest(root: Path) -> str:
+    h = hashlib.sha1()
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode() + p.read_bytes())
+    return h.hexdigest()
+
+
+def small_teacher(folder: Path, **kw) -> Teacher:
+    return Teacher(folder, **{"min_images": 6, "steps": 3, "batch": 2, "val": 2, "hidden": 16, "threads": 1, **kw})
+
+
+@pytest.fixture
+def model(tmp_path: Path):
+    return load_model(make_model_folder(tmp_path / "tiny"), device="cpu")
+
+
+def test_teacher_refuses_cancels_and_teaches(model, tmp_path: Path) -> None:
+    few = annotate(model, tmp_path / "few", 3)
+    teacher = small_teacher(tmp_path / "taught")
+    with pytest.raises(TeachError, match="Save at least 6"):
+        teacher.start(model, few)
+    with pytest.raises(TeachError, match="Open images"):
+        teacher.start(model, None)
+    ds = annotate(model, tmp_path / "ds", len(SIZES))
+    before = folder_digest(ds.root)
+
+    # a long job: a second start is refused (one at a time, in the whole server), cancel stops it
+    slow = small_teacher(tmp_path / "taught", steps=100000, minutes=5)
+    assert slow.start(model, ds).state == RUNNING
+    with pytest.raises(TeachError, match="already running"):
+        small_teacher(tmp_path / "other").start(model, ds)
+    deadline = time.time() + 120
+    while (slow.status().phase != "train" or slow.status().done < 1) and time.time() < deadline:
+        time.sleep(0.05)
+    status = slow.status()
+    assert status.phase == "train" and status.total == 100000 and status.eta_s is not None
+    assert "training" in status.text() and "left" in status.text()
+    slow.cancel()
+    assert slow.wait(60).state == CANCELLED
+    assert model.text_guide is None and folder_digest(ds.root) == before  # nothing changed
+    assert not [p for p in (tmp_path / "taught").iterdir() if not p.name.startswith(".")]  # no model folder
+
+    # a data set with a broken label file fails with a message; the model and the data set stay
+    broken = annotate(model, tmp_path / "broken", len(SIZES))
+    first = (broken.root / "ImageSets" / "Segmentation" / "train.txt").read_text().split()[0]
+    (broken.root / "SegmentationClass" / f"{first}.png").write_bytes(b"not a png")
+    broken_before = folder_digest(broken.root)
+    status = teacher.start(model, broken)
+    status = teacher.wait(120)
+    assert status.state == "failed" and "Nothing changed" in status.message
+    assert model.text_guide is None and folder_digest(broken.root) == broken_before
+
+    # the real thing
+    teacher.start(model, ds)
+    status = teacher.wait(300)
+    assert status.state == DONE, status.message
+    assert model.text_guide is not None  # the live model reads words now
+    out = Path(status.out)
+    again = load_model(out, device="cpu")  # what `python app.py --model FOLDER` finds
+    assert again.text_guide is not None and again.config.text_guide["trained"]["steps"] == 3
+    card = (out / "README.md").read_text()
+    assert str(ds.root) in card and "train-guide" in card and "| val split of the data set" in card
+    assert folder_digest(ds.root) == before
+    with pytest.raises(TeachError, match="already reads"):
+        teacher.start(model, ds)
+    from guide.conversation import Conversation
+
+    conv = Conversation(model)
+    conv.set_image(np.random.default_rng(1).integers(0, 255, (40, 90, 3), dtype=np.uint8))
+    reply = conv.say(f"find the {TINY_CLASSES[2]} on the top left")
+    assert "no text guide" not in reply.text.lower()
+
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+def patient_url_ok(url: str) -> bool:
+    """Gradio's launch check with a 30 s timeout instead of 3 s: on a loaded CI machine the first page
+    render can take longer, and gradio then refuses to start ("localhost is not accessible")."""
+    import httpx
+
+    for _ in range(5):
+        try:
+            if httpx.head(url, timeout=30, verify=False).status_code in (200, 401, 301, 302, 303, 307, 308):
+                return True
+        except (httpx.ConnectError, httpx.TimeoutException):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def test_teach_through_the_app_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gradio.networking
+    from gradio_client import Client
+
+    monkeypatch.setattr(gradio.networking, "url_ok", patient_url_ok)
+
+    import app
+    from guide.backprop import BackpropSettings
+
+    model = load_model(make_model_folder(tmp_path / "tiny"), device="cpu")
+    ds = annotate(model, tmp_path / "ds", 4)  # below the threshold at first
+    demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=3), examples=[], out=str(ds.root))
+    panel = demo.guide_app.teach  # type: ignore[attr-defined]
+    panel.teacher = small_teacher(tmp_path / "taught")
+    demo.queue(default_concurrency_limit=2, max_size=16)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
+    try:
+        c = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        before = folder_digest(ds.root)
+        line = c.predict(api_name="/teach_start")[0]
+        assert "Save at least 6" in line and "4 saved" in line  # refused with a message, nothing started
+        assert not panel.teacher.running() and folder_digest(ds.root) == before
+        assert "Save at least 6" in c.predict(api_name="/teach_progress")[0]
+        # more images saved: offered
+        annotate(model, ds.root, len(SIZES), seed=1, ds=ds)
+        assert "press **Teach this model words**" in c.predict(api_name="/teach_progress")[0]
+        line = c.predict(api_name="/teach_start")[0]
+        assert line.startswith("Teaching this model words")
+        deadline = time.time() + 300
+        while panel.teacher.running() and time.time() < deadline:
+            line = c.predict(api_name="/teach_progress")[0]
+            time.sleep(0.2)
+        line = c.predict(api_name="/teach_progress")[0]
+        assert line.startswith("Done: this model reads typed hints now"), line
+        assert model.text_guide is not None and "`--model " in line
+        assert "already reads typed hints" in c.predict(api_name="/teach_start")[0]
+        # cancel with nothing running: a message, nothing changes
+        assert c.predict(api_name="/teach_cancel")[0].startswith("Done")
+    finally:
+        demo.close()
