@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
+# Gradio's file cache (GRADIO_TEMP_DIR, default /tmp/gradio) is shared by every process on the machine, and a
+# server that shuts down deletes the cached files it made, which another process's server may be serving (same
+# content, same path: a 403 there). Each test run gets a cache of its own, before Gradio is imported.
+if "GRADIO_TEMP_DIR" not in os.environ:
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="guide-tests-gradio-")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], True)
 
-from guide.hub import save_model
-from guide.model import ModelConfig
-from guide.models import build_segmenter
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from guide.hub import save_model  # noqa: E402
+from guide.model import ModelConfig  # noqa: E402
+from guide.models import build_segmenter  # noqa: E402
 
 # The fast tier (python -m pytest -m "not slow") leaves these modules out: a real browser, servers in
 # subprocesses, many tabs, long training runs.
