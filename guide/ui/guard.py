@@ -89,9 +89,10 @@ def guard_events(demo: Any) -> Any:
     async def preprocess_data(block_fn: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         # Before Gradio touches a named path: it would add it to the files it deletes at shutdown
         # and on its cache schedule, where a folder stops the deletion with IsADirectoryError.
-        if any(isinstance(accept_path(p, examples), Refused) for p in named_paths(inputs)):
-            log.warning("refused a request to /%s: a path that was not uploaded", getattr(block_fn, "api_name", "?"))
-            raise gr.Error(NOT_UPLOADED, print_exception=False)
+        refused = next((r for r in (accept_path(p, examples) for p in named_paths(inputs)) if isinstance(r, Refused)), None)
+        if refused is not None:  # not uploaded here, or an upload that is gone
+            log.warning("refused a request to /%s: %s", getattr(block_fn, "api_name", "?"), refused)
+            raise gr.Error(str(refused), print_exception=False)
         try:
             return await preprocess(block_fn, inputs, *args, **kwargs)
         except gr.Error as e:  # a component's own refusal ("Value: x is not in the list of choices"): no traceback
