@@ -32,7 +32,9 @@ from guide.session import ASK_SPREAD  # noqa: E402
 #: Every setting below applies on top of the defaults before issue 14's val choice (lr 0.05, spread 0),
 #: so the val tables in README reproduce whatever today's defaults are.
 BEFORE: tuple[dict, dict] = ({"lr": 0.05}, {"ask_spread": 0})
-#: name -> (BackpropSettings overrides, GuideSession overrides)
+#: name -> (BackpropSettings overrides, GuideSession overrides). Anchors ("a32"...), a margin growing per
+#: answer ("mg0.1") and asking inside the most uncertain area ("area0.5"...) measured worse
+#: (docs/results.md); their code was removed after commit c30c3f9, which measured them.
 SETTINGS: dict[str, tuple[dict, dict]] = {
     "base": ({}, {}),  # the defaults before issue 14 (lr 0.05, spread 0)
     "current": ({"lr": BackpropSettings.lr}, {"ask_spread": ASK_SPREAD}),  # today's defaults
@@ -49,32 +51,13 @@ SETTINGS: dict[str, tuple[dict, dict]] = {
     "l2e-2": ({"l2": 1e-2}, {}),
     "lr0.1": ({"lr": 0.1}, {}),
     "m2r6": ({"margin": 2.0}, {"ask_region": 6}),
-    # anchors (BackpropSettings.anchors): confident pixels away from the hints keep their class
-    "a16": ({"anchors": 16}, {}),
-    "a32": ({"anchors": 32}, {}),
-    "a64": ({"anchors": 64}, {}),
-    "a32w0.03": ({"anchors": 32, "anchor_weight": 0.03}, {}),
-    "a32w0.3": ({"anchors": 32, "anchor_weight": 0.3}, {}),
-    "a32w1": ({"anchors": 32, "anchor_weight": 1.0}, {}),
-    "a32c0.8": ({"anchors": 32, "anchor_confidence": 0.8}, {}),
-    "a32c0.97": ({"anchors": 32, "anchor_confidence": 0.97}, {}),
-    "a32e4": ({"anchors": 32, "anchor_exclude": 4}, {}),
-    "a32e16": ({"anchors": 32, "anchor_exclude": 16}, {}),
-    "a32prev": ({"anchors": 32, "anchor_source": "previous"}, {}),
-    "a32s3": ({"anchors": 32}, {"ask_spread": 3}),
     # optimisation schedule
     "cold": ({"warm_start": False}, {}),
-    "mg0.1": ({"margin_per_hint": 0.1}, {}),
     "steps30": ({"max_steps": 30}, {}),
     "steps120": ({"max_steps": 120}, {}),
     "l2_3e-3": ({"l2": 3e-3}, {}),
     "s6": ({}, {"ask_spread": 6}),
     "lr0.1s3": ({"lr": 0.1}, {"ask_spread": 3}),
-    # asking inside the most uncertain connected area (GuideSession(ask_rule="area"))
-    "area0.5": ({}, {"ask_rule": "area", "ask_threshold": 0.5}),
-    "area0.3": ({}, {"ask_rule": "area", "ask_threshold": 0.3}),
-    "area0.7": ({}, {"ask_rule": "area", "ask_threshold": 0.7}),
-    "area0.5s3": ({}, {"ask_rule": "area", "ask_threshold": 0.5, "ask_spread": 3}),
 }
 
 

@@ -38,28 +38,8 @@ class BackpropSettings:
     # chosen on 20 test scenes (+13.0 vs +8.3 mIoU after 20 questions); README, "Twenty questions",
     # reports it with uncertain-area asking against the paper's rule on 100 scenes.
     margin: float = 1.0
-    # The margin grows by this much per hinted pixel beyond the first (0: a fixed margin).
-    margin_per_hint: float = 0.0
-    # Anchors (0: none, as in the paper): pixels away from the hints where the prediction this
-    # turn starts from is confident keep their predicted class through a cross-entropy term of
-    # weight ``anchor_weight``, so the row/column/channel scaling that flips the hinted pixels
-    # does not undo what was right elsewhere. The session picks them (GuideSession._anchors):
-    # up to ``anchors`` pixels on a grid, top probability >= ``anchor_confidence``, more than
-    # ``anchor_exclude`` network pixels (Chebyshev) from every hint. They cost in proportion to
-    # their number (the point tail evaluates them with the hints); the stop rule reads hints only.
-    anchors: int = 0
-    anchor_weight: float = 0.1
-    anchor_confidence: float = 0.9
-    anchor_exclude: int = 8
-    # Where the anchors' classes come from: "start" (the prediction before any click, text turns
-    # included) or "previous" (the prediction after the previous turn's clicks).
-    anchor_source: str = "start"
     # Each turn's optimisation starts from the previous turn's parameters (True) or from zero.
     warm_start: bool = True
-
-    def margin_for(self, hints: int) -> float:
-        """The stop margin for ``hints`` hinted pixels."""
-        return self.margin + self.margin_per_hint * max(0, hints - 1)
 
 
 @dataclass
@@ -96,7 +76,6 @@ def guide_by_backprop(
     init: GuideParams,
     labels: Tensor,
     settings: BackpropSettings = BackpropSettings(),
-    anchor_labels: Tensor | None = None,
 ) -> BackpropResult:
     """Optimise guiding parameters so the hinted pixels take their labels.
 
@@ -104,29 +83,13 @@ def guide_by_backprop(
         features, evaluated at those pixels only or gathered from the whole map).
     init: starting parameters (zeros, or the previous turn's for warm starts).
     labels: N classes, one per hinted pixel, in ``forward``'s order.
-    anchor_labels: A classes for A anchor pixels that ``forward`` returns after the N hinted
-        ones (NxK then becomes (N+A)xK); their mean cross-entropy, weighted by
-        ``settings.anchor_weight``, joins the loss; the stop rule reads the hinted pixels only.
     Deterministic: no randomness is involved.
     """
-    n = len(labels)
-    anchored = anchor_labels is not None and len(anchor_labels) > 0
-    every = torch.cat([labels, anchor_labels]) if anchored else labels
-    margin = settings.margin_for(n)
-    if anchored:
-        a = len(anchor_labels)
-        row_weights = torch.cat([labels.new_full((n,), 1.0 / n, dtype=torch.float32),
-                                 labels.new_full((a,), settings.anchor_weight / a, dtype=torch.float32)])
-    else:
-        row_weights = None
-
     def data_loss(logits: Tensor) -> Tensor:
-        if not anchored:
-            return F.cross_entropy(logits, labels)
-        return F.cross_entropy(logits[:n], labels) + settings.anchor_weight * F.cross_entropy(logits[n:], anchor_labels)
+        return F.cross_entropy(logits, labels)
 
     def satisfied(logits: Tensor) -> bool:
-        return hints_satisfied(logits[:n], labels, margin)
+        return hints_satisfied(logits, labels, settings.margin)
 
     params = GuideParams(*(t.detach().clone().requires_grad_(True) for t in init.tensors()))
     tensors = params.tensors()
@@ -158,7 +121,7 @@ def guide_by_backprop(
         ps = [t.detach().clone() for t in init.tensors()]
         bufs: list[Tensor | None] = [None] * len(ps)
         for _ in range(settings.max_steps):
-            logits, grads = forward.value_and_grad(GuideParams(*ps), every, row_weights)
+            logits, grads = forward.value_and_grad(GuideParams(*ps), labels)
             if satisfied(logits):
                 return BackpropResult(GuideParams(*ps), steps, True)
             sgd_update(ps, grads(), bufs, settings)

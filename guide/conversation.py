@@ -54,12 +54,12 @@ from .export import rle_decode, rle_encode
 from .labels import VOID
 from .model import GuidedModel
 from .session import GuideSession, SessionOrderError, TurnResult, empty_state
+from .settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
 
 STATE_VERSION = 1
 MAX_TEXT = 500  # characters per chat message
 MAX_ANSWER = 100  # characters of an answer to "what is here?"
 MAX_TRANSCRIPT = 200  # messages kept in the transcript
-MAX_TURNS = 50  # session turns one conversation may hold (each stores its guiding parameters, ~130 KB in memory)
 UNTOUCHED = -1  # in :meth:`Conversation.paint` edits: a pixel the hand did not set
 
 NO_IMAGE = "Pick an example scene or upload an image first."
@@ -142,13 +142,14 @@ class Conversation:
     """One image's dialogue. Not thread-safe: one caller at a time (the app locks it)."""
 
     def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, session: GuideSession | None = None,
-                 max_turns: int | None = None, **session_options: Any) -> None:
-        """``session`` (else a new one from ``backprop`` and ``session_options``) does the
-        guiding; ``max_turns`` bounds the session turns (default ``MAX_TURNS``)."""
+                 max_turns: int | None = None, settings: Settings | None = None, **session_options: Any) -> None:
+        """``session`` (else a new one from ``settings``, ``backprop`` and ``session_options``,
+        guide/settings.py; the keyword arguments override the settings' fields) does the
+        guiding; ``max_turns`` bounds the session turns (default ``settings.limits.max_turns``)."""
         self.model = model
-        self.max_turns = max_turns
         self.classes = list(model.classes)
-        self.session = session if session is not None else GuideSession(model, backprop or BackpropSettings(), **session_options)
+        self.session = session if session is not None else GuideSession(model, backprop, settings=settings, **session_options)
+        self.max_turns = max_turns if max_turns is not None else self.session.settings.limits.max_turns
         self.image: np.ndarray | None = None
         self.key: str | None = None  # image_key of the image whose head features the session holds
         self.name = "image"

@@ -16,10 +16,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,37 @@ from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from .model import GuidedModel
 from .questions import play_twenty_questions
 from .session import ASK_REGION, ASK_SPREAD, GuideSession
+from .settings import AskSettings, Settings
+
+
+@dataclass(frozen=True)
+class EvalSetup:
+    """What the guided evaluations (questions, clicks, effort) share: which scenes, the session's
+    settings (guide/settings.py) and how many processes. Pass ``setup=`` to ``evaluate_*``;
+    their separate keyword arguments (data, split, root, limit, settings, ask_spread,
+    ask_region, workers) still work when no setup is given."""
+
+    data: str = "scenes"
+    split: str = "test"
+    root: str | None = None
+    limit: int | None = None
+    settings: Settings = field(default_factory=Settings)
+    workers: int = 1
+
+    @classmethod
+    def of(cls, setup: EvalSetup | None, data: str, split: str, root: str | None, limit: int | None,
+           clicks: BackpropSettings, ask_spread: int, ask_region: int, workers: int) -> EvalSetup:
+        """``setup`` itself, or one made from the separate keyword arguments."""
+        if setup is not None:
+            return setup
+        settings = Settings(asking=AskSettings(spread=ask_spread, region=ask_region), clicks=clicks)
+        return cls(data, split, root, limit, settings, workers)
+
+    def record(self) -> dict[str, Any]:
+        """What every report carries about its setup (the old keys kept beside ``settings``)."""
+        s = self.settings
+        return {"backprop": dataclasses.asdict(s.clicks), "ask_spread": s.asking.spread,
+                "ask_region": s.asking.region, "settings": s.to_dict()}
 
 
 def _dataset(model: GuidedModel, data: str, split: str, root: str | None, limit: int | None):
@@ -117,9 +150,12 @@ def evaluate_questions(
     ask_spread: int = ASK_SPREAD,
     ask_region: int = ASK_REGION,
     workers: int = 1,
+    setup: EvalSetup | None = None,
 ) -> dict:
     """mIoU / pixel accuracy after each number of oracle-answered questions (paper Table 1)."""
-    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
+    data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
+    session = GuideSession(model, settings=setup.settings)
     conversation = Conversation(model, session=session, max_turns=max(counts, default=0))
     n = _setup(model, data, split, root, limit, session, counts=list(counts), conversation=conversation)
     K = model.num_classes
@@ -137,9 +173,7 @@ def evaluate_questions(
         "pixel_accuracy": [pixel_accuracy(cms[c]) for c in counts],
         "seconds_per_image": (time.time() - start) / max(n, 1),
         "workers": workers,
-        "backprop": settings.__dict__,
-        "ask_spread": ask_spread,
-        "ask_region": ask_region,
+        **setup.record(),
     }
 
 
@@ -178,6 +212,7 @@ def evaluate_clicks(
     targets: tuple[float, ...] = (0.85, 0.90),
     pixel_target: float = 0.95,
     workers: int = 1,
+    setup: EvalSetup | None = None,
 ) -> dict:
     """Simulated clicks (guide/clicks.py) against twenty questions on the same scenes.
 
@@ -191,7 +226,9 @@ def evaluate_clicks(
     ``pixel_target`` pixel accuracy with k clicks and then hand fixes (guide/clicks.py:
     hand_fix).
     """
-    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
+    data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
+    session = GuideSession(model, settings=setup.settings)
     counts = [c for c in CLICK_COUNTS if c <= max_clicks]
     conversation = Conversation(model, session=session, max_turns=max_clicks)
     n = _setup(model, data, split, root, limit, session, counts=counts, max_clicks=max_clicks,
@@ -218,9 +255,7 @@ def evaluate_clicks(
         "per_image_miou": "mean IoU over the classes in the image's ground truth or prediction, VOID ignored",
         "seconds_per_image": (time.time() - start) / max(n, 1),
         "workers": workers,
-        "backprop": settings.__dict__,
-        "ask_spread": ask_spread,
-        "ask_region": ask_region,
+        **setup.record(),
     }
     for p in protocols:
         scores = per_image[p]
@@ -269,6 +304,7 @@ def evaluate_effort(
     max_clicks: int = 20,
     max_answers: int = 20,
     workers: int = 1,
+    setup: EvalSetup | None = None,
 ) -> dict:
     """Interactions per image to reach ``target`` pixel accuracy (issue 13's annotation effort).
 
@@ -279,7 +315,9 @@ def evaluate_effort(
     * ``hand_fix_prediction``: hand fixes only, starting from the unguided prediction;
     * ``paint_from_scratch``: an empty map, one interaction per connected ground-truth region.
     """
-    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
+    data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
+    session = GuideSession(model, settings=setup.settings)
     n = _setup(model, data, split, root, limit, session, target=target, max_clicks=max_clicks,
                max_answers=max_answers)
     rows: dict[str, list[float]] = {k: [] for k in EFFORT_KEYS}
@@ -299,9 +337,7 @@ def evaluate_effort(
         "reached_by_guiding": sum(a >= target for a in rows["guided_accuracy"]),
         "seconds_per_image": (time.time() - start) / max(n, 1),
         "workers": workers,
-        "backprop": settings.__dict__,
-        "ask_spread": ask_spread,
-        "ask_region": ask_region,
+        **setup.record(),
     }
 
 
@@ -344,6 +380,7 @@ def evaluate_effort_seconds(
     priors: dict[str, float] | None = None,
     workers: int = 1,
     start: int = 0,
+    setup: EvalSetup | None = None,
 ) -> dict:
     """Seconds per image for each simulated annotator of guide/annotators.py to reach
     ``pixel_target`` pixel accuracy and ``miou_target`` per-image mIoU, priced by guide/cost.py.
@@ -359,7 +396,9 @@ def evaluate_effort_seconds(
     from .cost import COST
 
     cap = CAP_SECONDS if cap is None else cap
-    session = GuideSession(model, settings, ask_spread=ask_spread, ask_region=ask_region)
+    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
+    data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
+    session = GuideSession(model, settings=setup.settings)
     conversation = Conversation(model, session=session, max_turns=200)
     dataset, n = _dataset(model, data, split, root, limit if limit is None else start + limit)
     if n:
@@ -422,9 +461,7 @@ def evaluate_effort_seconds(
         "priors": _RUN["priors"],
         "wall_seconds_per_image": (time.time() - began) / max(len(jobs), 1),
         "workers": workers,
-        "backprop": settings.__dict__,
-        "ask_spread": ask_spread,
-        "ask_region": ask_region,
+        **setup.record(),
     }
     return report
 
@@ -512,19 +549,19 @@ def main(argv: list[str] | None = None) -> None:
         if args.plot:
             plot_confusion(cm, model.classes, args.plot)
     else:
-        settings = BackpropSettings(optimizer=args.optimizer, margin=args.margin, lr=args.lr, l2=args.l2,
-                                    max_steps=args.max_steps)
+        clicks = BackpropSettings(optimizer=args.optimizer, margin=args.margin, lr=args.lr, l2=args.l2,
+                                  max_steps=args.max_steps)
+        setup = EvalSetup(args.data, args.split, args.root, args.limit,
+                          Settings(asking=AskSettings(spread=args.spread, region=args.region), clicks=clicks), args.workers)
         if args.what == "questions":
             counts = [int(c) for c in args.questions.split(",")]
-            report = evaluate_questions(model, counts, args.data, args.split, args.root, args.limit, settings,
-                                        args.spread, args.region, args.workers)
+            report = evaluate_questions(model, counts, setup=setup)
             print(f"{report['model']} on {args.split} ({report['images']} images), guided by backprop ({args.optimizer})")
             print("questions   " + "".join(f"{c:>7}" for c in counts))
             print("mIoU        " + "".join(f"{100 * v:7.1f}" for v in report["miou"]))
             print("pixel acc.  " + "".join(f"{100 * v:7.1f}" for v in report["pixel_accuracy"]))
         elif args.what == "clicks":
-            report = evaluate_clicks(model, args.data, args.split, args.root, args.limit, settings, args.spread,
-                                     args.region, args.max_clicks, workers=args.workers)
+            report = evaluate_clicks(model, max_clicks=args.max_clicks, setup=setup)
             print(f"{report['model']} on {args.split} ({report['images']} images): simulated clicks vs twenty questions")
             print("interactions          " + "".join(f"{c:>7}" for c in report["counts"]) + "   NoC@85  NoC@90")
             for p_ in ("clicks", "questions"):
@@ -536,8 +573,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{'k clicks + hand fixes':<22}" + "".join(f"{hand[str(c)]:7.2f}" for c in report["counts"])
                   + "   (interactions to 95 % pixel accuracy)")
         elif not args.interactions:
-            report = evaluate_effort_seconds(model, args.data, args.split, args.root, args.limit, settings, args.spread,
-                                             args.region, args.target, args.miou_target, args.cap, workers=args.workers)
+            report = evaluate_effort_seconds(model, pixel_target=args.target, miou_target=args.miou_target, cap=args.cap,
+                                             setup=setup)
             print(f"{report['model']} on {args.split} ({report['images']} images): seconds per image to "
                   f"{100 * args.target:.0f} % pixel accuracy / {100 * args.miou_target:.0f} % per-image mIoU "
                   f"(cap {report['cap_seconds']:.0f} s; reached = images within the cap)")
@@ -547,8 +584,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"best hand: {report['best_hand']}; best guided: {report['best_guided']} "
                   f"({report['guided_over_hand']:.2f}x the seconds)" if report["guided_over_hand"] is not None else "")
         else:
-            report = evaluate_effort(model, args.data, args.split, args.root, args.limit, settings, args.spread,
-                                     args.region, args.target, args.max_clicks, args.max_clicks, args.workers)
+            report = evaluate_effort(model, target=args.target, max_clicks=args.max_clicks, max_answers=args.max_clicks,
+                                     setup=setup)
             print(f"{report['model']} on {args.split} ({report['images']} images): interactions per image to "
                   f"{100 * args.target:.0f} % pixel accuracy (mean, median)")
             for k in ("guided", "clicks", "answers", "hand_fixes", "clicks_then_hand", "hand_fix_prediction",

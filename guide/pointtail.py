@@ -444,18 +444,16 @@ class FusedLrasppTail:
         d_s = dv_a.sum(1)[None]  # 1xU: d loss / d (alpha_row + beta_col)
         return d_s @ self.alpha_at.T + d_mean @ self.alpha_mean.T, d_s @ self.beta_at.T + d_mean @ self.beta_mean.T, d_gs, d_gb
 
-    def value_and_grad(self, params: GuideParams, labels: Tensor, weights: Tensor | None = None
-                       ) -> tuple[Tensor, Callable[[], tuple[Tensor | None, ...]]]:
+    def value_and_grad(self, params: GuideParams, labels: Tensor) -> tuple[Tensor, Callable[[], tuple[Tensor | None, ...]]]:
         """Logits at the hinted pixels and a function giving the gradient of the mean
-        cross-entropy with ``labels`` (N) in the four parameters: one SGD step without autograd.
-        ``weights`` (N): each pixel's cross-entropy weight instead of 1/N (anchors, guide/backprop.py)."""
+        cross-entropy with ``labels`` (N) in the four parameters: one SGD step without autograd."""
         with torch.no_grad():
             logits, saved = self.logits(*params.tensors())
 
         def grads() -> tuple[Tensor | None, ...]:
             d = logits.softmax(1)
             d[torch.arange(len(labels), device=labels.device), labels] -= 1  # softmax - one-hot
-            return self.gradients(saved, d / len(labels) if weights is None else d * weights[:, None])
+            return self.gradients(saved, d / len(labels))
 
         return logits, grads
 

@@ -47,33 +47,6 @@ def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None, regi
     return int(y), int(x)
 
 
-def largest_uncertain_area(logits: Tensor, exclude: np.ndarray | None = None, threshold: float = 0.5) -> tuple[int, int]:
-    """(row, col) inside the most uncertain area (``GuideSession(ask_rule="area")``).
-
-    The pixels whose top-2 probability margin is below ``threshold`` (and not excluded) form
-    4-connected areas; the area with the largest total uncertainty (sum of 1 - margin: big
-    and unsure) wins, and the question goes to its interior point, farthest from the area's
-    border (distance transform; ties: the smaller margin). With no such pixel it falls back
-    to :func:`most_uncertain_pixel`. logits: KxHxW; exclude: HxW bool.
-    """
-    from scipy import ndimage
-
-    top2 = logits.softmax(0).topk(2, dim=0).values
-    margin = (top2[0] - top2[1]).cpu().numpy().astype(np.float64)
-    unsure = margin < threshold
-    if exclude is not None:
-        unsure &= ~exclude
-    if not unsure.any():
-        return most_uncertain_pixel(logits, exclude)
-    areas, n = ndimage.label(unsure)
-    score = ndimage.sum(1.0 - margin, areas, index=np.arange(1, n + 1))
-    best = areas == int(np.argmax(score)) + 1
-    depth = ndimage.distance_transform_edt(np.pad(best, 1))[1:-1, 1:-1]
-    key = np.where(best, depth - 1e-3 * margin, -np.inf)  # deepest; among equals the least sure
-    y, x = np.unravel_index(int(np.argmax(key)), key.shape)
-    return int(y), int(x)
-
-
 def oracle_answer(session: GuideSession, gt: np.ndarray) -> PixelHint:
     """Ask the session a question and answer it from ``gt`` (HxW at image resolution)."""
     y, x = session.ask(exclude=gt == VOID)

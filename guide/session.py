@@ -32,29 +32,18 @@ from .block import GuideParams
 from .hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
 from .pointtail import MAX_FRACTION, click_forward
-from .questions import largest_uncertain_area, most_uncertain_pixel
+from .questions import most_uncertain_pixel
 from .split import Features
 
 
 
-# ask() looks for the centre of the most uncertain (2*ASK_REGION+1)^2 area, not the single
-# most uncertain pixel (the paper's rule, ASK_REGION = 0): the answer then teaches more.
-ASK_REGION = 3
-# ask() skips network pixels within ASK_SPREAD (Chebyshev) of earlier questions: chosen on val with
-# the click learning rate 0.1 (README, "Twenty questions"; 0 asks anywhere, as the paper).
-ASK_SPREAD = 3
-# How several text turns combine (see GuideSession._text_guided).
-TEXT_COMPOSE_MODES = ("stack", "sum", "delta")
-TEXT_COMPOSE = "delta"  # measured best: README, "Guiding with text"
-# A text turn's change to the logits is kept inside the place the reader read, widened by this share of
-# the image on each side ("delta" composition; see place_mask). Chosen on val (README, "Text hints"):
-# it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
-TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
-# For these operations a text turn about a class changes only the pixels that class labels before
-# or after it, in the logits the earlier text turns give ("delta" composition): a hint about coats
-# has nothing to say about other pixels. Chosen on val (README, "Text hints"): the gain grows as
-# hints add up. (): the paper.
-TEXT_CLASS_SCOPE: tuple[str, ...] = ("find", "remove")
+# The defaults live in guide/settings.py (one place); the names stay importable from here.
+from .settings import (  # noqa: F401
+    ASK_REGION, ASK_SPREAD, TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK,
+    AskSettings, Settings, TextSettings,
+)
+
+_GIVEN = object()  # a keyword argument left out (None means something for some of them)
 
 
 class SessionOrderError(RuntimeError):
@@ -109,67 +98,67 @@ class GuideSession:
     def __init__(
         self,
         model: GuidedModel,
-        backprop: BackpropSettings = BackpropSettings(),
-        ask_spread: int = ASK_SPREAD,
-        ask_region: int = ASK_REGION,
-        text_compose: str = TEXT_COMPOSE,
-        keep_backfiring_text: bool = False,
-        fast_clicks: bool | None = None,
-        reword_hints: bool = True,
-        text_strength: dict[str, float] | None = None,
-        text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
-        text_class_scope: tuple[str, ...] | None = TEXT_CLASS_SCOPE,
-        ask_rule: str = "window",
-        ask_threshold: float = 0.5,
-        text_words_alone: bool = False,
+        backprop: BackpropSettings | None = None,
+        ask_spread: Any = _GIVEN,
+        ask_region: Any = _GIVEN,
+        text_compose: Any = _GIVEN,
+        keep_backfiring_text: Any = _GIVEN,
+        fast_clicks: Any = _GIVEN,
+        reword_hints: Any = _GIVEN,
+        text_place_mask: Any = _GIVEN,
+        text_class_scope: Any = _GIVEN,
+        text_words_alone: Any = _GIVEN,
+        settings: Settings | None = None,
     ) -> None:
+        """``settings`` (guide/settings.py; default ``Settings()``) says everything; each keyword
+        argument given overrides its field (``backprop``: ``settings.clicks``; ``ask_spread`` /
+        ``ask_region``: ``settings.asking``; ``text_*``, ``reword_hints``, ``keep_backfiring_text``:
+        ``settings.text``; ``fast_clicks``). ``self.settings`` holds the result."""
         self.model = model
+        settings = settings if settings is not None else Settings()
+        ask = {k: v for k, v in (("spread", ask_spread), ("region", ask_region)) if v is not _GIVEN}
+        text = {k: v for k, v in (("compose", text_compose), ("keep_backfiring", keep_backfiring_text),
+                                  ("reword", reword_hints), ("place_mask", text_place_mask),
+                                  ("class_scope", text_class_scope), ("words_alone", text_words_alone)) if v is not _GIVEN}
+        settings = dataclasses.replace(
+            settings,
+            clicks=backprop if backprop is not None else settings.clicks,
+            asking=dataclasses.replace(settings.asking, **ask),
+            text=dataclasses.replace(settings.text, **text),  # checks the text fields (TextSettings.__post_init__)
+            fast_clicks=settings.fast_clicks if fast_clicks is _GIVEN else fast_clicks,
+        )
+        self.settings = settings
+        t = settings.text
         # A hint naming no class the model knows ("there is a giraffe", "asdf") is refused with
         # understand.NoClassError (the message the app's Conversation shows) and changes nothing;
         # True: the guide reads such a hint's words alone, as the paper's guide did (experiments only).
-        self.text_words_alone = bool(text_words_alone)
-        # Where ask() looks: "window" (the smallest margin averaged over ask_region's window; with
-        # ask_region 0 the paper's single least sure pixel) or "area" (the interior of the
-        # 4-connected area of margin < ask_threshold with the largest total uncertainty,
-        # questions.largest_uncertain_area).
-        if ask_rule not in ("window", "area"):
-            raise ValueError(f"unknown ask_rule {ask_rule!r}; choose 'window' or 'area'")
-        self.ask_rule, self.ask_threshold = ask_rule, ask_threshold
-        # Test-time strength of the text guide per operation the reader reads ("find", "remove"):
-        # its guiding parameters are multiplied by it (None or 1.0: as trained, the paper).
-        self.text_strength = dict(text_strength or {})
+        self.text_words_alone = bool(t.words_alone)
         # Per operation: keep a text turn's change to the logits inside the place the reader read
         # ("on the top left": the top and left thirds), widened by this fraction of the image on
-        # each side ("delta" composition only; a hint with no place is not masked). None or {}:
+        # each side ("delta" composition only; a hint with no place is not masked). {}:
         # the change goes wherever the guide puts it (the paper). Default: TEXT_PLACE_MASK.
-        self.text_place_mask = dict(text_place_mask or {})
-        if not set(self.text_place_mask) <= {FIND, REMOVE}:
-            raise ValueError(f"text_place_mask maps operations ({FIND!r}, {REMOVE!r}) to margins, not {text_place_mask!r}")
+        self.text_place_mask = dict(t.place_mask or {})
         # Operations whose text turns change only the pixels the named class labels before or
-        # after the turn, given the earlier text turns ("delta" composition only). None or ():
-        # anywhere (the paper).
-        if isinstance(text_class_scope, str) or not set(text_class_scope or ()) <= {FIND, REMOVE}:
-            raise ValueError(f"text_class_scope takes a tuple of operations ({FIND!r}, {REMOVE!r}), not {text_class_scope!r}")
-        self.text_class_scope = tuple(text_class_scope or ())
+        # after the turn, given the earlier text turns ("delta" composition only). (): anywhere (the paper).
+        self.text_class_scope = tuple(t.class_scope or ())
         # True: the text guide reads a hint as the reader understood it (operation, class, place
         # reworded into one canonical sentence, guide/text/understand.py), so a wording the guide
         # never saw does not matter; False: it reads the user's own words (the paper).
-        self.reword_hints = reword_hints
+        self.reword_hints = t.reword
         # A text turn that moves the class it names the wrong way (a "remove" that grows it,
         # a "find" that shrinks it) is taken back and the reply says so; True keeps such turns.
-        self.keep_backfiring_text = keep_backfiring_text
-        self.backprop = backprop
-        self.ask_spread = ask_spread  # see ask()
-        self.ask_region = ask_region  # see questions.most_uncertain_pixel
-        if text_compose not in TEXT_COMPOSE_MODES:
-            raise ValueError(f"unknown text_compose {text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
-        self.text_compose = text_compose  # see _text_guided
+        self.keep_backfiring_text = t.keep_backfiring
+        self.backprop = settings.clicks
+        self.ask_spread = settings.asking.spread  # see ask()
+        self.ask_region = settings.asking.region  # see questions.most_uncertain_pixel
+        self.text_compose = t.compose  # see _text_guided
         # Click steps evaluate the tail at the hinted pixels only (guide/pointtail.py); False
         # runs the dense tail at every step (the reference; same parameters to float rounding).
         # Default (None): the point tail on the CPU, where it is 10-100x cheaper; the dense tail on
         # a GPU, where a step is bound by kernel launches and the point tail's many small
         # operations measured 0.4-1.2x the dense turn (README, "Speed"; python -m guide bench).
-        self.fast_clicks = model.device.type == "cpu" if fast_clicks is None else fast_clicks
+        fast = settings.fast_clicks
+        self.fast_clicks = model.device.type == "cpu" if fast is None else fast
         self._features: Features | None = None
         self._text_cache = _TextCache()  # what earlier text turns contribute (see _text_guided)
         self._image_size: tuple[int, int] | None = None
@@ -266,7 +255,6 @@ class GuideSession:
 
         ``text_compose`` says how several text turns combine (README, "Guiding with text"):
         * ``"stack"``: each guides the previous one's output (the paper's Table 5);
-        * ``"sum"``:   their parameters are added and guide the head's activation once;
         * ``"delta"``: each guides the head's activation on its own and the changes
           each makes to the logits are added.
 
@@ -280,10 +268,6 @@ class GuideSession:
             return a, None
         tg = self.model.text_guide
         assert tg is not None
-        if self.text_compose == "sum":
-            params = [GuideParams.from_lists(t, a.device) for t in texts]
-            total = GuideParams(*(torch.stack(ts).sum(0) for ts in zip(*(p.tensors() for p in params))))
-            return tg.block(a, total), None
         if self.text_compose == "stack":
             return self._text_cache.fold(texts, a, lambda acc, p: tg.block(acc, GuideParams.from_lists(p, a.device))), None
         if self.text_compose == "delta":
@@ -400,57 +384,15 @@ class GuideSession:
         with torch.no_grad():
             base, offset = self._text_guided()
         block = self.model.block
-        anchor_labels, max_fraction = None, MAX_FRACTION
-        if self.backprop.anchors > 0:
-            ay, ax, anchor_labels = self._anchors(base, offset, warm, list(latest))
-            ys, xs = torch.cat([ys, ay]), torch.cat([xs, ax])
-            max_fraction = 1.0  # anchors spread over the map: the point tail stays exact and cheaper than dense
         # The click block guides ``base`` (fixed during the turn); the loss reads the hinted pixels only.
         forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks,
-                                   max_fraction)
+                                   MAX_FRACTION)
         init = (GuideParams.from_lists(warm, dev) if warm is not None and self.backprop.warm_start
                 else block.zero_params(device=dev))
-        result = guide_by_backprop(forward, init, labels, self.backprop, anchor_labels)
+        result = guide_by_backprop(forward, init, labels, self.backprop)
         self._state["turns"][-1]["click_params"] = frozen(result.params.to_lists())
         self._logits = None
         return result
-
-    @torch.no_grad()
-    def _anchors(self, base: Tensor, offset: Tensor | None, warm: dict[str, Any] | None,
-                 hinted: list[tuple[int, int]]) -> tuple[Tensor, Tensor, Tensor]:
-        """Anchor pixels for a click turn (BackpropSettings.anchors): rows, columns and the
-        predicted classes they keep. Candidates lie on a regular grid of the network's map
-        (about 4x ``anchors`` points), are confident (top probability >= ``anchor_confidence``)
-        in the prediction the turn starts from (``anchor_source``), and lie more than
-        ``anchor_exclude`` pixels from every hinted pixel; up to ``anchors`` of them, evenly
-        spaced in raster order. Deterministic."""
-        s = self.backprop
-        if s.anchor_source not in ("start", "previous"):
-            raise ValueError(f"unknown anchor_source {s.anchor_source!r}; choose 'start' or 'previous'")
-        block = self.model.block
-        params = (GuideParams.from_lists(warm, base.device) if warm is not None and s.anchor_source == "previous"
-                  else block.zero_params(device=base.device))
-        logits = self.model.segmenter.tail(self._features, block(base, params))
-        if offset is not None:
-            logits = logits + offset
-        probs = logits[0].softmax(0)
-        conf, label = probs.max(0)
-        h, w = conf.shape
-        step = max(1, int(np.sqrt(h * w / (4 * s.anchors))))
-        gy, gx = torch.meshgrid(torch.arange(step // 2, h, step, device=base.device),
-                                torch.arange(step // 2, w, step, device=base.device), indexing="ij")
-        gy, gx = gy.reshape(-1), gx.reshape(-1)
-        keep = conf[gy, gx] >= s.anchor_confidence
-        if hinted:
-            hy = torch.tensor([p[0] for p in hinted], device=base.device)
-            hx = torch.tensor([p[1] for p in hinted], device=base.device)
-            near = ((gy[:, None] - hy[None]).abs() <= s.anchor_exclude) & ((gx[:, None] - hx[None]).abs() <= s.anchor_exclude)
-            keep &= ~near.any(1)
-        gy, gx = gy[keep], gx[keep]
-        if len(gy) > s.anchors:
-            pick = torch.linspace(0, len(gy) - 1, s.anchors, device=base.device).round().long()
-            gy, gx = gy[pick], gx[pick]
-        return gy, gx, label[gy, gx]
 
     def add_text(self, text: str, hint: TextHint | None = None, op: str | None = None) -> TurnResult:
         """Guide with an English hint through the model's trained text guide.
@@ -485,9 +427,6 @@ class GuideSession:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
         params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
-        strength = float(self.text_strength.get(reading.op, 1.0))
-        if strength != 1.0:
-            params = GuideParams(*(t * strength for t in params.tensors()))
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
             # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
@@ -543,10 +482,7 @@ class GuideSession:
             asked |= np.array([exclude[c] for c in centres], dtype=bool).reshape(h, w)
         for y, x in self._state["asked"]:
             asked[max(0, y - spread) : y + spread + 1, max(0, x - spread) : x + spread + 1] = True
-        if self.ask_rule == "area":
-            yn, xn = largest_uncertain_area(logits[0], asked, self.ask_threshold)
-        else:
-            yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
+        yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
 

@@ -58,35 +58,4 @@ def test_deterministic(tiny_model, image):
     assert all(torch.equal(a, b) for a, b in zip(runs[0].params.tensors(), runs[1].params.tensors()))
 
 
-def _ce(forward, params, labels):
-    with torch.no_grad():
-        return float(torch.nn.functional.cross_entropy(forward(params), labels))
 
-
-def test_anchors_keep_their_class_and_the_stop_rule_reads_hints_only(tiny_model, image):
-    """Anchor pixels join the loss (their predicted class, weighted) but not the stop rule."""
-    seg, block, feats, logits = _setup(tiny_model, image)
-    y, x = 10, 20
-    label = int(logits[0, :, y, x].argsort()[-2])
-    ays, axs = _t(40, 5, 45, 30), _t(5, 60, 60, 40)
-    keep = logits[0, :, ays, axs].argmax(0)  # what the anchors predict now
-    forward = dense_point_forward(seg, block, feats, feats.guided, torch.cat([_t(y), ays]), torch.cat([_t(x), axs]))
-    anchors_only = dense_point_forward(seg, block, feats, feats.guided, ays, axs)
-    fixed = dict(max_steps=25, margin=1e9, lr=0.05)  # same number of steps with and without anchors
-    with_anchors = guide_by_backprop(forward, block.zero_params(device=DEVICE), _t(label),
-                                     BackpropSettings(anchors=4, anchor_weight=3.0, **fixed), keep)
-    hint_only = dense_point_forward(seg, block, feats, feats.guided, _t(y), _t(x))
-    without = guide_by_backprop(hint_only, block.zero_params(device=DEVICE), _t(label), BackpropSettings(**fixed))
-    assert with_anchors.steps == without.steps == 25
-    assert _ce(anchors_only, with_anchors.params, keep) < _ce(anchors_only, without.params, keep)
-    # Anchors that contradict each other's pixels can never all be met; the turn still stops once the hint holds.
-    wrong = logits[0, :, ays, axs].argmin(0)
-    result = guide_by_backprop(forward, block.zero_params(device=DEVICE), _t(label),
-                               BackpropSettings(anchors=4, anchor_weight=0.1), wrong)
-    assert result.satisfied and result.steps < 60
-
-
-def test_margin_grows_with_hints():
-    s = BackpropSettings(margin=1.0, margin_per_hint=0.25)
-    assert s.margin_for(1) == 1.0 and s.margin_for(5) == 2.0
-    assert BackpropSettings().margin_for(20) == BackpropSettings().margin

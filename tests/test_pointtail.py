@@ -87,7 +87,7 @@ def test_point_tail_gives_the_dense_parameters_after_every_step(arch):
 
 
 def test_text_offset_and_stacked_base_are_honoured():
-    """"delta" text turns add a logit offset; "stack"/"sum" change the base activation."""
+    """"delta" text turns add a logit offset; "stack" changes the base activation."""
     seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
     H, W = FAMILIES["lraspp_mobilenet_v3_large"]
     torch.manual_seed(2)
@@ -227,31 +227,3 @@ def test_a_hint_whose_taps_stay_inside_the_map_needs_no_padding_row():
     with torch.no_grad():
         assert torch.allclose(tail(p), dense_point_forward(seg, block, feats, feats.guided, ys, xs)(p), atol=1e-4)
 
-
-def test_fused_lraspp_sgd_with_anchors_equals_dense():
-    """Anchor pixels (BackpropSettings.anchors) enter the written-out gradient with their own
-    weight (value_and_grad's ``weights``): the same parameters and the same stopping step as
-    SGD through autograd on the dense tail with the weighted loss."""
-    from guide.pointtail import FusedLrasppTail
-
-    seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
-    hints, anchor_labels = labels[:5], labels[5:]  # the last three pixels are anchors
-    fused, is_fast = click_forward(seg, block, feats, feats.guided, ys, xs, max_fraction=1.0)
-    dense, _ = click_forward(seg, block, feats, feats.guided, ys, xs, fast=False)
-    assert is_fast and isinstance(fused, FusedLrasppTail)
-    C = feats.guided.shape[1]
-    torch.manual_seed(5)
-    init = GuideParams(*(0.1 * torch.randn(1, n).to(DEVICE) for n in (4, 5, C, C)))
-    for weight in (0.1, 3.0):
-        settings = BackpropSettings(max_steps=6, margin=1e9, lr=0.05, anchors=3, anchor_weight=weight)
-        a = guide_by_backprop(fused, init, hints, settings, anchor_labels)
-        b = guide_by_backprop(dense, init, hints, settings, anchor_labels)
-        plain = guide_by_backprop(fused, init, hints, settings)
-        assert a.steps == b.steps == 6
-        for name, f, d, p in zip(("alpha", "beta", "gamma_s", "gamma_b"), a.params.tensors(), b.params.tensors(),
-                                 plain.params.tensors()):
-            assert torch.allclose(f, d, rtol=1e-4, atol=1e-5), (weight, name, float((f - d).abs().max()))
-        assert not torch.allclose(a.params.gamma_b, plain.params.gamma_b)  # the anchors did pull
-        stop = BackpropSettings(max_steps=60, margin=0.5, anchors=3, anchor_weight=weight)
-        assert (guide_by_backprop(fused, init, hints, stop, anchor_labels).steps
-                == guide_by_backprop(dense, init, hints, stop, anchor_labels).steps)

@@ -68,32 +68,3 @@ def test_region_prefers_large_uncertain_areas():
     y, x = most_uncertain_pixel(logits, region=2)
     assert 6 <= y <= 10 and 1 <= x <= 5
 
-
-def test_area_rule_asks_inside_the_biggest_uncertain_area():
-    """ask_rule="area": a big, moderately unsure area beats a tiny, very unsure one, and the
-    question lands in its interior, not on its border; excluded pixels are never asked."""
-    from guide.questions import largest_uncertain_area
-
-    logits = torch.zeros(3, 20, 20)
-    logits[0] = 6.0  # confident everywhere, except:
-    logits[1, 2, 2] = 6.0  # one pixel with a tie (margin 0)
-    logits[1, 8:16, 4:18] = 5.2  # an 8x14 area with a small margin
-    y, x = largest_uncertain_area(logits, threshold=0.5)
-    assert 10 <= y <= 13 and 7 <= x <= 14  # deep inside the big area
-    assert most_uncertain_pixel(logits) == (2, 2)  # the paper's rule picks the tie
-    exclude = np.zeros((20, 20), dtype=bool)
-    exclude[8:16, 4:18] = True
-    assert largest_uncertain_area(logits, exclude, threshold=0.5) == (2, 2)
-    sure = torch.zeros(3, 4, 4)
-    sure[0] = 9.0
-    sure[1, 3, 1] = 2.0  # nothing below the threshold: the least sure pixel, as the paper's rule
-    assert largest_uncertain_area(sure, threshold=0.5) == most_uncertain_pixel(sure) == (3, 1)
-
-
-def test_session_area_rule(tiny_model, image):
-    with np.testing.assert_raises(ValueError):
-        GuideSession(tiny_model, ask_rule="biggest")
-    session = GuideSession(tiny_model, ask_rule="area", ask_threshold=1.0)
-    session.set_image(image)
-    first = session.ask()
-    assert session.ask() != first  # the asked pixel is not asked again

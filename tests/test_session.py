@@ -1,7 +1,6 @@
 import json
 
 import numpy as np
-import torch
 import pytest
 
 from guide.hints import PixelHint
@@ -126,33 +125,6 @@ def test_text_without_text_guide_says_so(tiny_model, image):
     if tiny_model.text_guide is None:
         with pytest.raises(SessionOrderError, match="train-guide"):
             session.add_text("there is a coat")
-
-
-def test_anchored_clicks_flip_keep_confident_pixels_and_undo(tiny_model, image):
-    from guide.backprop import BackpropSettings
-
-    settings = BackpropSettings(anchors=12, anchor_confidence=0.3, anchor_exclude=6)
-    session = GuideSession(tiny_model, settings)
-    session.set_image(image)
-    p0 = session.predict()
-    probs = session.logits()[0].softmax(0)
-    ay, ax, keep = session._anchors(session._features.guided, None, None, [session.to_network(20, 30)])
-    assert 0 < len(ay) <= 12 and len(ay) == len(ax) == len(keep)
-    hy, hx = session.to_network(20, 30)
-    assert bool((((ay - hy).abs() > 6) | ((ax - hx).abs() > 6)).all())  # away from the hint
-    assert bool((probs.max(0).values[ay, ax] >= 0.3).all())  # confident
-    assert torch.equal(keep, probs.argmax(0)[ay, ax])  # they keep what is predicted
-    label = _runner_up(session, 20, 30)
-    result = session.add_clicks([(20, 30, label)])
-    assert result.satisfied and session.predict()[20, 30] == label
-    assert session.undo() and np.array_equal(session.predict(), p0)
-    none = GuideSession(tiny_model, BackpropSettings(anchors=12, anchor_confidence=1.01))  # no pixel that sure
-    none.set_image(image)
-    assert none.add_clicks([(20, 30, label)]).satisfied
-    bad = GuideSession(tiny_model, BackpropSettings(anchors=4, anchor_source="nowhere"))
-    bad.set_image(image)
-    with pytest.raises(ValueError, match="anchor_source"):
-        bad.add_clicks([(20, 30, label)])
 
 
 def test_cold_start_equals_one_turn_with_every_click(tiny_model, image):

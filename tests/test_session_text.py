@@ -272,24 +272,6 @@ def test_canonical_hint_words():
     assert canonical_hint(Reading("remove", None, "on the left"), classes) is None
 
 
-def test_text_strength_scales_the_guides_parameters_for_its_operation_only(text_model, scene):
-    """GuideSession(text_strength={"remove": s}) multiplies the guide's parameters of hints read
-    as "remove" by s (stored in the turn, so undo and set_state need nothing else); find hints
-    and the default (no strength) are as trained."""
-    plain = GuideSession(text_model, keep_backfiring_text=True)
-    plain.set_image(scene)
-    name = most_predicted(plain)
-    strong = GuideSession(text_model, keep_backfiring_text=True, text_strength={"remove": 1.5})
-    strong.set_image(scene)
-    for text in (f"there is no {name}", "there is a coat on the top left"):
-        plain.reset(), strong.reset()
-        plain.add_text(text), strong.add_text(text)
-        a, b = plain.turns[-1]["params"], strong.turns[-1]["params"]
-        factor = 1.5 if "no" in text.split() else 1.0
-        for key in ("alpha", "beta", "gamma_s", "gamma_b"):
-            assert np.allclose(np.asarray(b[key]), factor * np.asarray(a[key]), atol=1e-6), (text, key)
-
-
 def test_place_mask_covers_the_named_thirds():
     from guide.session import place_mask
 

@@ -40,7 +40,9 @@ from guide.metrics import confusion_matrix, miou
 from guide.text.queries import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
 
-from guide.session import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK  # noqa: E402
+from guide.settings import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK, Settings  # noqa: E402
+
+_GIVEN = object()  # a keyword argument left out (None means "no mask" / "anywhere" for two of them)
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 PHRASINGS = ("templates", "heldout", "paper", "blind", "dev")
@@ -91,12 +93,12 @@ def evaluate_text(
     progress: bool = True,
     dataset: Any = None,
     compose: str | None = None,
-    keep_backfiring: bool = False,
+    keep_backfiring: bool | None = None,
     phrasings: str = "templates",
-    reword: bool = True,
-    text_strength: dict[str, float] | None = None,
-    text_place_mask: dict[str, float] | None = TEXT_PLACE_MASK,
-    text_class_scope: tuple[str, ...] | None = TEXT_CLASS_SCOPE,
+    reword: bool | None = None,
+    text_place_mask: Any = _GIVEN,
+    text_class_scope: Any = _GIVEN,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -104,6 +106,9 @@ def evaluate_text(
     the operations the guide was trained with. Hints of run r on image i are drawn from
     ``np.random.default_rng([seed, r, i])``, so a report is reproducible and runs differ.
     When the simulated user finds nothing left to say, later counts keep the prediction.
+    ``settings`` (guide/settings.py, default ``Settings()``) steers the session; ``compose``,
+    ``keep_backfiring``, ``reword``, ``text_place_mask`` and ``text_class_scope``, when given,
+    override its text fields. The report records ``"settings"``.
     """
     from guide.conversation import Conversation
 
@@ -124,9 +129,12 @@ def evaluate_text(
     # simulated user: yes when the question's reading is the hint's, "find/remove it instead" when only
     # the operation differs, "no" when the class differs (then nothing is done).
     talk = {"hints": 0, "asked": 0, "asked_right": 0, "answered_other_op": 0, "answered_no": 0}
-    conversation = Conversation(model, max_turns=max(counts), text_compose=compose or TEXT_COMPOSE, keep_backfiring_text=keep_backfiring,
-                                reword_hints=reword, text_strength=text_strength,
-                                text_place_mask=text_place_mask, text_class_scope=text_class_scope)
+    given = {k: v for k, v in (("text_compose", compose), ("keep_backfiring_text", keep_backfiring), ("reword_hints", reword))
+             if v is not None}
+    given.update({k: v for k, v in (("text_place_mask", text_place_mask), ("text_class_scope", text_class_scope))
+                  if v is not _GIVEN})
+    conversation = Conversation(model, max_turns=max(counts), settings=settings, **given)
+    used = conversation.session.settings
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
         image, label = dataset[i]
@@ -164,15 +172,16 @@ def evaluate_text(
         "split": split,
         "images": n,
         "ops": list(ops),
-        "compose": compose or TEXT_COMPOSE,
-        "keep_backfiring": keep_backfiring,
-        "reword": reword,
-        "text_place_mask": text_place_mask,
-        "text_class_scope": list(text_class_scope or ()),
+        "compose": used.text.compose,
+        "keep_backfiring": used.text.keep_backfiring,
+        "reword": used.text.reword,
+        "text_place_mask": used.text.place_mask or None,
+        "text_class_scope": list(used.text.class_scope),
         "ablation": ablation,
         "phrasings": phrasings,
         "runs": runs,
         "seed": seed,
+        "settings": used.to_dict(),
         "hints": list(counts),
         "miou": scores.mean(0).tolist(),
         "miou_std": scores.std(0).tolist(),

@@ -1,0 +1,50 @@
+"""guide/settings.py: one settings object, JSON round-trip, passed whole to sessions and conversations."""
+
+import json
+
+import pytest
+
+from guide.backprop import BackpropSettings
+from guide.conversation import Conversation
+from guide.session import GuideSession
+from guide.settings import AskSettings, Limits, Settings, TextSettings
+
+
+def test_round_trips_through_json():
+    s = Settings(asking=AskSettings(spread=0, region=5), clicks=BackpropSettings(lr=0.05, margin=0.0),
+                 text=TextSettings(compose="stack", place_mask=None, class_scope=("remove",), reword=False),
+                 limits=Limits(max_turns=7), fast_clicks=False)
+    back = Settings.from_dict(json.loads(json.dumps(s.to_dict())))
+    assert back == s and back.text.class_scope == ("remove",) and back != Settings()
+    assert Settings.from_dict({"asking": {"spread": 1}}) == Settings(asking=AskSettings(spread=1))  # partial
+
+
+def test_bad_settings_are_refused_by_name():
+    with pytest.raises(ValueError, match="anchors"):
+        Settings.from_dict({"clicks": {"anchors": 32}})  # removed: measured worse
+    with pytest.raises(ValueError, match="colour"):
+        Settings.from_dict({"colour": 1})
+    with pytest.raises(ValueError, match="text_compose"):
+        TextSettings(compose="sum")  # removed: measured worse
+    with pytest.raises(ValueError, match="text_class_scope"):
+        TextSettings(class_scope="find")
+
+
+def test_session_takes_settings_whole_and_keywords_override(tiny_model):
+    s = Settings(asking=AskSettings(spread=5, region=1), clicks=BackpropSettings(lr=0.2),
+                 text=TextSettings(place_mask=None, reword=False), fast_clicks=False)
+    session = GuideSession(tiny_model, settings=s)
+    assert (session.ask_spread, session.ask_region, session.backprop.lr) == (5, 1, 0.2)
+    assert session.text_place_mask == {} and session.reword_hints is False and session.fast_clicks is False
+    assert session.settings == s
+    over = GuideSession(tiny_model, BackpropSettings(lr=0.3), ask_spread=0, text_class_scope=None, settings=s)
+    assert (over.ask_spread, over.ask_region, over.backprop.lr, over.text_class_scope) == (0, 1, 0.3, ())
+    assert over.settings.asking.spread == 0 and over.settings.text.reword is False
+    assert GuideSession(tiny_model).settings.to_dict() == Settings(fast_clicks=None).to_dict()  # defaults unchanged
+
+
+def test_conversation_takes_settings(tiny_model):
+    c = Conversation(tiny_model, settings=Settings(limits=Limits(max_turns=3), asking=AskSettings(spread=2)))
+    assert c.max_turns == 3 and c.session.ask_spread == 2
+    assert Conversation(tiny_model, max_turns=9, ask_spread=1).max_turns == 9
+    assert Conversation(tiny_model).max_turns == 50
