@@ -149,7 +149,8 @@ class Conversation:
         self.model = model
         self.classes = list(model.classes)
         self.session = session if session is not None else GuideSession(model, backprop, settings=settings, **session_options)
-        self.max_turns = max_turns if max_turns is not None else self.session.settings.limits.max_turns
+        # None: the module's MAX_TURNS (read at each turn); settings given: their limit.
+        self.max_turns = max_turns if max_turns is not None else settings.limits.max_turns if settings is not None else None
         self.image: np.ndarray | None = None
         self.key: str | None = None  # image_key of the image whose head features the session holds
         self.name = "image"

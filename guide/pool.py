@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .backprop import BackpropSettings
+from .settings import Settings
 from .conversation import NO_IMAGE, Conversation, UserError, empty_conversation, image_key
 from .model import GuidedModel, ModelConfig
 
@@ -47,8 +48,12 @@ class ConversationPool:
     synthetic images says so in its first reply (guide/domain.py)."""
 
     def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, size: int = CACHE_SIZE,
-                 spec: str | None = None, examples: Sequence[str | os.PathLike] = ()) -> None:
-        self.model, self.backprop, self.size, self.spec = model, backprop or BackpropSettings(), size, spec
+                 spec: str | None = None, examples: Sequence[str | os.PathLike] = (), settings: Settings | None = None) -> None:
+        # settings (guide/settings.py): every conversation's, whole; backprop, when given, overrides its clicks
+        self.settings = settings
+        self.backprop = backprop or (settings.clicks if settings is not None else BackpropSettings())
+        self.size, self.spec = size, spec
+        self.model = model
         self.classes = list(model.classes)
         self.palette = np.array(model.config.palette[: model.num_classes], dtype=np.uint8)
         self.examples = [str(p) for p in examples]
@@ -99,7 +104,7 @@ class ConversationPool:
             if entry is not None:
                 self._entries.move_to_end(key)
             else:
-                entry = (Conversation(self.model, self.backprop), threading.Lock())
+                entry = (Conversation(self.model, self.backprop, settings=self.settings), threading.Lock())
                 self._entries[key] = entry
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
@@ -136,10 +141,11 @@ class ModelShelf:
     """
 
     def __init__(self, load: Callable[[str], GuidedModel], backprop: BackpropSettings | None = None, size: int = MAX_MODELS,
-                 examples: Callable[[ModelConfig], Sequence[str | os.PathLike]] | None = None) -> None:
+                 examples: Callable[[ModelConfig], Sequence[str | os.PathLike]] | None = None,
+                 settings: Settings | None = None) -> None:
         if size < 1:
             raise ValueError("a ModelShelf holds at least one model")
-        self.load, self.backprop, self.size, self.examples = load, backprop, size, examples
+        self.load, self.backprop, self.size, self.examples, self.settings = load, backprop, size, examples, settings
         self.configs: dict[str, ModelConfig] = {}
         self._pools: OrderedDict[str, ConversationPool] = OrderedDict()
         self._lock = threading.Lock()
@@ -147,7 +153,8 @@ class ModelShelf:
 
     def add(self, spec: str, model: GuidedModel) -> ConversationPool:
         """Hold ``model`` (already loaded) under ``spec``; the least recently used beyond ``size`` go."""
-        pool = ConversationPool(model, self.backprop, spec=spec, examples=self.examples(model.config) if self.examples else ())
+        pool = ConversationPool(model, self.backprop, spec=spec, examples=self.examples(model.config) if self.examples else (),
+                                settings=self.settings)
         with self._lock:
             self.configs[spec] = model.config
             self._pools[spec] = pool

@@ -32,6 +32,12 @@ def test_evaluate_clicks_reports_both_protocols(app_model_dir: Path, tmp_path: P
                  "--json", str(out_q)]) == 0
     table1 = json.loads(out_q.read_text())
     assert table1["miou"] == questions["miou"] and table1["pixel_accuracy"] == questions["pixel_accuracy"]
+    # every report records the session's settings whole (guide/settings.py), the flags included
+    from guide.settings import Settings
+
+    for r in (report, table1):
+        settings = Settings.from_dict(r["settings"])
+        assert settings.clicks.max_steps == 3 and settings.asking.spread == r["ask_spread"] == 3
 
 
 def test_evaluate_effort_counts_interactions(app_model_dir: Path, tmp_path: Path) -> None:

@@ -47,4 +47,15 @@ def test_conversation_takes_settings(tiny_model):
     c = Conversation(tiny_model, settings=Settings(limits=Limits(max_turns=3), asking=AskSettings(spread=2)))
     assert c.max_turns == 3 and c.session.ask_spread == 2
     assert Conversation(tiny_model, max_turns=9, ask_spread=1).max_turns == 9
-    assert Conversation(tiny_model).max_turns == 50
+    assert Conversation(tiny_model, settings=Settings()).max_turns == 50
+
+
+def test_the_app_pool_passes_settings_to_each_conversation(tiny_model):
+    import numpy as np
+
+    from guide.pool import ConversationPool
+
+    pool = ConversationPool(tiny_model, settings=Settings(asking=AskSettings(spread=4)))
+    assert pool.backprop == BackpropSettings()
+    with pool.start(np.zeros((32, 32, 3), np.uint8)) as conversation:
+        assert conversation.session.ask_spread == 4 and conversation.session.settings == pool.settings
