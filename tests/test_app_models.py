@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import app
-from annotate_ui import UNSURE
+from guide.ui.annotate import UNSURE
 from conftest import REAL_MODEL
 from guide.domain import domain_note
 from guide.hub import load_model
