@@ -112,7 +112,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
 
         # 5. after Guide, an event that changes nothing sends one request: the page does not read back
-        # (fetch and re-upload) the editor or other outputs at every event (app.py, `shown`)
+        # (fetch and re-upload) the editor or other outputs at every event (guide/ui/layout.py, `shown`)
         sent: list[str] = []
         page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
         page.evaluate("() => document.querySelector('#gm-ping-direct').click()")
