@@ -41,7 +41,8 @@ def test_the_dry_run_lists_what_the_space_needs_and_nothing_else(capsys: pytest.
     for need in ["app.py", "requirements.txt", "README.md", ".gitattributes", "guide/__init__.py",
                  "guide/text/encoder.py", "checkpoints/scenes-lraspp/config.json", "checkpoints/scenes-lraspp/model.safetensors",
                  "checkpoints/scenes-lraspp/text_guide.safetensors", "examples/scene_00.png",
-                 "guide/ui/static/app.css", "guide/ui/static/opacity.js", "guide/ui/static/opacity.svg"]:
+                 "guide/ui/static/app.css", "guide/ui/static/opacity.js", "guide/ui/static/opacity.svg",
+                 "guide/ui/static/shortcuts.js"]:
         assert need in files, need
     # every module of the package goes, whatever was added since (guide/ is a pattern, not a list)
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "guide").rglob("*.py") if "__pycache__" not in p.parts}

@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -58,6 +59,8 @@ KEYS_HELP = ("Keys (when not typing): " + " · ".join(f"<kbd>{k.upper()}</kbd> {
              + " · <kbd>1</kbd>–<kbd>9</kbd> answer the question with class 1–9 of the brush list.")
 
 
+SHORTCUTS_JS = "\n".join(line for line in (Path(__file__).resolve().parent / "static" / "shortcuts.js").read_text(encoding="utf-8").splitlines()
+                         if not line.startswith("//"))  # a function of (keys, classes), its comment left out
 BROWSER_KEY = re.compile(r"^[A-Za-z0-9_-]{32}$")  # secrets.token_urlsafe(24)
 OPEN_LANE = "open_images"  # opens queue apart from the other events (a 1,000-image open never holds a turn up)
 OPEN_CONCURRENCY = 2  # opens at once
@@ -147,28 +150,10 @@ def unsure_colour(palette: np.ndarray) -> tuple[int, int, int]:
 
 
 def shortcuts_js(classes: list[str]) -> str:
-    """Browser code for :data:`SHORTCUTS`: a key presses its button; a digit answers the
-    pending question with that class (typed into the chat box and sent)."""
+    """Browser code for :data:`SHORTCUTS` (static/shortcuts.js): a key presses its button; a digit
+    answers the pending question with that class (typed into the chat box and sent)."""
     keys = {k: elem for k, (elem, _) in SHORTCUTS.items()}
-    return f"""() => {{
-  const keys = {json.dumps(keys)}, classes = {json.dumps(classes[:9])};
-  document.addEventListener("keydown", (e) => {{
-    const t = e.target, tag = (t && t.tagName || "").toLowerCase();
-    if (e.ctrlKey || e.metaKey || e.altKey || tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) return;
-    const k = e.key.toLowerCase();
-    if (keys[k]) {{
-      const b = document.getElementById(keys[k]);
-      if (b) {{ e.preventDefault(); b.click(); }}
-    }} else if (/^[1-9]$/.test(k) && classes[+k - 1]) {{
-      const box = document.querySelector("#gm-msg textarea"), send = document.querySelector("#gm-msg button");
-      if (!box || !send) return;
-      e.preventDefault();
-      box.value = classes[+k - 1];
-      box.dispatchEvent(new Event("input", {{bubbles: true}}));
-      setTimeout(() => send.click(), 50);
-    }}
-  }});
-}}"""
+    return f"() => ({SHORTCUTS_JS.strip()})({json.dumps(keys)}, {json.dumps(classes[:9])})"
 
 
 class AnnotatePanel:
