@@ -54,7 +54,7 @@ DONE = ("([s, m]) => { const i = document.querySelector('#gm-overlay img');"
         " const busy = document.querySelector('#gm-overlay [data-testid=status-tracker]:not(.hide),"
         " #gm-status [data-testid=status-tracker]:not(.hide)');"
         f" return !busy && i && i.complete && (i.src !== s || {STATUS} !== m) && performance.now(); }}")
-# the opacity slider's result: the colour layer's opacity filter (app.py, OPACITY_SVG) has a new table
+# the opacity slider's result: the colour layer's opacity filter (guide/ui/static/opacity.svg) has a new table
 OPACITY_NOW = "() => document.getElementById('gm-alpha-fn').getAttribute('tableValues')"
 OPACITY_DONE = f"(o) => ({OPACITY_NOW})() !== o && performance.now()"
 HINTS = ["there is a coat on the top left", "there is no grass on the bottom", "there is a bag on the right"]

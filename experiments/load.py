@@ -51,14 +51,16 @@ def free_port() -> int:
 
 def start_app(model: str | None, concurrency: int | None, timeout: float = 180.0,
               app_cmd: list[str] | None = None) -> tuple[subprocess.Popen, str]:
-    """``python app.py`` (or ``app_cmd``, which takes app.py's arguments) on a free loopback port."""
+    """``python app.py`` (or ``app_cmd``, which takes app.py's arguments) on a free loopback port, with the
+    benchmarks' ping events (``GUIDE_BENCH=1``: guide/ui/layout.py, bench_pings)."""
     port = free_port()
     cmd = [*(app_cmd or [sys.executable, str(ROOT / "app.py")]), "--host", "127.0.0.1", "--port", str(port)]
     if model:
         cmd += ["--model", model]
     if concurrency:
         cmd += ["--concurrency", str(concurrency)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "GUIDE_BENCH": "1"})
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -181,7 +181,7 @@ class Annotator:
         for key in self.store.keys("dataset/"):  # records whose folder is gone
             if not self.store.folder("datasets", key.split("/", 1)[1]).is_dir():
                 self.store.delete(key)
-        for prefix in ("session/", "place/", "browser/"):  # tab states spilled, places and browser keys (annotate_ui.py)
+        for prefix in ("session/", "place/", "browser/"):  # tab states spilled, places and browser keys (guide/ui/annotate.py)
             self.store.expire(prefix, self.abandon_after)
         for folder in (self._thumbs, self.store.root / "blobs"):
             if not folder.is_dir():

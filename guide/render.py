@@ -86,7 +86,7 @@ class EditorBackgrounds:
 
 
 DIM = (62, 62, 62, 166)  # a grey at alpha 0.65: image * 0.35 + 40 where the highlight dims
-# Alpha of the class colours: one short of opaque, so the page's opacity filter (app.py) can scale
+# Alpha of the class colours: one short of opaque, so the page's opacity filter (guide/ui/static/opacity.js) can scale
 # every alpha below 255 by the slider's value and keep 255, the crosshair, opaque at any opacity.
 COLOUR_ALPHA = 254
 

@@ -8,7 +8,7 @@ working tree's files a Space needs in one commit through ``huggingface_hub``, wh
 stores every file the Hub wants in large-file storage (LFS/Xet) there, whatever git did
 here.
 
-What goes (``SPACE_FILES``): the app (``app.py``, ``annotate_ui.py``), the package
+What goes (``SPACE_FILES``): the app (``app.py``), the package
 (``guide/``, every file but caches), ``requirements.txt``, ``README.md`` (its front matter
 is the Space's configuration), ``.gitattributes``, the example images, and one model
 folder's ``config.json``, weights and card (``MODEL_FILES``). What never goes (``NEVER``):
@@ -45,7 +45,7 @@ from .model import ModelLoadError
 PLAIN_LIMIT = 10 * 1000 * 1000
 # Repository paths (relative, "/"-separated) a Space needs; fnmatch patterns, where "*"
 # also matches "/" (as huggingface_hub's allow_patterns): "guide/*" is the whole package.
-SPACE_FILES = ("app.py", "annotate_ui.py", "requirements.txt", "README.md", ".gitattributes",
+SPACE_FILES = ("app.py", "requirements.txt", "README.md", ".gitattributes",
                "guide/*", "examples/*.png", "examples/*.jpg", "examples/*.jpeg", "examples/*.webp")
 # The files of a model folder the app reads (guide/hub.py: load_model); not its eval/ logs.
 MODEL_FILES = (CONFIG_NAME, WEIGHTS_NAME, TEXT_GUIDE_NAME, CARD_NAME)

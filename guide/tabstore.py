@@ -1,6 +1,6 @@
 """A tab's state (guide/pool.py: ``{"image": ndarray | None, "model", **conversation}``) as
 plain data in a :class:`~guide.store.Store` and back, for tabs whose memory slot the
-server gives to others (annotate_ui.py spills Gradio sessions pushed out by capacity,
+server gives to others (guide/ui/annotate.py spills Gradio sessions pushed out by capacity,
 and restores them on the tab's next event or on a reload with the same browser key).
 
 The image goes to a PNG blob named by its key (stored once however many tabs show it);

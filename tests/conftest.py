@@ -205,7 +205,7 @@ def app_server(app_model_dir: Path):
 
     model = load_model(app_model_dir, device="cpu")
     # L-BFGS with few steps: fast on CPU and moves the tiny model's prediction.
-    demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=5))
+    demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=5), bench=True)  # with the pings (test_browser)
     with launched(demo) as url:
         yield url, demo
 

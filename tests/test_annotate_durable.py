@@ -389,7 +389,7 @@ def test_with_out_a_reload_gets_the_unsaved_turns_back_and_a_new_tab_resumes(mod
 def test_opens_have_a_queue_lane_of_their_own(model) -> None:
     """A long open never holds up other tabs' turns and saves: the open event is in its own
     concurrency group (experiments/annotate_scale.py --during-open times it)."""
-    import annotate_ui
+    from guide.ui import annotate as annotate_ui
 
     demo = app.build_demo(model, examples=[])
     by_name = {fn.api_name: fn for fn in demo.fns.values()}

@@ -299,3 +299,22 @@ def test_no_event_makes_the_page_reread_the_editor_or_the_chat(app_server) -> No
     for d in cfg["dependencies"]:
         targets = d["show_progress_on"] or d["outputs"]
         assert editor not in targets and chat not in targets, d["api_name"]
+
+
+def test_benchmark_pings_only_for_the_benchmarks(app_server, app_model_dir: Path, monkeypatch) -> None:
+    """The do-nothing events the benchmarks time (/ping, /ping_direct, hidden #gm-ping buttons) are in
+    the page only when asked for (bench=True, or GUIDE_BENCH=1 for `python app.py`), not in the product UI."""
+    from guide.hub import load_model
+
+    def pings(demo) -> set:
+        cfg = demo.get_config_file()
+        ids = {c.get("props", {}).get("elem_id") for c in cfg["components"]}
+        return {d["api_name"] for d in cfg["dependencies"] if d["api_name"] in ("ping", "ping_direct")} | (ids & {"gm-ping", "gm-ping-direct"})
+
+    _, benched = app_server  # tests/conftest.py builds it with bench=True
+    assert pings(benched) == {"ping", "ping_direct", "gm-ping", "gm-ping-direct"}
+    monkeypatch.delenv("GUIDE_BENCH", raising=False)
+    model = load_model(app_model_dir, device="cpu")
+    assert pings(app.build_demo(model, examples=[])) == set()
+    monkeypatch.setenv("GUIDE_BENCH", "1")
+    assert pings(app.build_demo(model, examples=[])) == {"ping", "ping_direct", "gm-ping", "gm-ping-direct"}

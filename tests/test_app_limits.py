@@ -382,6 +382,7 @@ def test_sketch_uploads_waiting_are_bounded_in_bytes_and_expire(monkeypatch) -> 
     that event left them on the server for ever (~150 MB an id). Now only layers are kept, in at most
     MAX_BLOB_BYTES per editor, oldest first out, and none older than BLOB_TTL."""
     import gradio as gr
+    import guide.ui.editor
     from types import SimpleNamespace
 
     editor = app.SketchEditor()
@@ -390,12 +391,12 @@ def test_sketch_uploads_waiting_are_bounded_in_bytes_and_expire(monkeypatch) -> 
     editor.accept_blobs(part("a", "background", 5000))
     editor.accept_blobs(part("a", "composite", 5000))
     assert "a" not in editor.blob_storage  # the server's own picture is never stored back
-    monkeypatch.setattr(app, "MAX_BLOB_BYTES", 2500)
+    monkeypatch.setattr(guide.ui.editor, "MAX_BLOB_BYTES", 2500)  # where the editor reads it
     for blob_id in "abc":
         editor.accept_blobs(part(blob_id))
     assert sorted(editor.blob_storage) == ["b", "c"]  # "a" went first
     with pytest.raises(gr.Error):
         editor.accept_blobs(part("d", n=3000))  # one sketch larger than the bound
-    monkeypatch.setattr(app, "BLOB_TTL", -1.0)
+    monkeypatch.setattr(guide.ui.editor, "BLOB_TTL", -1.0)
     editor.accept_blobs(part("e"))
     assert sorted(editor.blob_storage) == ["e"]  # the others expired

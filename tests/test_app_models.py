@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import app
-from annotate_ui import UNSURE
+from guide.ui.annotate import UNSURE
 from conftest import REAL_MODEL
 from guide.domain import domain_note
 from guide.hub import load_model
@@ -173,6 +173,8 @@ def test_only_compute_events_borrow_the_gpu_and_their_values_pickle(app_model_di
     loading a model or the widgets that follow it), and their values survive pickling."""
     import pickle
 
+    import guide.ui.layout
+
     wrapped = {}
 
     def fake_gpu(fn):
@@ -182,7 +184,7 @@ def test_only_compute_events_borrow_the_gpu_and_their_values_pickle(app_model_di
         wrapped[fn.__name__] = worker
         return worker
 
-    monkeypatch.setattr(app, "gpu", fake_gpu)
+    monkeypatch.setattr(guide.ui.layout, "gpu", fake_gpu)  # where build_demo reads it
     app.build_demo(load_model(app_model_dir, device="cpu"), app.BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[])
     assert {"set_image", "guide_sketch", "guide_points", "chat", "ask", "answer", "undo", "reset", "switch_model"} <= set(wrapped)
     assert not {"view", "export", "brush", "load_choice", "model_widgets", "clear_strokes"} & set(wrapped)

@@ -112,7 +112,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         page.screenshot(path=str(ARTIFACTS / "browser.png"), full_page=True)
 
         # 5. after Guide, an event that changes nothing sends one request: the page does not read back
-        # (fetch and re-upload) the editor or other outputs at every event (app.py, `shown`)
+        # (fetch and re-upload) the editor or other outputs at every event (guide/ui/layout.py, `shown`)
         sent: list[str] = []
         page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
         page.evaluate("() => document.querySelector('#gm-ping-direct').click()")
@@ -120,7 +120,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         page.wait_for_timeout(500)
         assert len(sent) == 1 and "/run/predict" in sent[0], sent
         # ...and nothing of the session is recorded in the browser (Gradio's run history is off: app.launch_kwargs)
-        # (the one thing kept is the tab's work key, a random token: annotate_ui's gr.BrowserState)
+        # (the one thing kept is the tab's work key, a random token: guide/ui/annotate.py's gr.BrowserState)
         stored = page.evaluate("() => Object.fromEntries(Object.entries(localStorage))")
         assert list(stored) == ["guideme-work"] and len(stored["guideme-work"]) < 1000, stored
     assert (ARTIFACTS / "browser.png").stat().st_size > 10_000

@@ -38,9 +38,11 @@ def gitattributes_lfs() -> list[str]:
 def test_the_dry_run_lists_what_the_space_needs_and_nothing_else(capsys: pytest.CaptureFixture[str]) -> None:
     plan = dry_run(capsys)
     files = {f["path_in_repo"]: f for f in plan["files"]}
-    for need in ["app.py", "annotate_ui.py", "requirements.txt", "README.md", ".gitattributes", "guide/__init__.py",
+    for need in ["app.py", "requirements.txt", "README.md", ".gitattributes", "guide/__init__.py",
                  "guide/text/encoder.py", "checkpoints/scenes-lraspp/config.json", "checkpoints/scenes-lraspp/model.safetensors",
-                 "checkpoints/scenes-lraspp/text_guide.safetensors", "examples/scene_00.png"]:
+                 "checkpoints/scenes-lraspp/text_guide.safetensors", "examples/scene_00.png",
+                 "guide/ui/static/app.css", "guide/ui/static/opacity.js", "guide/ui/static/opacity.svg",
+                 "guide/ui/static/shortcuts.js"]:
         assert need in files, need
     # every module of the package goes, whatever was added since (guide/ is a pattern, not a list)
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "guide").rglob("*.py") if "__pycache__" not in p.parts}
@@ -80,7 +82,7 @@ def test_planted_secrets_and_junk_stay_behind(tmp_path: Path) -> None:
     from guide.space import plan
 
     root = tmp_path / "checkout"
-    for name in ["app.py", "annotate_ui.py", "requirements.txt", "README.md", ".gitattributes"]:
+    for name in ["app.py", "requirements.txt", "README.md", ".gitattributes"]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, root / name)
     shutil.copytree(ROOT / "guide", root / "guide", ignore=shutil.ignore_patterns("__pycache__"))

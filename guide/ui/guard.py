@@ -11,7 +11,7 @@ Two guards around the Gradio app, for a public server that scripts call with any
   refused before Gradio reads it (guide/ui/uploads.py); a payload that fails inside Gradio before the handler runs (a path
   that was never uploaded, event data missing from ``/pick``, a value no component accepts)
   becomes a ``gr.Error`` with a clear message and one log line, instead of a traceback in the
-  log and a bare "Error" in the page. Handlers catch their own errors (app.py ``_run``).
+  log and a bare "Error" in the page. Handlers catch their own errors (guide/ui/handlers.py ``GuideApp.run``).
   ``GUIDE_DEBUG=1`` keeps Gradio's tracebacks.
 """
 

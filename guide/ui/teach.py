@@ -2,7 +2,7 @@
 progress polled by a timer while the job runs, a cancel button. UI only: the job itself is
 guide/teach.py (:class:`~guide.teach.Teacher`, no Gradio there).
 
-Wiring in app.py (``app`` is the ``GuideApp``; its many-images panel keeps the tab's data-set
+Wiring in guide/ui/layout.py (``app`` is guide/ui/handlers.py's ``GuideApp``; its many-images panel keeps the tab's data-set
 place as ``app.annotate.place`` after wiring)::
 
     self.teach = TeachPanel(self)          # GuideApp.__init__

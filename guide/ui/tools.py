@@ -13,7 +13,7 @@ overlay being drawn at the image's size); scripts call the API events with JSON:
     c.predict('{"vertices": [[r, c], ...]}', api_name="/erase")        # a polygon of "unsure"
     c.predict(api_name="/time_line")                                    # "time spent" on request
 
-No event takes the editor as input or shows its progress on the editor or the chat (app.py,
+No event takes the editor as input or shows its progress on the editor or the chat (guide/ui/layout.py,
 "Speed": the page would re-read them at every later event).
 """
 
@@ -30,6 +30,7 @@ from ..conversation import Conversation, UserError
 from ..cost import step_seconds
 from ..pool import is_tab
 from ..tools import polygon_mask
+from .page import Page
 
 TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
 MAX_JSON = 20_000  # characters of a tool's JSON argument
@@ -72,7 +73,7 @@ def conversation_time_line(conv: Conversation) -> str:
 
 
 class ToolsPanel:
-    """The hand tools' widgets and events; ``app`` is app.py's GuideApp (its ``_run`` does an
+    """The hand tools' widgets and events; ``app`` is guide/ui/handlers.py's GuideApp (its ``run`` does an
     action on a tab's conversation and renders the outputs)."""
 
     def __init__(self, app: Any) -> None:
@@ -101,7 +102,7 @@ class ToolsPanel:
             line.append(conversation_time_line(conv))
             return reply
 
-        outputs, ok = self.app._run(tab, show_changes, run)
+        outputs, ok = self.app.run(tab, show_changes, run)
         return (*outputs, line[0] if ok else gr.skip())
 
     def relabel_segment(self, text: str, tab: Any, show_changes: bool = False, local: bool = False):
@@ -182,18 +183,18 @@ class ToolsPanel:
         return (*out, vertices)
 
     def close_polygon(self, label: str, vertices: list, tab: Any, show_changes: bool = False):
-        outputs, ok = self.app._run(tab, show_changes, lambda conv: conv.polygon(vertices, _label(label)))
+        outputs, ok = self.app.run(tab, show_changes, lambda conv: conv.polygon(vertices, _label(label)))
         if not ok:
             return (*outputs, gr.skip(), vertices)
-        with self.app._pool(outputs[0]).open(outputs[0]) as conv:
+        with self.app.pool_of(outputs[0]).open(outputs[0]) as conv:
             line = conversation_time_line(conv)
         return (*outputs, line, [])
 
     # ------------------------------------------------------------ events
 
-    def wire(self, state: gr.State, outs: list, overlay: gr.Image, view_in: list, gpu: Callable[[Callable], Callable],
-             shown: dict) -> None:
-        """The tools' events, each with an api_name; progress shows on the overlay only (``shown``)."""
+    def wire(self, page: Page) -> None:
+        """The tools' events, each with an api_name; progress shows on the overlay only (``page.shown``)."""
+        state, outs, overlay, view_in, gpu, shown = page.state, page.outs, page.overlay, page.view_in, page.gpu, page.shown
         turn = dict(trigger_mode="once", show_progress="minimal", **shown)
         with_time = [*outs, self.time]
         self.relabel_in.submit(gpu(self.relabel_segment), [self.relabel_in, state, *view_in], with_time, api_name="relabel_segment", **turn)

@@ -1,16 +1,16 @@
 """The app's "annotate many images" panel (issue 13): handlers, layout, events and keyboard
-shortcuts, apart from app.py so it wires in a few lines. UI only: what it means lives in
+shortcuts, apart from the main page (guide/ui/layout.py) so it wires in a few lines. UI only: what it means lives in
 guide/annotate.py (many images, one conversation each), guide/dataset.py (the VOC + COCO
 folder) and guide/batch.py (checking a batch of files or zips).
 
-Wiring in app.py (``app`` is the ``GuideApp``: it provides ``model``, ``pool``, ``palette``,
-``_show``, ``_run`` and ``pictures``)::
+Wiring in guide/ui/layout.py (``app`` is guide/ui/handlers.py's ``GuideApp``: it provides ``model``, ``pool``,
+``palette``, ``pool_of``, ``show``, ``run`` and ``pictures``)::
 
     panel = AnnotatePanel(app, out, allow_other_model)   # GuideApp.__init__: self.annotate
-    render_layer(..., panel.lut, ...)                    # GuideApp._show: "unsure" pixels drawn
+    render_layer(..., panel.lut, ...)                    # GuideApp.show: "unsure" pixels drawn
     brush colours / choices: panel.brush_colours(), panel.brush_choices()
     panel.layout()                                       # in the Blocks, where the panel goes
-    panel.wire(demo, state, outs, editor, photo, view_in, paint_btn, tab_ttl, gpu, shown, strokes, take_strokes)
+    panel.wire(page)                                     # page: guide/ui/page.py's Page
 
 Durable work (issue 20): the panel keeps what a tab must not lose in a
 :class:`~guide.store.Store` (``GUIDE_STORE``, else guide/store.py's default folder):
@@ -31,6 +31,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -45,6 +46,7 @@ from guide.labels import VOID
 from guide.pool import blank_tab, is_tab
 from guide.store import LocalStore, Store, default_root
 from guide.tabstore import dump_tab, load_tab
+from guide.ui.page import Page
 from guide.ui.uploads import uploads_only
 from guide.uivalues import BAD_SKETCH, strokes_to_edits
 
@@ -57,6 +59,8 @@ KEYS_HELP = ("Keys (when not typing): " + " · ".join(f"<kbd>{k.upper()}</kbd> {
              + " · <kbd>1</kbd>–<kbd>9</kbd> answer the question with class 1–9 of the brush list.")
 
 
+SHORTCUTS_JS = "\n".join(line for line in (Path(__file__).resolve().parent / "static" / "shortcuts.js").read_text(encoding="utf-8").splitlines()
+                         if not line.startswith("//"))  # a function of (keys, classes), its comment left out
 BROWSER_KEY = re.compile(r"^[A-Za-z0-9_-]{32}$")  # secrets.token_urlsafe(24)
 OPEN_LANE = "open_images"  # opens queue apart from the other events (a 1,000-image open never holds a turn up)
 OPEN_CONCURRENCY = 2  # opens at once
@@ -146,28 +150,10 @@ def unsure_colour(palette: np.ndarray) -> tuple[int, int, int]:
 
 
 def shortcuts_js(classes: list[str]) -> str:
-    """Browser code for :data:`SHORTCUTS`: a key presses its button; a digit answers the
-    pending question with that class (typed into the chat box and sent)."""
+    """Browser code for :data:`SHORTCUTS` (static/shortcuts.js): a key presses its button; a digit
+    answers the pending question with that class (typed into the chat box and sent)."""
     keys = {k: elem for k, (elem, _) in SHORTCUTS.items()}
-    return f"""() => {{
-  const keys = {json.dumps(keys)}, classes = {json.dumps(classes[:9])};
-  document.addEventListener("keydown", (e) => {{
-    const t = e.target, tag = (t && t.tagName || "").toLowerCase();
-    if (e.ctrlKey || e.metaKey || e.altKey || tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) return;
-    const k = e.key.toLowerCase();
-    if (keys[k]) {{
-      const b = document.getElementById(keys[k]);
-      if (b) {{ e.preventDefault(); b.click(); }}
-    }} else if (/^[1-9]$/.test(k) && classes[+k - 1]) {{
-      const box = document.querySelector("#gm-msg textarea"), send = document.querySelector("#gm-msg button");
-      if (!box || !send) return;
-      e.preventDefault();
-      box.value = classes[+k - 1];
-      box.dispatchEvent(new Event("input", {{bubbles: true}}));
-      setTimeout(() => send.click(), 50);
-    }}
-  }});
-}}"""
+    return f"() => ({SHORTCUTS_JS.strip()})({json.dumps(keys)}, {json.dumps(classes[:9])})"
 
 
 class AnnotatePanel:
@@ -199,7 +185,7 @@ class AnnotatePanel:
                 raise UserError(layers)
             return conv.paint(strokes_to_edits(layers, conv.image.shape[:2], self.app.palette, self.unsure)[0])
 
-        outputs, ok = self.app._run(tab, show_changes, act)
+        outputs, ok = self.app.run(tab, show_changes, act)
         return (*outputs, ok)
 
     def _annotate(self, act: Callable[[], tuple], show_changes: bool, moved: bool = True, request: gr.Request | None = None):
@@ -215,9 +201,9 @@ class AnnotatePanel:
         strip = gr.Gallery(value=items, selected_index=current)
         if not is_tab(tab) or tab["image"] is None:
             return (tab if is_tab(tab) else blank_tab()), gr.skip(), gr.skip(), gr.skip(), message, place, gr.skip(), gr.skip(), strip, progress
-        pool = self.app._pool(tab)
+        pool = self.app.pool_of(tab)
         with pool.open(tab) as conv:
-            shown = self.app._show(conv, show_changes, message, tab, pool=pool)
+            shown = self.app.show(conv, show_changes, message, tab, pool=pool)
         pictures = self.app.pictures(tab["image"]) if moved else (gr.skip(), gr.skip())
         return (*shown, place, *pictures, strip, progress)
 
@@ -379,15 +365,17 @@ class AnnotatePanel:
                         self.next_btn = gr.Button("Next ▶", min_width=80, elem_id="gm-next")
                     gr.Markdown(f"<small>{KEYS_HELP}</small>", elem_id="gm-keys")
 
-    def wire(self, demo: gr.Blocks, state: gr.State, outs: list, editor: Any, photo: Any, view_in: list, paint_btn: gr.Button,
-             tab_ttl: float, gpu: Callable[[Callable], Callable], shown: dict, strokes: Any, take_strokes: Callable[[gr.Button], Any]) -> None:
+    def wire(self, page: Page) -> None:
         """The panel's events (after :meth:`layout`), each with an ``api_name``, and the shortcuts;
-        ``editor`` and ``photo`` (under the overlay) are set when the image changes; ``shown``: where
-        the events show their progress (app.py: never on the editor or the chat); ``take_strokes(button)``:
-        the button's click copies the editor's strokes into ``strokes``, the paint event's input."""
+        ``page.editor`` and ``page.photo`` (under the overlay) are set when the image changes; ``page.shown``:
+        where the events show their progress (guide/ui/layout.py: never on the editor or the chat);
+        ``page.take_strokes(button)``: the button's click copies the editor's strokes into ``page.strokes``,
+        the paint event's input."""
+        demo, state, outs, editor, photo, view_in = page.demo, page.state, page.outs, page.editor, page.photo, page.view_in
+        gpu, shown, strokes = page.gpu, page.shown, page.strokes
         applied = gr.State(False)
-        place = gr.State(blank_place(), time_to_live=tab_ttl)
-        take_strokes(paint_btn).then(gpu(self.paint_sketch), [strokes, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once", **shown).then(
+        place = gr.State(blank_place(), time_to_live=page.tab_ttl)
+        page.take_strokes(page.paint_btn).then(gpu(self.paint_sketch), [strokes, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once", **shown).then(
             self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden", **shown
         ).then(self.strip_now, [state, place], [self.strip, self.progress], api_name="strip_now", show_progress="hidden",
                concurrency_limit=None, **shown)  # the strip's mark for this image, at once
