@@ -10,7 +10,7 @@ into it (cheap when it is the state it already holds: cached logits survive).
 
 Nothing a tab needs is lost when this LRU drops a conversation (its head features are
 recomputed from the tab's image), nor when the server holds more tabs than Gradio keeps in
-memory: annotate_ui.py's ``DurableStateHolder`` writes the tab states it pushes out to the
+memory: guide/ui/annotate.py's ``DurableStateHolder`` writes the tab states it pushes out to the
 app's store (guide/store.py, guide/tabstore.py) and restores them at the tab's next event.
 """
 

@@ -94,3 +94,21 @@ def test_bench_runs_on_a_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> Non
     report = json.loads(out.read_text())
     for key in ("head_ms", "tail_ms", "click_turn_ms", "click_turn_full_network_ms", "full_over_cached"):
         assert report[key] > 0, key
+
+
+def test_app_takes_session_settings_from_a_file(tmp_path) -> None:
+    """python app.py --settings FILE.json: every tab's sessions use them; a bad file stops the start with a message."""
+    import json
+
+    import pytest
+
+    from guide.ui.cli import demo_from_args
+
+    good = tmp_path / "settings.json"
+    good.write_text(json.dumps({"asking": {"spread": 5}}))
+    demo, _ = demo_from_args(["--settings", str(good)])
+    assert demo.guide_app.pool.settings.asking.spread == 5  # type: ignore[attr-defined]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"anchors": 3}))
+    with pytest.raises(SystemExit, match="Could not read the settings file"):
+        demo_from_args(["--settings", str(bad)])

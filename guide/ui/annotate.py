@@ -48,7 +48,7 @@ from guide.store import LocalStore, Store, default_root
 from guide.tabstore import dump_tab, load_tab
 from guide.ui.page import Page
 from guide.ui.uploads import uploads_only
-from guide.uivalues import BAD_SKETCH, strokes_to_edits
+from guide.uivalues import strokes_to_edits
 
 UNSURE = "unsure (void)"  # the brush that marks pixels as no class (255 in the saved PNG)
 #: Keyboard shortcuts (when no text box has the focus): key -> (button elem_id, what it does).

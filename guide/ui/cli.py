@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+from pathlib import Path
 
 import gradio as gr
 
@@ -13,6 +15,7 @@ from guide.domain import example_images
 from guide.hub import load_model
 from guide.model import ModelLoadError
 from guide.pool import MAX_MODELS, ModelShelf
+from guide.settings import Settings
 from guide.ui.guard import patient_startup_probe
 from guide.ui.layout import build_demo, launch_kwargs
 
@@ -42,13 +45,16 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     p.add_argument("--out", default=None, help="annotate into this data set folder (PascalVOC + COCO; made if new, continued if not)")
     p.add_argument("--images", nargs="+", default=None, help="image files, folders or zips to add to --out before starting")
     p.add_argument("--allow-other-model", action="store_true", help="continue an --out data set made by another model (same classes)")
+    p.add_argument("--settings", default=os.environ.get("GUIDE_SETTINGS") or None,
+                   help="JSON file of session settings (guide/settings.py Settings.to_dict(); fields left out keep their defaults; env GUIDE_SETTINGS)")
     args = p.parse_args(argv)
     if args.images and not args.out:
         p.error("--images needs --out DATASET (the folder the labels are saved in)")
     if args.max_models < 1:
         raise SystemExit("--max-models must be at least 1.")
+    settings = read_settings(args.settings) if args.settings else None
     specs = model_specs(args.model, args.models)
-    shelf = ModelShelf(load_model, size=args.max_models, examples=example_images)
+    shelf = ModelShelf(load_model, size=args.max_models, examples=example_images, settings=settings)
     for spec in specs:
         try:
             shelf.add(spec, load_model(spec))
@@ -62,6 +68,14 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     except DatasetError as e:  # another model's data set, or a folder that is not one
         raise SystemExit(f"Could not open the data set: {e}") from None
     return demo, args
+
+
+def read_settings(path: str) -> Settings:
+    """``--settings FILE.json`` -> Settings; a missing, unreadable or unknown-field file stops the start with a message."""
+    try:
+        return Settings.from_dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, TypeError) as e:  # json.JSONDecodeError is a ValueError; an unknown field too
+        raise SystemExit(f"Could not read the settings file {path}: {e}") from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,7 @@ from guide.hub import describe_model, load_model
 from guide.model import GuidedModel, ModelLoadError
 from guide.pool import ConversationPool, ModelShelf, blank_tab, is_tab
 from guide.render import EditorBackgrounds, legend, render_layer
+from guide.settings import Settings
 from guide.ui.annotate import AnnotatePanel
 from guide.ui.editor import SketchEditor
 from guide.ui.teach import TeachPanel
@@ -55,9 +56,11 @@ class GuideApp:
     The many-images panel annotates with the default model."""
 
     def __init__(self, model: GuidedModel, backprop: BackpropSettings | None = None, out: str | None = None,
-                 allow_other_model: bool = False, shelf: ModelShelf | None = None, spec: str | None = None) -> None:
+                 allow_other_model: bool = False, shelf: ModelShelf | None = None, spec: str | None = None,
+                 settings: Settings | None = None) -> None:
         self.default = spec or model.source or "default"
-        self.shelf = shelf or ModelShelf(load_model, backprop, examples=example_images)
+        # settings (guide/settings.py): how every tab's session behaves, whole (python app.py --settings FILE.json)
+        self.shelf = shelf or ModelShelf(load_model, backprop, examples=example_images, settings=settings)
         self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (guide/ui/annotate.py)

@@ -23,6 +23,7 @@ from guide.gradio_cache import write_cache_files_atomically
 from guide.hub import describe_model
 from guide.model import GuidedModel
 from guide.pool import ModelShelf, blank_tab
+from guide.settings import Settings
 from guide.ui.editor import SketchEditor
 from guide.ui.guard import BodyLimit, guard_events
 from guide.ui.handlers import MAX_UPLOAD, GuideApp, legend_html
@@ -93,14 +94,15 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
 
 def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, examples: list[str] | None = None,
                tab_ttl: float = TAB_TTL, out: str | None = None, allow_other_model: bool = False, shelf: ModelShelf | None = None,
-               spec: str | None = None, choices: list[str] | None = None, bench: bool | None = None) -> gr.Blocks:
+               spec: str | None = None, choices: list[str] | None = None, bench: bool | None = None,
+               settings: Settings | None = None) -> gr.Blocks:
     """The Blocks app for ``model`` (loaded once, shared by all tabs); a tab's state lives
     ``tab_ttl`` seconds after its last change; ``out``: the data set folder every tab
     annotates into (without it, each tab's images go to a data set of its own, to download).
     ``choices`` (model specs, held by ``shelf``; ``spec`` names ``model``) fill a model
     selector when there are two or more; ``examples`` replaces the default model's own
     examples (guide/domain.py); ``bench`` (default: ``GUIDE_BENCH=1``) adds the benchmarks' pings."""
-    app = GuideApp(model, backprop, out, allow_other_model, shelf, spec)
+    app = GuideApp(model, backprop, out, allow_other_model, shelf, spec, settings)
     if examples is not None:
         app.pool.examples = [str(p) for p in examples]
     app.choices = list(dict.fromkeys([app.default, *(choices or [])]))
