@@ -84,3 +84,40 @@ def test_guide_has_no_import_cycles() -> None:
 
 def test_the_walk_finds_a_cycle_when_there_is_one() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# docs/architecture.md's layers, top first: a module imports from its own layer and those above it only.
+LAYERS = [
+    {"errors", "online", "labels", "hints", "classnames", "export"},
+    {"block", "split", "backprop", "pointtail", "questions", "model", "models", "metrics"},
+    {"settings"},
+    {"data"},
+    {"folder", "hub", "pretrained", "card", "domain"},
+    {"text"},
+    {"session", "conversation", "cost", "tools"},
+    {"pool", "uivalues", "render", "gradio_cache", "space"},
+    {"dataset", "batch", "annotate", "store", "tabstore", "hubpush"},
+    {"evaluate", "clicks", "annotators", "bench", "train", "trainstate", "teach", "__main__", "text.evaluate",
+     "text.evaluate_reader", "text.train"},
+    {"ui"},
+]
+ALLOWED_UPWARD = {("guide.hub", "guide.text.encoder")}  # a model folder's text guide is built when it has one
+
+
+def layer(module: str) -> int | None:
+    parts = module.split(".")[1:]
+    for depth in (2, 1):
+        name = ".".join(parts[:depth])
+        for k, members in enumerate(LAYERS):
+            if name in members:
+                return k
+    return None
+
+
+def test_imports_go_down_the_layers() -> None:
+    known = modules()
+    unplaced = sorted(m for m in known if m != "guide" and layer(m) is None)
+    assert not unplaced, f"modules in no layer of docs/architecture.md: {unplaced}"
+    upward = sorted((m, t) for m, p in known.items() if m != "guide" for t in imports(m, p, known)
+                    if t != "guide" and layer(t) > layer(m) and (m, t) not in ALLOWED_UPWARD)
+    assert not upward, f"imports up the layers (docs/architecture.md): {upward}"
