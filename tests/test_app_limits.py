@@ -400,3 +400,19 @@ def test_sketch_uploads_waiting_are_bounded_in_bytes_and_expire(monkeypatch) -> 
     monkeypatch.setattr(guide.ui.editor, "BLOB_TTL", -1.0)
     editor.accept_blobs(part("e"))
     assert sorted(editor.blob_storage) == ["e"]  # the others expired
+
+
+def test_debug_mode_keeps_the_upload_check(monkeypatch, tmp_path: Path) -> None:
+    """GUIDE_DEBUG=1 keeps Gradio's tracebacks, not a hole: a path never uploaded is still refused."""
+    import asyncio
+
+    import gradio as gr
+
+    from guide.ui.guard import guard_events
+
+    monkeypatch.setenv("GUIDE_DEBUG", "1")
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    guard_events(demo)
+    with pytest.raises(gr.Error, match="not uploaded from this page"):
+        asyncio.run(demo.preprocess_data(None, [{"path": str(tmp_path), "meta": {"_type": "gradio.FileData"}}], None))

@@ -12,7 +12,7 @@ Two guards around the Gradio app, for a public server that scripts call with any
   that was never uploaded, event data missing from ``/pick``, a value no component accepts)
   becomes a ``gr.Error`` with a clear message and one log line, instead of a traceback in the
   log and a bare "Error" in the page. Handlers catch their own errors (guide/ui/handlers.py ``GuideApp.run``).
-  ``GUIDE_DEBUG=1`` keeps Gradio's tracebacks.
+  ``GUIDE_DEBUG=1`` keeps Gradio's tracebacks (the upload check stays on).
 """
 
 from __future__ import annotations
@@ -74,8 +74,7 @@ def guard_events(demo: Any) -> Any:
 
     from .uploads import NOT_UPLOADED, Refused, accept_path, named_paths
 
-    if os.environ.get("GUIDE_DEBUG"):
-        return demo
+    debug = bool(os.environ.get("GUIDE_DEBUG"))  # Gradio's tracebacks kept; the upload check never switches off
     preprocess, call = demo.preprocess_data, demo.call_function
 
     def refusal(block_fn: Any, e: Exception) -> Exception:
@@ -93,6 +92,8 @@ def guard_events(demo: Any) -> Any:
         if refused is not None:  # not uploaded here, or an upload that is gone
             log.warning("refused a request to /%s: %s", getattr(block_fn, "api_name", "?"), refused)
             raise gr.Error(str(refused), print_exception=False)
+        if debug:
+            return await preprocess(block_fn, inputs, *args, **kwargs)
         try:
             return await preprocess(block_fn, inputs, *args, **kwargs)
         except gr.Error as e:  # a component's own refusal ("Value: x is not in the list of choices"): no traceback
@@ -102,6 +103,8 @@ def guard_events(demo: Any) -> Any:
             raise refusal(block_fn, e) from None
 
     async def call_function(block_fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if debug:
+            return await call(block_fn, *args, **kwargs)
         try:
             return await call(block_fn, *args, **kwargs)
         except gr.Error:
