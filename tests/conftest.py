@@ -185,6 +185,9 @@ def launched(demo):
 
     import app
 
+    from guide.ui.guard import patient_startup_probe
+
+    patient_startup_probe()  # as app.py's main: a loaded machine may answer Gradio's first probe slowly
     demo.queue(default_concurrency_limit=2, max_size=16)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -236,3 +239,34 @@ def _private_store(tmp_path_factory, monkeypatch):
     """Each test's app keeps its durable state (guide/store.py) in a folder of its own, not
     in the machine's shared default store."""
     monkeypatch.setenv("GUIDE_STORE", str(tmp_path_factory.mktemp("store")))
+
+
+@pytest.fixture(scope="module")
+def text_model(app_model_dir: Path):
+    """The app test model; its text guide is needed (skips, saying so, when the folder has none)."""
+    from guide.hub import load_model
+
+    model = load_model(app_model_dir, device="cpu")
+    if model.text_guide is None:
+        pytest.skip("the app test model has no text guide")
+    return model
+
+
+@pytest.fixture
+def scene() -> np.ndarray:
+    """A 64x64 test image: noise under a sky-blue top band."""
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
+    img[:20] = [120, 180, 240]
+    return img
+
+
+@pytest.fixture(scope="module")
+def example() -> str:
+    """The first example scene the app offers."""
+    import app
+
+    paths = app.example_paths()
+    if not paths:
+        pytest.skip("no example scenes (examples/ missing and guide.data.scenes unavailable)")
+    return paths[0]

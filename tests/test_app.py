@@ -30,14 +30,6 @@ def url(app_server) -> str:
     return app_server[0]
 
 
-@pytest.fixture(scope="module")
-def example() -> str:
-    paths = app.example_paths()
-    if not paths:
-        pytest.skip("no example scenes (examples/ missing and guide.data.scenes unavailable)")
-    return paths[0]
-
-
 def client(url: str) -> Client:
     return Client(url, verbose=False, download_files=True)
 

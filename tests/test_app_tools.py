@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import app
 from guide.cost import COST
 from guide.labels import VOID
 from guide.tools import segment_at
@@ -19,14 +18,6 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 STATUS, TIME = 3, 4  # outputs: overlay, chat, legend, status, time line
-
-
-@pytest.fixture(scope="module")
-def example() -> str:
-    paths = app.example_paths()
-    if not paths:
-        pytest.skip("no example scenes (examples/ missing and guide.data.scenes unavailable)")
-    return paths[0]
 
 
 def export(c: Client) -> tuple[np.ndarray, dict]:

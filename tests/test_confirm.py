@@ -9,26 +9,9 @@ import numpy as np
 import pytest
 
 from guide.conversation import Conversation, confirmation_answer
-from guide.hub import load_model
 from guide.session import GuideSession
 
 NO_CLASS = ["there is a giraffe on the left", "asdf", "remove everything", "cot on the left"]
-
-
-@pytest.fixture(scope="module")
-def text_model(app_model_dir):
-    model = load_model(app_model_dir, device="cpu")
-    if model.text_guide is None:
-        pytest.skip("the app test model has no text guide")
-    return model
-
-
-@pytest.fixture
-def scene():
-    rng = np.random.default_rng(1)
-    img = rng.integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
-    img[:20] = [120, 180, 240]
-    return img
 
 
 def most_predicted(labels: np.ndarray, classes) -> str:

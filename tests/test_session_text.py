@@ -11,22 +11,6 @@ from guide.hub import load_model
 from guide.session import TEXT_COMPOSE_MODES, GuideSession
 
 
-@pytest.fixture(scope="module")
-def text_model(app_model_dir):
-    model = load_model(app_model_dir, device="cpu")
-    if model.text_guide is None:
-        pytest.skip("the app test model has no text guide")
-    return model
-
-
-@pytest.fixture
-def scene():
-    rng = np.random.default_rng(1)
-    img = rng.integers(0, 255, size=(64, 64, 3), dtype=np.uint8)
-    img[:20] = [120, 180, 240]
-    return img
-
-
 def most_predicted(session: GuideSession) -> str:
     """The class covering most of the current prediction (so a remove hint about it means something)."""
     return session.model.classes[int(np.bincount(session.predict().ravel()).argmax())]
