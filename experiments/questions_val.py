@@ -26,7 +26,7 @@ from guide.conversation import Conversation  # noqa: E402
 from guide.data import get_dataset  # noqa: E402
 from guide.hub import load_model  # noqa: E402
 from guide.metrics import confusion_matrix, miou  # noqa: E402
-from guide.questions import play_twenty_questions  # noqa: E402
+from guide.clicks import play_twenty_questions  # noqa: E402
 from guide.session import ASK_SPREAD  # noqa: E402
 
 #: Every setting below applies on top of the defaults before issue 14's val choice (lr 0.05, spread 0),

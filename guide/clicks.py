@@ -1,4 +1,5 @@
-"""A simulated person who clicks, and one who paints by hand (RITM's protocol on semantic maps).
+"""The simulated people of the evaluations: one who clicks, one who paints by hand (RITM's
+protocol on semantic maps), and one who answers the network's questions from ground truth.
 
 Interactive segmentation papers (RITM, f-BRS) measure a model by a simulated user:
 each click goes to the *interior point* of the largest error region — the pixel
@@ -17,6 +18,10 @@ object's mask; on a semantic map the errors are of many classes, so here:
   brush: one interaction, those pixels become right); hand-painting from scratch
   paints one connected ground-truth region per interaction.
 
+The **oracle** of twenty questions (paper §4.1) answers "what is here?" with the ground-truth
+class at the pixel asked about (``oracle_answer``, ``play_twenty_questions``), through the app's
+own ``Conversation``, so evaluation replays the app's path.
+
 All arrays are HxW label maps in image pixels, indexed (row, col) = (y, x).
 """
 
@@ -28,11 +33,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage
 
+from .hints import PixelHint
 from .labels import VOID
 from .metrics import confusion_matrix, miou
-from .questions import oracle_answer
 
-if TYPE_CHECKING:  # only type hints point at the session
+if TYPE_CHECKING:  # only type hints point at the session and the conversation
+    from .conversation import Conversation
     from .session import GuideSession
 
 
@@ -150,6 +156,28 @@ def paint_from_scratch(gt: np.ndarray, target: float) -> int:
 
 
 # --------------------------------------------------------------------------- through a session
+
+
+def oracle_answer(session: GuideSession, gt: np.ndarray) -> PixelHint:
+    """Ask the session a question and answer it from ``gt`` (HxW at image resolution)."""
+    y, x = session.ask(exclude=gt == VOID)
+    return PixelHint(((y, x, int(gt[y, x])),))
+
+
+def play_twenty_questions(conversation: Conversation, gt: np.ndarray, counts: list[int]) -> dict[int, np.ndarray]:
+    """Label maps after each number of questions in ``counts`` (image already set): the
+    network asks (``Conversation.ask``) and the oracle answers from ``gt`` (HxW, image
+    resolution) with ``Conversation.answer``, exactly as a person in the app would."""
+    results: dict[int, np.ndarray] = {}
+    asked = 0
+    for n in sorted(set(counts)):
+        while asked < n:
+            conversation.ask(exclude=gt == VOID)
+            y, x = conversation.pending
+            conversation.answer(int(gt[y, x]))
+            asked += 1
+        results[n] = conversation.labels()
+    return results
 
 
 def play_clicks(session: GuideSession, gt: np.ndarray, max_clicks: int = 20) -> list[np.ndarray]:

@@ -34,10 +34,9 @@ from .backprop import BackpropSettings
 from .conversation import Conversation
 from .hub import load_model
 from .clicks import (annotate, clicks_to_reach, hand_fix, image_miou, image_pixel_accuracy, paint_from_scratch,
-                     play_clicks)
+                     play_clicks, play_twenty_questions)
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from .model import GuidedModel
-from .questions import play_twenty_questions
 from .session import ASK_REGION, ASK_SPREAD, GuideSession
 from .settings import AskSettings, Settings
 

@@ -2,28 +2,16 @@
 
 After each update the session asks for the class of the pixel with the smallest
 margin between its two most probable classes (the paper's rule, ``region=0``) or, by
-default (``session.ASK_REGION``), the centre of the area where that margin is smallest
-on average; an answer is a ``PixelHint`` with
-one point, exactly what the app sends when a person answers "what is here?".
-The oracle answers from ground truth through the app's own ``Conversation``, so
-evaluation replays the app's path.
+default (``settings.ASK_REGION``), the centre of the area where that margin is smallest
+on average. Logits in, a pixel out: the person who answers (the app's user, or the
+simulated one of the evaluations, ``guide/clicks.py``) lives elsewhere.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch.nn.functional as F
 from torch import Tensor
-
-from .hints import PixelHint
-from .labels import VOID
-
-if TYPE_CHECKING:  # the session calls most_uncertain_pixel; only type hints point back
-    from .conversation import Conversation
-    from .session import GuideSession
-
 
 
 def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None, region: int = 0) -> tuple[int, int]:
@@ -45,25 +33,3 @@ def most_uncertain_pixel(logits: Tensor, exclude: np.ndarray | None = None, regi
         raise ValueError("every pixel has been asked about or is excluded")
     y, x = np.unravel_index(int(np.argmin(margin)), margin.shape)
     return int(y), int(x)
-
-
-def oracle_answer(session: GuideSession, gt: np.ndarray) -> PixelHint:
-    """Ask the session a question and answer it from ``gt`` (HxW at image resolution)."""
-    y, x = session.ask(exclude=gt == VOID)
-    return PixelHint(((y, x, int(gt[y, x])),))
-
-
-def play_twenty_questions(conversation: Conversation, gt: np.ndarray, counts: list[int]) -> dict[int, np.ndarray]:
-    """Label maps after each number of questions in ``counts`` (image already set): the
-    network asks (``Conversation.ask``) and the oracle answers from ``gt`` (HxW, image
-    resolution) with ``Conversation.answer``, exactly as a person in the app would."""
-    results: dict[int, np.ndarray] = {}
-    asked = 0
-    for n in sorted(set(counts)):
-        while asked < n:
-            conversation.ask(exclude=gt == VOID)
-            y, x = conversation.pending
-            conversation.answer(int(gt[y, x]))
-            asked += 1
-        results[n] = conversation.labels()
-    return results

@@ -10,11 +10,15 @@ from guide.clicks import (
     image_pixel_accuracy,
     interior_point,
     next_click,
+    oracle_answer,
     paint_from_scratch,
     play_clicks,
+    play_twenty_questions,
     wrong_regions,
 )
+from guide.conversation import Conversation
 from guide.labels import VOID
+from guide.session import GuideSession
 
 
 def _maps():
@@ -128,8 +132,6 @@ def _half_gt(image: np.ndarray, session) -> np.ndarray:
 
 
 def test_play_clicks_sends_the_simulated_clicks(tiny_model, image):
-    from guide.session import GuideSession
-
     session = GuideSession(tiny_model, FAST)
     session.set_image(image)
     gt = _half_gt(image, session)
@@ -148,7 +150,6 @@ def test_play_clicks_sends_the_simulated_clicks(tiny_model, image):
 
 def _replay(model, image, turns):
     """The predictions after each turn, replayed through a fresh session (the app's path)."""
-    from guide.session import GuideSession
 
     replay = GuideSession(model, FAST)
     replay.set_image(image)
@@ -158,8 +159,6 @@ def _replay(model, image, turns):
 
 
 def test_annotate_reaches_the_target_and_counts_every_interaction(tiny_model, image):
-    from guide.session import GuideSession
-
     session = GuideSession(tiny_model, FAST)
     session.set_image(image)
     gt = _half_gt(image, session)
@@ -174,3 +173,48 @@ def test_annotate_reaches_the_target_and_counts_every_interaction(tiny_model, im
     # nothing to do when the prediction is already right
     session.reset()
     assert annotate(session, session.predict(), 0.95).total == 0
+
+
+# ------------------------------------------------------------------ the oracle of twenty questions
+
+
+def test_oracle_answers_from_ground_truth_and_skips_void(tiny_model, image):
+    session = GuideSession(tiny_model)
+    session.set_image(image)
+    gt = np.full(image.shape[:2], 255, dtype=np.uint8)
+    gt[30:, :] = 2
+    hint = oracle_answer(session, gt)
+    (y, x, label), = hint.points
+    assert gt[y, x] == 2 and label == 2
+
+
+def test_twenty_questions_asks_distinct_pixels_and_replays_hints(tiny_model, image):
+    conversation = Conversation(tiny_model)
+    conversation.set_image(image)
+    session = conversation.session
+    gt = np.zeros(image.shape[:2], dtype=np.uint8)
+    gt[:, 32:] = 3
+    preds = play_twenty_questions(conversation, gt, [0, 3])
+    assert sorted(preds) == [0, 3] and len(session.turns) == 3 and len(conversation.steps) == 3
+    asked = [tuple(t["points"][0][:2]) for t in session.turns]
+    assert len(set(asked)) == 3
+    assert all(t["points"][0][2] == gt[y, x] for t, (y, x) in zip(session.turns, asked))
+    # Replaying the same answers through a fresh session (the app's path) gives the same prediction.
+    replay = GuideSession(tiny_model)
+    replay.set_image(image)
+    for t in session.turns:
+        replay.add_clicks(t["points"])
+    assert np.array_equal(replay.predict(), preds[3])
+
+
+def test_satisfied_answers_are_honoured(tiny_model, image):
+    session = GuideSession(tiny_model)
+    session.set_image(image)
+    gt = np.zeros(image.shape[:2], dtype=np.uint8)
+    gt[:, 32:] = 3
+    for _ in range(3):
+        result = session.add_hint(oracle_answer(session, gt))
+        pred = session.predict()
+        if result.satisfied:
+            for y, x, label in (p for t in session.turns for p in t["points"]):
+                assert pred[y, x] == label
