@@ -53,7 +53,8 @@ from .domain import domain_note
 from .export import rle_decode, rle_encode
 from .labels import VOID
 from .model import GuidedModel
-from .session import GuideSession, SessionOrderError, TurnResult, empty_state
+from .hints import FIND, REMOVE
+from .session import NOTHING_TO_REMOVE, TAKEN_BACK, GuideSession, SessionOrderError, TurnResult, empty_state
 from .settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
 
 STATE_VERSION = 1
@@ -120,6 +121,57 @@ def describe_changes(gained: dict[str, int]) -> str:
     if not changes:
         return "The prediction did not change."
     return "Changed " + ", ".join(f"{n} {d:+,d} px" for n, d in changes) + "."
+
+
+def click_reply(r: TurnResult) -> str:
+    """A pixel turn's result in words: "Guided by 3 labelled pixels (coat) in 12 steps."."""
+    reply = f"Guided by {r.points} labelled pixel{'s' if r.points != 1 else ''} ({', '.join(r.classes)})"
+    return reply + f" in {r.steps} step{'s' if r.steps != 1 else ''}" + ("." if r.satisfied else "; some hinted pixels still disagree.")
+
+
+def describe_text_turn(words: Sequence[str], ignored: Sequence[str], classes: Sequence[str], gained: dict[str, int],
+                       reading: Any = None) -> str:
+    """A short reply: what the hint was understood to ask (``reading``, an ``understand.Reading``),
+    the unknown words when no class was read, the biggest label changes (``gained``: class name ->
+    pixels gained, negative: lost). ``words``: the words the tokenizer knew."""
+    parts = []
+    if reading is not None and reading.label is not None:
+        verb = "find" if reading.op == FIND else "remove"
+        parts.append(f"Understood: {verb} {classes[reading.label]}{' ' + reading.place if reading.place else ''}.")
+    elif reading is not None:
+        hint = f" Did you mean {' or '.join(reading.suggestions)}?" if reading.suggestions else ""
+        parts.append(f"I found no class name in \u201c{' '.join(words)}\u201d, so I guided by the words alone.{hint}")
+    else:
+        parts.append(f"Read \u201c{' '.join(words)}\u201d.")
+    if ignored and (reading is None or reading.label is None):  # a reading read every word
+        parts.append(f"Ignored unknown words: {', '.join(ignored[:8])}{'...' if len(ignored) > 8 else ''}.")
+    changes = sorted(gained.items(), key=lambda kv: -abs(kv[1]))
+    changes = [(name, n) for name, n in changes if name in classes][:4]
+    if changes:
+        parts.append("Changed " + ", ".join(f"{name} {n:+d} px" for name, n in changes) + ".")
+    else:
+        parts.append("The prediction did not change.")
+    return " ".join(parts)
+
+
+def text_reply(r: TurnResult, classes: Sequence[str]) -> str:
+    """A text turn's result in words (``r.outcome``: done, nothing to remove, or taken back)."""
+    name = classes[r.reading.label] if r.reading is not None and r.reading.label is not None else ""
+    if r.outcome == NOTHING_TO_REMOVE:
+        return f"I don't see any {name} in the image, so there is nothing to remove; nothing changed."
+    if r.outcome == TAKEN_BACK:
+        from .text.templates import article
+
+        example = f"there is no {name} on the top left" if r.reading.op == REMOVE else f"there is {article(name)} {name} on the left"
+        return (f"That hint moved {name} the wrong way ({r.moved:+d} px), so I took it back; nothing changed. "
+                f"Saying where often helps, e.g. \u201c{example}\u201d.")
+    return describe_text_turn(r.words, r.ignored_words, classes, r.gained, r.reading)
+
+
+def turn_reply(r: TurnResult, classes: Sequence[str]) -> str:
+    """What the app says of one session turn's result (``GuideSession.add_clicks`` / ``add_text``):
+    the session returns data, the conversation words it."""
+    return click_reply(r) if r.kind == "pixels" else text_reply(r, classes)
 
 
 def text_guide_ready(model: GuidedModel) -> bool:
@@ -344,7 +396,7 @@ class Conversation:
             if r.doubt.startswith("spelling"):
                 return f"I'm not sure about the word {r.doubt.split(' ', 1)[1]}."
             return "Your words point both ways."
-        from .session import place_mask
+        from .text.compose import place_mask
 
         labels = self.labels()
         place = "" if r.place == "everywhere" else r.place
@@ -401,26 +453,26 @@ class Conversation:
         done: list[str] = []
         start = self.session.turn_count
 
-        def run() -> TurnResult:
-            return self._add_clauses(clauses, ops, done)
-
-        def wording(r: TurnResult) -> str:
-            if len(clauses) != 1 or not done or self.session.turn_count == start:
-                return r.reply  # several hints, or nothing was done: nothing to correct
+        def wording(results: list[TurnResult]) -> str:
+            if len(results) > 1:  # a sentence per clause
+                return " ".join(f"({i}) \u201c{c}\u201d: {text_reply(r, self.classes)}"
+                                for i, (c, r) in enumerate(zip(clauses, results), 1))
+            reply = text_reply(results[0], self.classes)
+            if not done or self.session.turn_count == start:
+                return reply  # nothing was done: nothing to correct
             other = "find" if done[0] == "remove" else "remove"
-            return f"{r.reply} Not what you meant? Say \u201c{other} it instead\u201d or \u201cundo\u201d."
+            return f"{reply} Not what you meant? Say \u201c{other} it instead\u201d or \u201cundo\u201d."
 
-        reply = self._step(said, run, wording, shown=shown)
+        reply = self._step(said, lambda: self._add_clauses(clauses, ops, done), wording, shown=shown)
         if self.steps and self.steps[-1]["said"] == said and "clauses" not in self.steps[-1] and done:
             self.steps[-1]["clauses"], self.steps[-1]["ops"] = list(clauses), list(done)
         return reply
 
     def _add_clauses(self, clauses: Sequence[str], ops: Sequence[str | None] | None = None,
-                     done: list[str] | None = None) -> TurnResult:
+                     done: list[str] | None = None) -> list[TurnResult]:
         """Apply each clause as a text turn (``ops``: a confirmed operation per clause, None: as
-        read); one result whose reply has a sentence per clause. ``done`` gets each clause's
-        operation as done. If one fails, the turns the earlier clauses added are taken back
-        before it is raised."""
+        read); a result per clause. ``done`` gets each clause's operation as done. If one fails,
+        the turns the earlier clauses added are taken back before it is raised."""
         start = self.session.turn_count
         results = []
         ops = list(ops) if ops is not None else [None] * len(clauses)
@@ -433,14 +485,7 @@ class Conversation:
             raise
         if done is not None:
             done.extend(r.reading.op if r.reading is not None else "find" for r in results)
-        if len(results) == 1:
-            return results[0]
-        gained: dict[str, int] = {}
-        for r in results:
-            for name, n in r.gained.items():
-                gained[name] = gained.get(name, 0) + n
-        reply = " ".join(f"({i}) \u201c{c}\u201d: {r.reply}" for i, (c, r) in enumerate(zip(clauses, results), 1))
-        return TurnResult(reply, {k: v for k, v in gained.items() if v}, ignored_words=[w for r in results for w in r.ignored_words])
+        return results
 
     def _which_class(self, text: str, words: Sequence[str]) -> Reply:
         """Nothing changes; ask which class the message means, nearest names first."""
@@ -478,7 +523,8 @@ class Conversation:
             raise UserError("Those strokes were already applied. Paint new ones, or press Undo.")
         names = sorted({self.classes[p[2]] for p in points if 0 <= p[2] < len(self.classes)})
         said = f"({how}) {', '.join(names)} ({len(points)} px)"
-        return self._step(said, lambda: self.session.add_clicks(points), lambda r: f"{r.reply} {describe_changes(r.gained)}{note}")
+        return self._step(said, lambda: self.session.add_clicks(points),
+                          lambda r: f"{click_reply(r)} {describe_changes(r.gained)}{note}")
 
     def ask(self, exclude: np.ndarray | None = None) -> Reply:
         """The network asks about its least certain pixel (paper §4.1); it becomes
@@ -586,9 +632,9 @@ class Conversation:
 
     # ------------------------------------------------------------------ helpers
 
-    def _step(self, said: str, run: Callable[[], TurnResult], wording: Callable[[TurnResult], str],
-              shown: str | None = None) -> Reply:
-        """Run one step (``run`` adds session turns), record what it changed, say it.
+    def _step(self, said: str, run: Callable[[], Any], wording: Callable[[Any], str], shown: str | None = None) -> Reply:
+        """Run one step (``run`` adds session turns and returns their ``TurnResult``, or a list of
+        them), record what it changed, say it (``wording`` words what ``run`` returned).
 
         A step that added no turn (a taken-back hint, nothing to remove) is not recorded
         as a step but its reply is still said. ``shown``: what the transcript shows the person
@@ -611,7 +657,11 @@ class Conversation:
         reply = wording(result)
         self._say("user", said if shown is None else shown)
         self._say("assistant", reply)
-        return Reply(reply, result.gained, changed)
+        gained: dict[str, int] = {}
+        for r in result if isinstance(result, list) else [result]:
+            for name, n in r.gained.items():
+                gained[name] = gained.get(name, 0) + n
+        return Reply(reply, {k: v for k, v in gained.items() if v}, changed)
 
     def _say(self, role: str, content: str) -> None:
         self.transcript.append({"role": role, "content": content})

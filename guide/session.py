@@ -8,8 +8,8 @@ is a pop from its list of turns.
 How turns compose: by default (``TEXT_COMPOSE = "delta"``) each text turn guides the
 head's activation on its own and the changes the turns make to the logits add up
 (``"stack"``, each on top of the previous one as in the paper's Table 5, falls
-after the first hint: README, "Text hints"). A text turn that moves the class it names
-the wrong way is taken back and the reply says so. Pixel hints (clicks, scribbles,
+after the first hint: docs/results.md, "Text hints"; guide/text/compose.py composes them). A text
+turn that moves the class it names the wrong way is taken back (``TurnResult.outcome``). Pixel hints (clicks, scribbles,
 answers to "what is here?") accumulate over turns; one set of guiding parameters is
 optimised by backprop for all of them, applied last, warm-started from the previous turn's.
 Each turn records the click parameters in effect after it, so the state holds its
@@ -34,6 +34,7 @@ from .model import GuidedModel
 from .pointtail import MAX_FRACTION, click_forward
 from .questions import most_uncertain_pixel
 from .split import Features
+from .text.compose import TextComposer, turn_params
 
 
 
@@ -50,16 +51,28 @@ class SessionOrderError(RuntimeError):
     """A session method was called before what it needs (the message names the fix)."""
 
 
+# What a text turn came to (``TurnResult.outcome``); the conversation words each (guide/conversation.py).
+GUIDED = "guided"  # the turn was applied
+NOTHING_TO_REMOVE = "nothing to remove"  # "remove" a class predicted nowhere: no turn added
+TAKEN_BACK = "taken back"  # it moved its class the wrong way (``moved`` px) and was undone
+
+
 @dataclass
 class TurnResult:
-    """What one turn did: a reply for the user and per-class pixel changes."""
+    """What one turn did, as data: the session says no English (``guide.conversation.turn_reply``
+    words a result as the app shows it)."""
 
-    reply: str
+    kind: str  # "pixels" or "text", as the turn in the state
     gained: dict[str, int] = field(default_factory=dict)  # class name -> pixels gained (negative: lost)
-    ignored_words: list[str] = field(default_factory=list)
+    outcome: str = GUIDED  # GUIDED, or for text turns NOTHING_TO_REMOVE / TAKEN_BACK (then no turn was added)
+    moved: int = 0  # TAKEN_BACK: pixels the named class moved the wrong way (signed)
+    points: int = 0  # pixel turns: labelled pixels used (those inside the image)
+    classes: list[str] = field(default_factory=list)  # pixel turns: the hinted classes' names, sorted
+    words: list[str] = field(default_factory=list)  # text turns: the words the tokenizer knew
+    ignored_words: list[str] = field(default_factory=list)  # text turns: the words it did not
     hint: Hint | None = None
     steps: int = 0  # backprop steps (0 for text turns)
-    satisfied: bool = True
+    satisfied: bool = True  # pixel turns: every hinted pixel shows its label after the steps
     reading: Any = None  # text turns: the reader's understand.Reading (operation, class, place, confidence)
 
 
@@ -151,7 +164,7 @@ class GuideSession:
         self.backprop = settings.clicks
         self.ask_spread = settings.asking.spread  # see ask()
         self.ask_region = settings.asking.region  # see questions.most_uncertain_pixel
-        self.text_compose = t.compose  # see _text_guided
+        self.text_compose = t.compose  # how text turns combine (guide/text/compose.py)
         # Click steps evaluate the tail at the hinted pixels only (guide/pointtail.py); False
         # runs the dense tail at every step (the reference; same parameters to float rounding).
         # Default (None): the point tail on the CPU, where it is 10-100x cheaper; the dense tail on
@@ -160,7 +173,7 @@ class GuideSession:
         fast = settings.fast_clicks
         self.fast_clicks = model.device.type == "cpu" if fast is None else fast
         self._features: Features | None = None
-        self._text_cache = _TextCache()  # what earlier text turns contribute (see _text_guided)
+        self._composer: TextComposer | None = None  # what text turns do to this image (guide/text/compose.py)
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
         self._logits: Tensor | None = None  # 1xKxhxw at network resolution, for the current state
@@ -173,7 +186,7 @@ class GuideSession:
         x = self.model.preprocess(image)
         self._features = self.model.segmenter.head(x)
         self._image_size = (int(image.shape[0]), int(image.shape[1]))
-        self._text_cache = _TextCache()
+        self._composer = TextComposer(self.model, self._features)
         self.reset()
 
     @property
@@ -251,49 +264,16 @@ class GuideSession:
     # ------------------------------------------------------------------ prediction
 
     def _text_guided(self) -> tuple[Tensor, Tensor | None]:
-        """What text turns do: (activation for the click block, logit offset or None).
-
-        ``text_compose`` says how several text turns combine (README, "Guiding with text"):
-        * ``"stack"``: each guides the previous one's output (the paper's Table 5);
-        * ``"delta"``: each guides the head's activation on its own and the changes
-          each makes to the logits are added.
-
-        Cached (``_TextCache``): a new text turn costs one tail forward in "delta" mode
-        (its own change), whatever the number of earlier text turns.
-        """
-        assert self._features is not None
-        a = self._features.guided
+        """What text turns do: (activation for the click block, logit offset or None), composed
+        as ``text_compose`` says (guide/text/compose.py)."""
+        assert self._composer is not None
         texts = [t["params"] for t in self._state["turns"] if t["kind"] == "text"]
-        if not texts:
-            return a, None
-        tg = self.model.text_guide
-        assert tg is not None
-        if self.text_compose == "stack":
-            return self._text_cache.fold(texts, a, lambda acc, p: tg.block(acc, GuideParams.from_lists(p, a.device))), None
-        if self.text_compose == "delta":
-            plain = self._plain_logits()
-
-            def delta(p: dict[str, Any], earlier: Tensor | None, scope: Tensor | None) -> tuple[Tensor, Tensor | None]:
-                change = self.model.segmenter.tail(self._features, tg.block(a, GuideParams.from_lists(p, a.device))) - plain
-                if "place" in p:
-                    change = change * place_mask(p["place"], p["place_margin"], change.shape[2:], change.device)
-                if "scope" in p:  # only where the named class is, before or after this turn, given the earlier text turns
-                    if scope is None:
-                        assert earlier is not None
-                        now = plain + earlier
-                        scope = (now.argmax(1, keepdim=True) == p["scope"]) | ((now + change).argmax(1, keepdim=True) == p["scope"])
-                    change = change * scope
-                return change, scope
-
-            return a, self._text_cache.sum(texts, delta)
-        raise ValueError(f"unknown text_compose {self.text_compose!r}; choose one of {TEXT_COMPOSE_MODES}")
+        return self._composer.guided(texts, self.text_compose)
 
     def _plain_logits(self) -> Tensor:
         """Unguided logits (1xKxhxw), computed once per image."""
-        assert self._features is not None
-        if self._text_cache.plain is None:
-            self._text_cache.plain = self.model.segmenter.tail(self._features)
-        return self._text_cache.plain
+        assert self._composer is not None
+        return self._composer.plain()
 
     @torch.no_grad()
     def logits(self) -> Tensor:
@@ -363,9 +343,8 @@ class GuideSession:
         result = self._optimise_clicks(warm)
         gained = self._changes(before, self.predict())
         names = sorted({self.model.classes[p[2]] for p in clean})
-        reply = f"Guided by {len(clean)} labelled pixel{'s' if len(clean) != 1 else ''} ({', '.join(names)})"
-        reply += f" in {result.steps} step{'s' if result.steps != 1 else ''}" + ("." if result.satisfied else "; some hinted pixels still disagree.")
-        return TurnResult(reply, gained, hint=PixelHint(tuple(map(tuple, clean))), steps=result.steps, satisfied=result.satisfied)
+        return TurnResult("pixels", gained, points=len(clean), classes=names, hint=PixelHint(tuple(map(tuple, clean))),
+                          steps=result.steps, satisfied=result.satisfied)
 
     def _all_points(self) -> list[list[int]]:
         return [p for t in self._state["turns"] if t["kind"] == "pixels" for p in t["points"]]
@@ -407,9 +386,8 @@ class GuideSession:
         self._require_image("add_text")
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
-        from .text.queries import article
         from .text.tokenizer import tokenize
-        from .text.understand import NoClassError, canonical_hint, describe_text_turn, encode_hint, interpret, no_class_message
+        from .text.understand import NoClassError, canonical_hint, encode_hint, interpret, no_class_message
         from .text.vectors import load_vectors
 
         if op is not None and op not in (FIND, REMOVE):
@@ -427,34 +405,25 @@ class GuideSession:
             raise ValueError(f"I could not read any known word in {text!r}; try e.g. 'there is a coat on the left'")
         before = self.predict()
         params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
+        said = {"words": list(tokens.words), "ignored_words": list(tokens.ignored), "hint": hint or TextHint(text),
+                "reading": reading}
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
-            # class that is nowhere in the prediction it would change unrelated pixels. Say so instead.
-            name = self.model.classes[reading.label]
-            return TurnResult(f"I don't see any {name} in the image, so there is nothing to remove; nothing changed.",
-                              {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text), reading=reading)
+            # class that is nowhere in the prediction it would change unrelated pixels: refuse it.
+            return TurnResult("text", {}, outcome=NOTHING_TO_REMOVE, **said)
         warm = self._click_params()
-        stored = params.to_lists()
-        if reading.op in self.text_place_mask and reading.place:
-            stored["place"], stored["place_margin"] = reading.place, float(self.text_place_mask[reading.op])
-        if reading.op in self.text_class_scope and reading.label is not None:
-            stored["scope"] = int(reading.label)
+        stored = turn_params(params.to_lists(), reading, self.text_place_mask, self.text_class_scope)
         self._state["turns"].append({"kind": "text", "text": text, "params": frozen(stored), "click_params": None})
         self._logits = None
         if warm is not None:
             self._optimise_clicks(warm)  # keep earlier clicks honoured on top of the new text guide
         gained = self._changes(before, self.predict())
         if reading.label is not None and not self.keep_backfiring_text:
-            name = self.model.classes[reading.label]
-            moved = gained.get(name, 0)
+            moved = gained.get(self.model.classes[reading.label], 0)
             if (reading.op == REMOVE and moved > 0) or (reading.op != REMOVE and moved < 0):
                 self.undo()
-                example = f"there is no {name} on the top left" if reading.op == REMOVE else f"there is {article(name)} {name} on the left"
-                reply = (f"That hint moved {name} the wrong way ({moved:+d} px), so I took it back; nothing changed. "
-                         f"Saying where often helps, e.g. \u201c{example}\u201d.")
-                return TurnResult(reply, {}, ignored_words=list(tokens.ignored), hint=hint or TextHint(text), reading=reading)
-        reply = describe_text_turn(text, tokens, self.model.classes, gained, reading)
-        return TurnResult(reply, gained, ignored_words=list(tokens.ignored), hint=hint or TextHint(text), reading=reading)
+                return TurnResult("text", {}, outcome=TAKEN_BACK, moved=moved, **said)
+        return TurnResult("text", gained, **said)
 
     def _changes(self, before: np.ndarray, after: np.ndarray) -> dict[str, int]:
         K = self.model.num_classes
@@ -485,89 +454,3 @@ class GuideSession:
         yn, xn = most_uncertain_pixel(logits[0], asked, self.ask_region)
         self._state["asked"].append([yn, xn])
         return self.to_image(yn, xn)
-
-
-def place_mask(place: str, margin: float, size: tuple[int, int], device: torch.device | str = "cpu") -> Tensor:
-    """HxW float mask of a reader's place phrase (``understand.find_place``: "on the top left",
-    "on the bottom", "in the middle"...): 1 in the named thirds of each axis ("in the middle":
-    the middle row band or the middle column band), widened by ``margin`` of the size on each
-    side, 0 elsewhere; all ones for "" or a phrase it does not know."""
-    h, w = int(size[0]), int(size[1])
-    words = set(place.split())
-
-    def band(n: int, third: int) -> Tensor:
-        lo, hi = (third / 3 - margin) * n, ((third + 1) / 3 + margin) * n
-        centre = torch.arange(n, device=device, dtype=torch.float32) + 0.5
-        return ((centre >= lo) & (centre < hi)).float()
-
-    ones_h, ones_w = torch.ones(h, device=device), torch.ones(w, device=device)
-    rows = band(h, 0) if "top" in words else band(h, 2) if "bottom" in words else None
-    cols = band(w, 0) if "left" in words else band(w, 2) if "right" in words else None
-    if rows is None and cols is None:
-        if "middle" in words:
-            return torch.maximum(band(h, 1)[:, None] * ones_w[None], ones_h[:, None] * band(w, 1)[None])
-        return ones_h[:, None] * ones_w[None]
-    return (ones_h if rows is None else rows)[:, None] * (ones_w if cols is None else cols)[None]
-
-
-class _TextCache:
-    """What earlier text turns contribute, so a text turn's cost does not grow with the conversation.
-
-    Keyed by the text turns' parameters themselves (plain data compared by value), so it
-    stays right through undo, set_state and take-backs without being told: text turns that
-    extend the cached ones reuse the cached result and compute only the new turns; dropping
-    the last one returns the kept result before it; in "delta" mode dropping more subtracts
-    their changes (a class-scoped turn's with the mask it had, kept here: one bool per logit
-    pixel); anything else is recomputed. Tensors only, never part of the state; one
-    per image (set_image).
-    """
-
-    def __init__(self) -> None:
-        self.plain: Tensor | None = None  # unguided logits 1xKxhxw
-        self.mode = ""
-        self.keys: list[dict[str, Any]] = []  # the text turns' params that ``value`` covers, in order
-        self.notes: list[Any] = []  # per key, what its step noted for undoing it ("delta": its class-scope mask)
-        self.value: Tensor | None = None
-        self.previous: Tensor | None = None  # the value for keys[:-1]
-
-    def _update(self, mode: str, texts: list[dict[str, Any]], start: Tensor, step, unstep=None) -> Tensor:
-        """``step(acc, t) -> (acc', note)``; ``unstep(acc, t, note)``: acc before ``t`` (None: recompute instead)."""
-        n = len(self.keys)
-        if self.value is None or mode != self.mode:
-            self.mode, self.keys, self.notes, self.value, self.previous = mode, [], [], start, None
-            n = 0
-        if texts == self.keys:
-            return self.value
-        if texts == self.keys[:-1] and self.previous is not None:  # the last text turn undone
-            self.keys, self.notes, self.value, self.previous = self.keys[:-1], self.notes[:-1], self.previous, None
-            return self.value
-        if len(texts) < n and unstep is not None and texts == self.keys[: len(texts)]:
-            for t, note in zip(reversed(self.keys[len(texts):]), reversed(self.notes[len(texts):])):
-                self.value = unstep(self.value, t, note)
-            self.keys, self.notes, self.previous = self.keys[: len(texts)], self.notes[: len(texts)], None
-            return self.value
-        if not (len(texts) > n and texts[:n] == self.keys):  # not an extension: start over
-            self.keys, self.notes, self.value, self.previous, n = [], [], start, None, 0
-        for t in texts[n:]:
-            self.previous = self.value
-            self.value, note = step(self.value, t)
-            self.notes.append(note)
-        self.keys = list(texts)
-        return self.value
-
-    def sum(self, texts: list[dict[str, Any]], delta) -> Tensor:
-        """Sum of the text turns' changes in order ("delta" mode's logit offset):
-        ``delta(params, earlier, scope) -> (change, scope)``, ``earlier`` the sum over the turns
-        before, ``scope`` a class-scoped turn's mask (computed from ``earlier`` when None, kept
-        here: dropping the turn later subtracts its change with the same mask, one tail pass)."""
-        assert self.plain is not None
-
-        def step(acc: Tensor, t: dict[str, Any]) -> tuple[Tensor, Any]:
-            change, scope = delta(t, acc, None)
-            return acc + change, scope
-
-        return self._update("delta", texts, torch.zeros_like(self.plain), step, lambda acc, t, scope: acc - delta(t, None, scope)[0])
-
-    def fold(self, texts: list[dict[str, Any]], start: Tensor, step) -> Tensor:
-        """``step`` applied over the text turns in order from ``start`` ("stack" mode)."""
-        return self._update("stack", texts, start, lambda acc, t: (step(acc, t), None))

@@ -24,12 +24,12 @@ ASK_REGION = 3
 # ask() skips network pixels within ASK_SPREAD (Chebyshev) of earlier questions: chosen on val with
 # the click learning rate 0.1 (README, "Twenty questions"; 0 asks anywhere, as the paper).
 ASK_SPREAD = 3
-# How several text turns combine (see GuideSession._text_guided): "delta" (measured best, README,
+# How several text turns combine (guide/text/compose.py): "delta" (measured best, README,
 # "Text hints") or "stack" (the paper's Table 5, docs/results.md).
 TEXT_COMPOSE_MODES = ("stack", "delta")
 TEXT_COMPOSE = "delta"
 # A text turn's change to the logits is kept inside the place the reader read, widened by this share of
-# the image on each side ("delta" composition; see session.place_mask). Chosen on val (README, "Text hints"):
+# the image on each side ("delta" composition; see text/compose.place_mask). Chosen on val (README, "Text hints"):
 # it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
 TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
 # For these operations a text turn about a class changes only the pixels that class labels before
@@ -51,7 +51,7 @@ class AskSettings:
 
 @dataclass(frozen=True)
 class TextSettings:
-    """How text turns guide and combine (GuideSession._text_guided)."""
+    """How text turns guide and combine (guide/text/compose.py)."""
 
     compose: str = TEXT_COMPOSE  # one of TEXT_COMPOSE_MODES
     # Per operation: keep a text turn's change inside the place the reader read, widened by this

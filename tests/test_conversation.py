@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from guide.backprop import BackpropSettings
-from guide.conversation import MAX_TURNS, Conversation, UserError, empty_conversation
+from guide.conversation import MAX_TURNS, Conversation, UserError, click_reply, empty_conversation
 from guide.hub import load_model
 from guide.pool import ConversationPool, blank_tab
 
@@ -64,7 +64,7 @@ def test_undo_takes_back_a_whole_step_of_several_turns(conv):
         conv.session.add_clicks([(40, 60, runner_up(conv, 40, 60))])
         return conv.session.add_clicks([(50, 10, runner_up(conv, 50, 10))])
 
-    conv._step("two clicks at once", two_turns, lambda r: r.reply)
+    conv._step("two clicks at once", two_turns, click_reply)
     assert [s["turns"] for s in conv.steps] == [1, 2] and len(conv.session.turns) == 3
     conv.undo()
     assert len(conv.session.turns) == 1 and len(conv.steps) == 1

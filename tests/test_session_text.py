@@ -8,7 +8,8 @@ import torch
 
 from guide.block import GuideParams
 from guide.hub import load_model
-from guide.session import TEXT_COMPOSE_MODES, GuideSession
+from guide.conversation import turn_reply
+from guide.session import NOTHING_TO_REMOVE, TAKEN_BACK, TEXT_COMPOSE_MODES, GuideSession
 
 
 def most_predicted(session: GuideSession) -> str:
@@ -21,7 +22,9 @@ def test_text_turn_changes_prediction_and_undo_restores(text_model, scene):
     session.set_image(scene)
     p0 = session.predict()
     result = session.add_text("there is a coat on the top left")
-    assert result.reply.startswith("Understood: find coat on the top left")
+    reading = result.reading
+    assert (reading.op, text_model.classes[reading.label], reading.place) == ("find", "coat", "on the top left")
+    assert turn_reply(result, text_model.classes).startswith("Understood: find coat on the top left")
     assert not np.array_equal(session.predict(), p0)
     assert session.undo() and np.array_equal(session.predict(), p0)
 
@@ -70,7 +73,8 @@ def test_removing_a_class_that_is_not_predicted_changes_nothing(text_model, scen
     absent = [c for k, c in enumerate(text_model.classes) if not (p0 == k).any() and c.isalpha()]
     assert absent, "the test scene should leave some class unpredicted"
     result = session.add_text(f"there is no {absent[0]}")
-    assert f"don't see any {absent[0]}" in result.reply and result.gained == {}
+    assert result.outcome == NOTHING_TO_REMOVE and result.gained == {}
+    assert f"don't see any {absent[0]}" in turn_reply(result, text_model.classes)
     assert session.turns == [] and np.array_equal(session.predict(), p0)
     # ...while removing a class that is there is a real turn.
     session.add_text(f"there is no {most_predicted(session)}")
@@ -120,7 +124,8 @@ def test_a_text_turn_that_backfires_is_taken_back(text_model, scene, monkeypatch
         if keep:
             assert len(session.turns) == 1 and result.gained[name] < 0
         else:
-            assert "took it back" in result.reply and result.gained == {}
+            assert result.outcome == TAKEN_BACK and result.moved < 0 and result.gained == {}
+            assert "took it back" in turn_reply(result, text_model.classes)
             assert session.turns == [] and np.array_equal(session.predict(), p0)
             removed = session.add_text(f"there is no {name}")
             assert len(session.turns) == 1 and removed.gained[name] < 0
@@ -257,7 +262,7 @@ def test_canonical_hint_words():
 
 
 def test_place_mask_covers_the_named_thirds():
-    from guide.session import place_mask
+    from guide.text.compose import place_mask
 
     m = place_mask("on the top left", 0.0, (9, 12))
     assert m[:3, :4].all() and m.sum() == 12  # the top-left ninth only

@@ -1,7 +1,8 @@
 import pytest
 
 from guide.text.tokenizer import Tokens, tokenize
-from guide.text.understand import describe_text_turn, find_class, find_place, interpret, name_class, read_op, split_clauses
+from guide.conversation import describe_text_turn
+from guide.text.understand import find_class, find_place, interpret, name_class, read_op, split_clauses
 
 CLASSES = ["sky", "grass", "t-shirt", "coat", "ankle boot"]
 # A stand-in for GloVe: two-dimensional vectors where "jacket" sits next to "coat".
@@ -34,13 +35,13 @@ def test_unknown_class_word_suggests_nearest():
     # "jumpsuit" is as near t-shirt as coat: no clear winner, so only suggested
     r = _reading("there is a jumpsuit")
     assert r.label is None and r.suggestions[0] == "coat"
-    reply = describe_text_turn("there is a jumpsuit", Tokens(["there", "is", "a", "jumpsuit"], ["zzz"]), CLASSES, {}, r)
+    reply = describe_text_turn(["there", "is", "a", "jumpsuit"], ["zzz"], CLASSES, {}, r)
     assert "Did you mean coat" in reply and "zzz" in reply and "did not change" in reply
 
 
 def test_reply_names_changes():
     r = _reading("there is a coat")
-    reply = describe_text_turn("there is a coat", Tokens(["there", "is", "a", "coat"], []), CLASSES, {"coat": 120, "sky": -120}, r)
+    reply = describe_text_turn(["there", "is", "a", "coat"], [], CLASSES, {"coat": 120, "sky": -120}, r)
     assert reply.startswith("Understood: find coat.") and "coat +120 px" in reply and "sky -120 px" in reply
 
 

@@ -1,8 +1,8 @@
-"""One text turn for :class:`guide.session.GuideSession`: text -> guiding parameters -> reply.
+"""The reader of one text turn for :class:`guide.session.GuideSession`: text -> reading -> guiding parameters.
 
 ``GuideSession.add_text`` calls :func:`interpret` to read what the hint asks for
 (operation, class, place), :func:`encode_hint` to turn words into ``GuideParams``
-(stored in the session state as plain lists) and :func:`describe_text_turn` to say
+(stored in the session state as plain lists); the conversation (guide/conversation.py) says
 what was read and what changed. By default the guide reads the hint as the reader
 understood it, reworded by :func:`canonical_hint` into the one sentence per operation
 the guide knows best ("there is no coat on the left"), so the wording a person chose
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -526,30 +526,3 @@ def _fix_article(clause: str) -> str:
         if words[i] in ("a", "an"):
             words[i] = article(words[i + 1])
     return " ".join(words)
-
-
-def describe_text_turn(
-    text: str, tokens: Tokens, classes: Sequence[str], gained: Mapping[str, int], reading: Reading | None = None
-) -> str:
-    """A short reply: what the hint was understood to ask, ignored words, the biggest label changes.
-
-    ``gained`` maps class name -> pixels gained (negative: lost) by this turn.
-    """
-    parts = []
-    if reading is not None and reading.label is not None:
-        verb = "find" if reading.op == FIND else "remove"
-        parts.append(f"Understood: {verb} {classes[reading.label]}{' ' + reading.place if reading.place else ''}.")
-    elif reading is not None:
-        hint = f" Did you mean {' or '.join(reading.suggestions)}?" if reading.suggestions else ""
-        parts.append(f"I found no class name in \u201c{' '.join(tokens.words)}\u201d, so I guided by the words alone.{hint}")
-    else:
-        parts.append(f"Read \u201c{' '.join(tokens.words)}\u201d.")
-    if tokens.ignored and (reading is None or reading.label is None):  # a reading read every word
-        parts.append(f"Ignored unknown words: {', '.join(tokens.ignored[:8])}{'...' if len(tokens.ignored) > 8 else ''}.")
-    changes = sorted(gained.items(), key=lambda kv: -abs(kv[1]))
-    changes = [(name, n) for name, n in changes if name in classes][:4]
-    if changes:
-        parts.append("Changed " + ", ".join(f"{name} {n:+d} px" for name, n in changes) + ".")
-    else:
-        parts.append("The prediction did not change.")
-    return " ".join(parts)
