@@ -120,12 +120,8 @@ def test_no_images_and_other_models_get_messages(tiny_model, tmp_path: Path) -> 
 
 
 def test_hand_paint_is_a_layer_over_the_guided_prediction(tiny_model) -> None:
-    from guide.conversation import Conversation
+    from guide.conversation import UNTOUCHED, Conversation
     from guide.labels import VOID
-
-    if not hasattr(Conversation, "paint"):
-        pytest.skip("Conversation.paint (the hand-fix layer, issue 13) is not in guide/conversation.py yet")
-    from guide.conversation import UNTOUCHED
 
     img = np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)
     conv = Conversation(tiny_model, BackpropSettings(max_steps=5))

@@ -276,71 +276,79 @@ def test_place_mask_covers_the_named_thirds():
 
 def test_place_mask_keeps_a_text_turns_change_inside_its_place(text_model, scene):
     """text_place_mask={"remove": m}: a remove hint "on the left" changes no logit in the
-    right two thirds; the place is part of the stored turn, so undo and set_state need nothing else."""
-    session = GuideSession(text_model, keep_backfiring_text=True, text_place_mask={"remove": 0.0})
-    session.set_image(scene)
-    before = session.logits().clone()
-    session.add_text(f"there is no {most_predicted(session)} on the left")
-    assert session.turns[-1]["params"]["place"] == "on the left"
-    change = (session.logits() - before).abs()[0].amax(0)
-    w = change.shape[1]
-    assert float(change[:, : w // 3].max()) > 0 and float(change[:, -(w // 2):].max()) == 0.0
-    other = GuideSession(text_model, keep_backfiring_text=True, text_place_mask={"remove": 0.0})
+    right two thirds (without the mask it does); the place is part of the stored turn, so
+    set_state needs nothing else."""
+    def right_change(**options) -> tuple[GuideSession, float, float]:
+        session = GuideSession(text_model, keep_backfiring_text=True, text_class_scope=None, **options)
+        session.set_image(scene)
+        before = session.logits().clone()
+        session.add_text(f"there is no {most_predicted(session)} on the left")
+        change = (session.logits() - before).abs()[0].amax(0)
+        w = change.shape[1]
+        return session, float(change[:, : w // 3].max()), float(change[:, -(w // 2):].max())
+
+    session, left, right = right_change(text_place_mask={"remove": 0.0})
+    assert left > 0 and right == 0.0
+    other = GuideSession(text_model, keep_backfiring_text=True, text_class_scope=None, text_place_mask={"remove": 0.0})
     other.set_image(scene)
     other.set_state(session.get_state())
     assert torch.allclose(other.logits(), session.logits())
-    plain = GuideSession(text_model, keep_backfiring_text=True, text_place_mask=None)  # no mask: the paper
-    plain.set_image(scene)
-    plain.add_text(f"there is no {most_predicted(plain)} on the left")
-    assert "place" not in plain.turns[-1]["params"]
+    _, left, right = right_change(text_place_mask=None)  # no mask: the paper
+    assert left > 0 and right > 0
 
 
 def test_the_default_session_masks_hints_with_a_place(text_model, scene):
+    """By default a hint naming a place changes nothing outside it (widened by TEXT_PLACE_MASK);
+    a hint naming no place is not masked."""
     from guide.session import TEXT_PLACE_MASK
+    from guide.text.compose import place_mask
 
-    session = GuideSession(text_model, keep_backfiring_text=True)
+    session = GuideSession(text_model, keep_backfiring_text=True, text_class_scope=None)
     session.set_image(scene)
+    before = session.logits().clone()
     session.add_text("there is a coat on the top left")
-    params = session.turns[-1]["params"]
-    assert params["place"] == "on the top left" and params["place_margin"] == TEXT_PLACE_MASK["find"]
-    session.add_text("there is a coat")  # no place: nothing to mask
-    assert "place" not in session.turns[-1]["params"]
+    change = (session.logits() - before).abs()[0].amax(0)
+    inside = place_mask("on the top left", TEXT_PLACE_MASK["find"], change.shape) > 0
+    assert float(change[inside].max()) > 0 and float(change[~inside].max()) == 0.0
+    logits = []
+    for options in ({}, {"text_place_mask": None}):  # no place: the same as without any mask
+        s = GuideSession(text_model, keep_backfiring_text=True, text_class_scope=None, **options)
+        s.set_image(scene)
+        s.add_text("there is a coat")
+        logits.append(s.logits())
+    assert torch.equal(logits[0], logits[1])
 
 
 def test_class_scope_keeps_a_text_turns_change_on_its_class():
-    """text_class_scope: a hint about class k changes the logits only where k labels the pixel
-    before or after it (stored with the turn as "scope"); without it, the change reaches other pixels."""
+    """The class scope (by default for find and remove): a hint about class k changes the logits
+    only where k labels the pixel before or after it; without it (text_class_scope=None, the
+    paper), the change reaches other pixels."""
     from PIL import Image
 
     root = Path(__file__).resolve().parent.parent
     model = load_model(root / "checkpoints" / "scenes-lraspp", device="cpu")  # (the tiny test model predicts one class)
     photo = np.asarray(Image.open(root / "examples" / "scene_00.png").convert("RGB"))
+    probe = GuideSession(model)
+    probe.set_image(photo)
+    name = most_predicted(probe)
+    runner_up = model.classes[int(np.argsort(probe.probabilities().mean(axis=(1, 2)))[-2])]
     changes = {}
-    for scope in (("remove",), None):
-        session = GuideSession(model, keep_backfiring_text=True, text_place_mask=None, text_class_scope=scope)
+    for scope, text, hinted in (("default", f"there is no {name}", name), ("default", f"there is a {runner_up}", runner_up),
+                                (None, f"there is no {name}", name)):
+        options = {} if scope == "default" else {"text_class_scope": None}
+        session = GuideSession(model, keep_backfiring_text=True, text_place_mask=None, **options)
         session.set_image(photo)
-        name = most_predicted(session)
-        k = list(model.classes).index(name)
+        k = list(model.classes).index(hinted)
         first = session.logits().clone()
-        session.add_text(f"there is no {name}")
+        session.add_text(text)
         last = session.logits()
         named = (first.argmax(1)[0] == k) | (last.argmax(1)[0] == k)
-        changes[scope] = ((last - first).abs()[0].amax(0) > 0, named)
-        assert session.turns[-1]["params"].get("scope") == (k if scope else None)
-    changed, named = changes[("remove",)]
-    assert changed.any() and not (changed & ~named).any()
-    changed, named = changes[None]
+        changes[scope, text] = ((last - first).abs()[0].amax(0) > 0, named)
+    for text in (f"there is no {name}", f"there is a {runner_up}"):
+        changed, named = changes["default", text]
+        assert changed.any() and not (changed & ~named).any(), text
+    changed, named = changes[None, f"there is no {name}"]
     assert (changed & ~named).any()  # the paper's guide changes other classes' pixels too
-
-
-def test_the_default_session_scopes_find_and_remove(text_model, scene):
-    from guide.session import TEXT_CLASS_SCOPE
-
-    assert set(TEXT_CLASS_SCOPE) == {"find", "remove"}
-    session = GuideSession(text_model, keep_backfiring_text=True)
-    session.set_image(scene)
-    session.add_text("there is a coat on the top left")
-    assert session.turns[-1]["params"]["scope"] == list(text_model.classes).index("coat")
 
 
 def test_a_scoped_hint_sees_what_earlier_hints_did():
