@@ -51,10 +51,11 @@ from .backprop import BackpropSettings
 from .classnames import close_classes, find_class, resolve_class
 from .domain import domain_note
 from .export import rle_decode, rle_encode
+from .hints import FIND, REMOVE
+from .session import NOTHING_TO_REMOVE, TAKEN_BACK  # what a text turn came to (TurnResult.outcome)
 from .labels import VOID
 from .model import GuidedModel
-from .hints import FIND, REMOVE
-from .session import NOTHING_TO_REMOVE, TAKEN_BACK, GuideSession, SessionOrderError, TurnResult, empty_state
+from .session import GuideSession, SessionOrderError, TurnResult, empty_state
 from .settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
 
 STATE_VERSION = 1
