@@ -1,4 +1,5 @@
-"""The reader before issue 23 on the frozen blind held-out set (operation, class and place accuracy).
+"""The reader as it was at commit c30c3f9, before the rewrite docs/text.md describes, on the frozen
+blind held-out set (operation, class and place accuracy).
 
     mkdir -p /tmp/old && git archive c30c3f9 guide | tar -x -C /tmp/old
     cp guide/text/heldout_blind.py /tmp/old/guide/text/

@@ -29,14 +29,14 @@ from guide.metrics import confusion_matrix, miou  # noqa: E402
 from guide.clicks import play_twenty_questions  # noqa: E402
 from guide.session import ASK_SPREAD  # noqa: E402
 
-#: Every setting below applies on top of the defaults before issue 14's val choice (lr 0.05, spread 0),
+#: Every setting below applies on top of the defaults before the val choice of lr 0.1 and spread 3 (lr 0.05, spread 0),
 #: so the val tables in README reproduce whatever today's defaults are.
 BEFORE: tuple[dict, dict] = ({"lr": 0.05}, {"ask_spread": 0})
 #: name -> (BackpropSettings overrides, GuideSession overrides). Anchors ("a32"...), a margin growing per
 #: answer ("mg0.1") and asking inside the most uncertain area ("area0.5"...) measured worse
 #: (docs/results.md); their code was removed after commit c30c3f9, which measured them.
 SETTINGS: dict[str, tuple[dict, dict]] = {
-    "base": ({}, {}),  # the defaults before issue 14 (lr 0.05, spread 0)
+    "base": ({}, {}),  # the defaults before that val choice (lr 0.05, spread 0)
     "current": ({"lr": BackpropSettings.lr}, {"ask_spread": ASK_SPREAD}),  # today's defaults
     "paper": ({"margin": 0.0}, {"ask_region": 0}),
     "m0.5": ({"margin": 0.5}, {}),

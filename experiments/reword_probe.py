@@ -1,4 +1,4 @@
-"""Two val probes behind the canonical rewording (issue 14), 200 val scenes x 3 runs, one hint:
+"""Two val probes behind the canonical rewording, 200 val scenes x 3 runs, one hint:
 
 * ``frames``: which sentence the reader's reading is reworded into (each of the paper's 7 find / 7 remove frames);
 * ``scale``: the guiding parameters scaled by 0.75-3 (is the guide too timid?).

@@ -1,5 +1,5 @@
 """Write a data set of N annotated scenes through the app's own data-set code (guide/dataset.py),
-as a person annotating with the app would leave it (issue 24's sample-efficiency curve).
+as a person annotating with the app would leave it (for docs/teach.md's sample-efficiency curve).
 
     python experiments/teach_dataset.py --n 300 --out runs/teach-curve/data-300
 

@@ -1,5 +1,5 @@
-"""Time ``train-guide`` at torchvision's real input size (520 px, shorter side) per architecture
-(issue 24): random weights in torchvision's real layout (timing and mechanics, not quality), a
+"""Time ``train-guide`` at torchvision's real input size (520 px, shorter side) per architecture:
+random weights in torchvision's real layout (timing and mechanics, not quality), a
 data set of photo-sized images of mixed sizes written as the app writes one, cached features.
 
     python experiments/teach_speed.py --json checkpoints/eval/teach-speed-cpu.json [--archs ...] [--threads 2]

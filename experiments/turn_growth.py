@@ -5,7 +5,7 @@
 Builds one tab's conversation on an example image with the app's handler (``GuideApp.chat``, what the
 browser's Enter runs: reader, text guide, one tail pass, reply, overlay layer, legend, the tab's state),
 and after 0, 10, 20, 30, 40 and 49 earlier turns times one more text turn (median of ``--repeats``,
-each taken back with Undo, so the depth stays). Issue 12: a turn's cost must not grow with the
+each taken back with Undo, so the depth stays). The goal: a turn's cost must not grow with the
 conversation (<= 1.2x the first turn's, at any turn).
 """
 

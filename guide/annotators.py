@@ -1,4 +1,4 @@
-"""Simulated annotators that pay in seconds (issue 22): hand tools against guiding.
+"""Simulated annotators that pay in seconds: hand tools against guiding.
 
 Each annotator brings one image towards two targets, (a) ``PIXEL_TARGET`` pixel accuracy
 and (b) ``MIOU_TARGET`` per-image mIoU (VOID ignored; guide/clicks.py), through the same

@@ -42,7 +42,7 @@ from .pointtail import click_forward, pick
 from .session import GuideSession
 from .split import SplitSegmenter
 
-CLICK_STEPS = 28  # the click turn of issue 12: a fixed number of steps, never stopping early
+CLICK_STEPS = 28  # the benchmark's click turn: a fixed number of steps, never stopping early
 
 
 def _cpu_name() -> str:

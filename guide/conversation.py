@@ -209,7 +209,7 @@ class Conversation:
         self.name = "image"
         self.steps: list[dict[str, Any]] = []
         self.pending: list[int] | None = None
-        self.confirm: dict[str, Any] | None = None  # a hint read unsurely: asked "Do you mean ...?" (issue 23)
+        self.confirm: dict[str, Any] | None = None  # a hint read unsurely: asked "Do you mean ...?"
         self.transcript: list[dict[str, str]] = []
         self._labels: tuple[Any, tuple, np.ndarray] | None = None  # (the session's logits, the paint steps, the label map)
 
@@ -380,7 +380,7 @@ class Conversation:
                 return self._ask_to_confirm(text, clauses, ops, i, r, why)
         return self._run_text(text, clauses, ops)
 
-    # ------------------------------------------------------------------ confirming a reading (issue 23)
+    # ------------------------------------------------------------------ confirming a reading
 
     def _doubt(self, r: Any) -> str:
         """Why to ask before acting on reading ``r`` ("" to act): the reader is unsure (conflicting
@@ -672,7 +672,7 @@ class Conversation:
         if self.image is None:
             raise UserError(NO_IMAGE)
 
-    # ------------------------------------------------------------------ priced actions and hand tools (issue 22)
+    # ------------------------------------------------------------------ priced actions and hand tools
     #
     # The methods below do what the ones above do (a click is guide_points, a hand tool is
     # paint), and also write on the step they add which tool made it and what it cost a

@@ -9,7 +9,7 @@
   beside twenty questions on the same scenes — who asks better, the network or the person?
 * ``effort``: seconds per image (guide/cost.py) for simulated annotators with hand tools or
   guiding (guide/annotators.py) to reach 95 % pixel accuracy and 90 % per-image mIoU;
-  ``--interactions``: the count before issue 22 (clicks, answers, then hand fixes, each 1).
+  ``--interactions``: interactions instead of seconds (clicks, answers, then hand fixes, each 1).
 (``evaluate text`` lives in guide/text/evaluate.py.)
 """
 
@@ -305,7 +305,7 @@ def evaluate_effort(
     workers: int = 1,
     setup: EvalSetup | None = None,
 ) -> dict:
-    """Interactions per image to reach ``target`` pixel accuracy (issue 13's annotation effort).
+    """Interactions per image to reach ``target`` pixel accuracy (``--interactions``: each interaction counts 1).
 
     * ``guided``: the simulated annotator of guide/clicks.py: annotate (clicks, then
       answers to the network's questions, then hand fixes of whole wrong regions), split
@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--miou-target", type=float, default=0.90, help="per-image mIoU the annotator also aims at (effort mode)")
     p.add_argument("--cap", type=float, default=None, help="seconds per image an annotator spends at most (effort mode; default 120)")
     p.add_argument("--interactions", action="store_true",
-                   help="effort mode: count interactions as before issue 22 (each one costs 1) instead of seconds")
+                   help="effort mode: count interactions (each one costs 1) instead of seconds")
     p.add_argument("--workers", type=int, default=1, help="scenes in parallel, one process (one thread) each")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")

@@ -1,4 +1,4 @@
-"""Development phrasings (issue 23): the reader is tuned on these, never on the frozen blind set.
+"""Development phrasings: the reader is tuned on these, never on the frozen blind set.
 
 Same format as :mod:`guide.text.heldout_blind` (``(kind, frame)`` frames, ``(kind, pattern)``
 place phrases, whole-sentence ``CASES``). Written after the blind set was frozen and without

@@ -18,7 +18,7 @@ the spatial phrase: if the guide reads the words, both should lower the gain.
 phrasebook (``guide/text/heldout.py``, never trained on) instead of the training one:
 the gain it keeps is how well the guide reads wordings it never saw.
 ``python -m guide evaluate reader`` (``guide/text/evaluate_reader.py``) scores the reader.
-``--phrasings blind`` / ``dev``: issue 23's frozen blind held-out set and its development set. When the
+``--phrasings blind`` / ``dev``: the frozen blind held-out set and its development set (docs/text.md). When the
 conversation asks to confirm a reading ("Do you mean ...?"), the simulated user answers truthfully; the
 report counts the questions (``confirmations``).
 """
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="keep text turns that move their class the wrong way (the app takes them back)")
     p.add_argument("--phrasings", default="templates", choices=list(PHRASINGS),
                    help="training phrasings (templates), the first guides' 7+7 templates (paper), the held-out "
-                        "ones (heldout: guide/text/heldout.py, never trained on), the blind held-out set of issue 23 "
+                        "ones (heldout: guide/text/heldout.py, never trained on), the frozen blind held-out set "
                         "(blind: guide/text/heldout_blind.py, frozen) or its development set (dev: guide/text/devset.py)")
     p.add_argument("--read", default="reader", choices=["reader", "words"],
                    help="what the guide reads: the hint as the reader understood it, reworded into one canonical "

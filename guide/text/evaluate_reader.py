@@ -1,4 +1,4 @@
-"""Score the hint reader: ``python -m guide evaluate reader`` (issue 14).
+"""Score the hint reader: ``python -m guide evaluate reader``.
 
 The reader (:func:`guide.text.understand.interpret`) says what a hint asks: operation,
 class and place. It is what the reply reports and what ``GuideSession.add_text``'s
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
                                 description="accuracy of the hint reader (operation, class, place) on a phrasebook")
     p.add_argument("--model", default=None, help="model folder whose class names to use (default: the embedded model)")
     p.add_argument("--phrasings", default="heldout", choices=list(PHRASINGS),
-                   help="blind: the frozen held-out set of issue 23 (guide/text/heldout_blind.py), dev: its "
+                   help="blind: the frozen blind held-out set (guide/text/heldout_blind.py), dev: its "
                         "development set (guide/text/devset.py); both report by kind of phrasing")
     p.add_argument("--json", default=None, help="write the report here")
     args = p.parse_args(argv)

@@ -1,7 +1,7 @@
 """Held-out phrasings: ways people write find and remove hints that no training hint uses.
 
 Used ONLY to measure (``python -m guide evaluate text --phrasings heldout`` and
-``python -m guide read-hints``); never imported by training (``guide/text/train.py``
+``python -m guide evaluate reader``); never imported by training (``guide/text/train.py``
 reads :mod:`guide.text.templates`; a test asserts the two share no template or place
 string and that train.py does not import this module).
 

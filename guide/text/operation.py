@@ -1,5 +1,5 @@
 """Read a hint's operation -- *find* (the class is there and the result lacks it) or *remove*
-(the class is not there and the result has it) -- with how sure the reading is (issue 23).
+(the class is not there and the result has it) -- with how sure the reading is.
 
 The reader sees every word typed (:func:`typed_words`: also words GloVe does not know, and the
 "?", ",", "+" and "-" that carry meaning), cut into clauses at punctuation. It does not list

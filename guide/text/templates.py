@@ -217,7 +217,7 @@ PAPER = Phrasebook(
     anywhere=("",),
 )
 """The 7 + 7 templates and one place phrase per place the shipped guide was first trained with
-(before issue 14; ``--phrasings paper`` reproduces those numbers). Its "the coat is not
+(``--phrasings paper`` reproduces those numbers). Its "the coat is not
 visible" as a *remove* hint contradicts how people use it (the reader reads it as find)."""
 
 BOOKS = {"templates": TRAINING, "paper": PAPER}

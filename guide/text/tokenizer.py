@@ -6,7 +6,7 @@ lower-case, split off punctuation, split English clitics the Penn-Treebank way
 whole only when GloVe knows it ("t-shirt"), otherwise read its parts ("ankle-boot"
 -> "ankle", "boot"). Words GloVe does not know are dropped from what the guide reads and
 reported, so the UI can tell the user which words were not understood; the reader still sees
-them (``Tokens.typed``: every word typed, also past the guide's window, issue 23).
+them (``Tokens.typed``: every word typed, also past the guide's window).
 """
 
 from __future__ import annotations

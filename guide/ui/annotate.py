@@ -1,4 +1,4 @@
-"""The app's "annotate many images" panel (issue 13): handlers, layout, events and keyboard
+"""The app's "annotate many images" panel: handlers, layout, events and keyboard
 shortcuts, apart from the main page (guide/ui/layout.py) so it wires in a few lines. UI only: what it means lives in
 guide/annotate.py (many images, one conversation each), guide/dataset.py (the VOC + COCO
 folder) and guide/batch.py (checking a batch of files or zips).
@@ -12,7 +12,7 @@ Wiring in guide/ui/layout.py (``app`` is guide/ui/handlers.py's ``GuideApp``: it
     panel.layout()                                       # in the Blocks, where the panel goes
     panel.wire(page)                                     # page: guide/ui/page.py's Page
 
-Durable work (issue 20): the panel keeps what a tab must not lose in a
+Durable work: the panel keeps what a tab must not lose in a
 :class:`~guide.store.Store` (``GUIDE_STORE``, else guide/store.py's default folder):
 
 * the tab's data set (guide/annotate.py: until abandoned for 24 h);

@@ -1,4 +1,4 @@
-"""The app's "Teach this model words" panel (issue 24): a button under the many-images panel,
+"""The app's "Teach this model words" panel: a button under the many-images panel,
 progress polled by a timer while the job runs, a cancel button. UI only: the job itself is
 guide/teach.py (:class:`~guide.teach.Teacher`, no Gradio there).
 

@@ -1,4 +1,4 @@
-"""The app's hand tools (issue 22): click the picture to relabel a predicted segment, sweep
+"""The app's hand tools: click the picture to relabel a predicted segment, sweep
 superpixels, draw a polygon, or mark pixels "unsure"; and the per-image time line.
 
 Each tool is a priced :class:`~guide.conversation.Conversation` method (a hand step over the
