@@ -29,7 +29,7 @@ static/ (CSS, JS, SVG read at start). What a conversation means lives in guide/c
 
 Limits: uploads over ``MAX_UPLOAD`` are refused by the server, images over 50 MP before
 decoding, sketch layers over 4 MP before decoding; at most ``MAX_TABS`` tab states are
-kept, each for ``TAB_TTL`` seconds after its last change (see README, "Limits").
+kept, each for ``TAB_TTL`` seconds after its last change (docs/app.md, "Limits").
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ first example, then plays ``--rounds`` rounds of: a text turn, Undo, (with ``--g
 Guide, and the do-nothing event (``#gm-ping-direct``). Prints, per round, each action's time on the
 page's clock (browser_bench.py's rule: input event to the first frame with the result on screen) and the
 requests the do-nothing event made (one POST when the page does not re-read other components), and at the
-end what the page keeps in localStorage. A diagnosis tool for README's "In the browser" findings: the
+end what the page keeps in localStorage. A diagnosis tool for docs/speed.md's "In the browser" findings: the
 editor re-uploaded at every event, and Gradio's run history made every event's cost grow with the
-session (to see them, copy this script and browser_bench.py into a checkout of the commits README names).
+session (to see them, copy this script and browser_bench.py into a checkout of the commits docs/speed.md names).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Choose twenty-questions settings on the val split (README, "Twenty questions").
+"""Choose twenty-questions settings on the val split (docs/results.md, "Twenty questions").
 
 Plays twenty questions with several settings on the same val scenes, one scene at a
 time, and prints every setting's dataset mIoU (confusion matrices summed over the
@@ -30,7 +30,7 @@ from guide.clicks import play_twenty_questions  # noqa: E402
 from guide.session import ASK_SPREAD  # noqa: E402
 
 #: Every setting below applies on top of the defaults before the val choice of lr 0.1 and spread 3 (lr 0.05, spread 0),
-#: so the val tables in README reproduce whatever today's defaults are.
+#: so the val tables in docs/results.md reproduce whatever today's defaults are.
 BEFORE: tuple[dict, dict] = ({"lr": 0.05}, {"ask_spread": 0})
 #: name -> (BackpropSettings overrides, GuideSession overrides). Anchors ("a32"...), a margin growing per
 #: answer ("mg0.1") and asking inside the most uncertain area ("area0.5"...) measured worse

@@ -28,15 +28,15 @@ class BackpropSettings:
     """Hyper-parameters of Eq. 4, stated in one place (measured by ``python -m guide bench``)."""
 
     optimizer: str = "sgd"  # "sgd" (with momentum, as in the paper) or "lbfgs" (as in f-BRS)
-    # 0.1 with ask_spread 3 chosen on val for twenty questions (README, "Twenty questions"; was 0.05)
+    # 0.1 with ask_spread 3 chosen on val for twenty questions (docs/results.md, "Twenty questions"; was 0.05)
     lr: float = 0.1
     momentum: float = 0.9
     max_steps: int = 60
     l2: float = 1e-3  # weight of sum(p^2): prefer the smallest change that satisfies the hints
     # Stop once each hinted logit leads the runner-up by this much. The paper stops at a
     # bare flip (0.0); a small margin makes the flip stick and spread to similar pixels:
-    # chosen on 20 test scenes (+13.0 vs +8.3 mIoU after 20 questions); README, "Twenty questions",
-    # reports it with uncertain-area asking against the paper's rule on 100 scenes.
+    # docs/results.md, "Twenty questions", reports it with uncertain-area asking against the paper's
+    # rule (``--margin 0 --region 0``) on 100 test scenes; the margin was swept on val.
     margin: float = 1.0
     # Each turn's optimisation starts from the previous turn's parameters (True) or from zero.
     warm_start: bool = True

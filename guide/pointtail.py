@@ -388,7 +388,7 @@ class FusedLrasppTail:
     bound by per-operation overhead, not arithmetic (a 520 px tail pass is ~8 ms on a 2-core
     CPU): autograd records ~60 operations per step and replays ~250 in backward. Here the
     params -> logits map is ~15 operations and its gradient ~20; ``value_and_grad`` lets
-    :func:`guide.backprop.guide_by_backprop` run SGD without autograd at all (README, "Speed").
+    :func:`guide.backprop.guide_by_backprop` run SGD without autograd at all (docs/speed.md).
     Shapes: U guided positions, C channels, I = LRASPP's inter channels, M stride-8
     positions, N hinted pixels, K classes. ``offset``: NxK logits added (text turns), or None.
     """

@@ -169,7 +169,7 @@ class GuideSession:
         # runs the dense tail at every step (the reference; same parameters to float rounding).
         # Default (None): the point tail on the CPU, where it is 10-100x cheaper; the dense tail on
         # a GPU, where a step is bound by kernel launches and the point tail's many small
-        # operations measured 0.4-1.2x the dense turn (README, "Speed"; python -m guide bench).
+        # operations measured 0.4-1.2x the dense turn (docs/speed.md; python -m guide bench).
         fast = settings.fast_clicks
         self.fast_clicks = model.device.type == "cpu" if fast is None else fast
         self._features: Features | None = None

@@ -22,19 +22,19 @@ from .backprop import BackpropSettings
 # most uncertain pixel (the paper's rule, ASK_REGION = 0): the answer then teaches more.
 ASK_REGION = 3
 # ask() skips network pixels within ASK_SPREAD (Chebyshev) of earlier questions: chosen on val with
-# the click learning rate 0.1 (README, "Twenty questions"; 0 asks anywhere, as the paper).
+# the click learning rate 0.1 (docs/results.md, "Twenty questions"; 0 asks anywhere, as the paper).
 ASK_SPREAD = 3
-# How several text turns combine (guide/text/compose.py): "delta" (measured best, README,
+# How several text turns combine (guide/text/compose.py): "delta" (measured best, docs/results.md,
 # "Text hints") or "stack" (the paper's Table 5, docs/results.md).
 TEXT_COMPOSE_MODES = ("stack", "delta")
 TEXT_COMPOSE = "delta"
 # A text turn's change to the logits is kept inside the place the reader read, widened by this share of
-# the image on each side ("delta" composition; see text/compose.place_mask). Chosen on val (README, "Text hints"):
+# the image on each side ("delta" composition; see text/compose.place_mask). Chosen on val (docs/results.md, "Text hints"):
 # it stops hints from leaking outside their place, which added up over several hints. None: no mask (the paper).
 TEXT_PLACE_MASK: dict[str, float] | None = {"find": 0.25, "remove": 0.25}
 # For these operations a text turn about a class changes only the pixels that class labels before
 # or after it, in the logits the earlier text turns give ("delta" composition): a hint about coats
-# has nothing to say about other pixels. Chosen on val (README, "Text hints"): the gain grows as
+# has nothing to say about other pixels. Chosen on val (docs/results.md, "Text hints"): the gain grows as
 # hints add up. (): the paper.
 TEXT_CLASS_SCOPE: tuple[str, ...] = ("find", "remove")
 MAX_TURNS = 50  # session turns one conversation may hold (each stores its guiding parameters, ~130 KB in memory)
@@ -90,7 +90,7 @@ class Settings:
     text: TextSettings = field(default_factory=TextSettings)
     limits: Limits = field(default_factory=Limits)
     # Click steps evaluate the tail at the hinted pixels only (True) or densely (False);
-    # None: the point tail on a CPU, the dense tail on a GPU (README, "Speed").
+    # None: the point tail on a CPU, the dense tail on a GPU (docs/speed.md).
     fast_clicks: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:

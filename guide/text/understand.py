@@ -111,7 +111,7 @@ CANONICAL = {FIND: "there is {a} {c} {w}", REMOVE: "there is no {c} {w}"}
 guides were trained on (guide/text/templates.py: TRAINING and PAPER), with the reader's place
 phrase ("on the top left", "on the right", "in the middle"; "everywhere" says nothing, as
 the training hints about a class all over the image do). Chosen on the val split
-(README, "Text hints")."""
+(docs/results.md, "Text hints")."""
 
 
 def canonical_hint(reading: Reading, classes: Sequence[str]) -> str | None:

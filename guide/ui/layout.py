@@ -1,7 +1,7 @@
 """The page: layout and event wiring of the main app (handlers: guide/ui/handlers.py; the panels
 wire themselves: guide/ui/annotate.py, teach.py, tools.py), and the arguments for ``launch``.
 
-Performance wiring (README, "Speed"; tests/test_app.py checks it): no backend event takes the
+Performance wiring (docs/speed.md, "In the browser"; tests/test_app.py checks it): no backend event takes the
 editor as input or shows its progress on the editor or the chat; re-renders skip the queue; on a
 light model (``LIGHT_SIDE``) text turns, Ask me and Undo skip it too. The benchmark pings (an event
 that computes nothing, ``/ping`` and ``/ping_direct``) are added only for the benchmark scripts
@@ -50,7 +50,7 @@ except ImportError:  # pragma: no cover - depends on the host
 MAX_TABS = 100  # tab states kept (oldest dropped first): each <= one image (3 MB) + MAX_TURNS turns (~6.5 MB)
 TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
 # Models fed at most this side (the embedded ones) make a text turn, Ask me or Undo cost a few ms:
-# those events then skip the queue (README, "Speed": the no-queue floor is ~40 ms under the queued one).
+# those events then skip the queue (docs/speed.md, "In the browser": the floor rows, with and without the queue).
 # Their messages then reach the page through the status line and the chat only (no toast).
 LIGHT_SIDE = 256
 VIEW_LABEL = "What the network sees"
@@ -85,7 +85,7 @@ def launch_kwargs(max_tabs: int = MAX_TABS) -> dict[str, Any]:
     otherwise record every event's inputs and outputs (the whole chat each time) in the
     browser's localStorage, re-reading and re-writing that record at every event, which
     made each event slower as a session went on (a do-nothing event ~40 -> ~115 ms over 30
-    rounds; README, "Speed"), and would keep people's photos and hints in their browser."""
+    rounds; docs/speed.md), and would keep people's photos and hints in their browser."""
     from starlette.middleware import Middleware
 
     return {"theme": theme(), "css": CSS, "max_file_size": MAX_UPLOAD, "state_session_capacity": max_tabs,
@@ -215,7 +215,7 @@ def wire_turns(app: GuideApp, demo: gr.Blocks, state: gr.State, upload: gr.Image
     # value of every component that was ever an event's progress target (by default its outputs),
     # and reading the editor fetches and re-uploads its background, composite and layers (14-19
     # requests a do-nothing click), reading the chat copies the whole conversation
-    # (experiments/page_probe.py; README, "Speed"). tests/test_app.py checks the wiring.
+    # (experiments/page_probe.py; docs/speed.md, "In the browser"). tests/test_app.py checks the wiring.
     shown = dict(show_progress_on=[overlay])
     quiet = dict(show_progress="hidden", **shown)
     # A turn shows its progress as a small timer on the overlay only, over the old picture: the default
