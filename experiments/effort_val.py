@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from guide.evaluate import evaluate_effort_seconds
+from guide.evaluate import EvalSetup, evaluate_effort_seconds
 from guide.hub import load_model
 
 SETTINGS = {
@@ -33,7 +33,7 @@ if __name__ == "__main__":
     model = load_model("checkpoints/scenes-lraspp")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     for name in args.settings.split(","):
-        report = evaluate_effort_seconds(model, split="val", limit=args.limit, priors=SETTINGS[name])
+        report = evaluate_effort_seconds(model, priors=SETTINGS[name], setup=EvalSetup(split="val", limit=args.limit))
         Path(args.out, f"{name}{args.tag}.json").write_text(json.dumps(report, indent=2) + "\n")
         print(name, {k: (round(v["seconds_per_image"], 1), v["reached"], round(v["miou"]["seconds_per_image"], 1), v["miou"]["reached"])
                      for k, v in report["annotators"].items()}, flush=True)

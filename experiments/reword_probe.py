@@ -20,13 +20,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from guide.block import GuideParams  # noqa: E402
 from guide.hub import load_model  # noqa: E402
 from guide.text import understand  # noqa: E402
+from guide.evaluate import EvalSetup  # noqa: E402
+from guide.settings import Settings, TextSettings  # noqa: E402
 from guide.text.evaluate import evaluate_text  # noqa: E402
 from guide.text.templates import PAPER  # noqa: E402
 
 
 def gain(model, op: str) -> float:
-    r = evaluate_text(model, "val", [0, 1], (op,), 3, 300, progress=False, phrasings="templates",
-                     text_place_mask=None, text_class_scope=None)  # measured before the place mask and class scope existed
+    before = Settings(text=TextSettings(place_mask=None, class_scope=()))  # measured before the place mask and class scope existed
+    r = evaluate_text(model, [0, 1], (op,), 3, progress=False, phrasings="templates",
+                      setup=EvalSetup(split="val", limit=300, settings=before))
     return r["miou"][1] - r["miou"][0]
 
 

@@ -37,16 +37,16 @@ from .clicks import (annotate, clicks_to_reach, hand_fix, image_miou, image_pixe
                      play_clicks, play_twenty_questions)
 from .metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from .model import GuidedModel
-from .session import ASK_REGION, ASK_SPREAD, GuideSession
-from .settings import AskSettings, Settings
+from .session import GuideSession
+from .settings import ASK_REGION, ASK_SPREAD, AskSettings, Settings
 
 
 @dataclass(frozen=True)
 class EvalSetup:
-    """What the guided evaluations (questions, clicks, effort) share: which scenes, the session's
-    settings (guide/settings.py) and how many processes. Pass ``setup=`` to ``evaluate_*``;
-    their separate keyword arguments (data, split, root, limit, settings, ask_spread,
-    ask_region, workers) still work when no setup is given."""
+    """What the evaluations (questions, clicks, effort; text hints in guide/text/evaluate.py) share:
+    which scenes (data set, split, root folder, the first ``limit`` images), the session's settings
+    (guide/settings.py) and how many processes. The one way to say these to ``evaluate_*``
+    (``setup=``); the command line builds one from its flags."""
 
     data: str = "scenes"
     split: str = "test"
@@ -54,15 +54,6 @@ class EvalSetup:
     limit: int | None = None
     settings: Settings = field(default_factory=Settings)
     workers: int = 1
-
-    @classmethod
-    def of(cls, setup: EvalSetup | None, data: str, split: str, root: str | None, limit: int | None,
-           clicks: BackpropSettings, ask_spread: int, ask_region: int, workers: int) -> EvalSetup:
-        """``setup`` itself, or one made from the separate keyword arguments."""
-        if setup is not None:
-            return setup
-        settings = Settings(asking=AskSettings(spread=ask_spread, region=ask_region), clicks=clicks)
-        return cls(data, split, root, limit, settings, workers)
 
     def record(self) -> dict[str, Any]:
         """What every report carries about its setup (the old keys kept beside ``settings``)."""
@@ -80,11 +71,11 @@ def _dataset(model: GuidedModel, data: str, split: str, root: str | None, limit:
 
 
 @torch.no_grad()
-def evaluate_segmenter(
-    model: GuidedModel, data: str = "scenes", split: str = "test", root: str | None = None, limit: int | None = None
-) -> tuple[dict, np.ndarray]:
-    """Unguided scores; returns (report dict, KxK confusion matrix)."""
-    dataset, n = _dataset(model, data, split, root, limit)
+def evaluate_segmenter(model: GuidedModel, setup: EvalSetup = EvalSetup()) -> tuple[dict, np.ndarray]:
+    """Unguided scores on the setup's scenes (its settings guide nothing here); returns (report
+    dict, KxK confusion matrix)."""
+    split = setup.split
+    dataset, n = _dataset(model, setup.data, split, setup.root, setup.limit)
     K = model.num_classes
     cm = np.zeros((K, K), dtype=np.int64)
     session = GuideSession(model)
@@ -141,18 +132,9 @@ def _questions_scene(i: int) -> dict:
 def evaluate_questions(
     model: GuidedModel,
     counts: list[int],
-    data: str = "scenes",
-    split: str = "test",
-    root: str | None = None,
-    limit: int | None = None,
-    settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = ASK_SPREAD,
-    ask_region: int = ASK_REGION,
-    workers: int = 1,
-    setup: EvalSetup | None = None,
+    setup: EvalSetup = EvalSetup(),
 ) -> dict:
     """mIoU / pixel accuracy after each number of oracle-answered questions (paper Table 1)."""
-    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
     data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
     session = GuideSession(model, settings=setup.settings)
     conversation = Conversation(model, session=session, max_turns=max(counts, default=0))
@@ -200,18 +182,10 @@ def _clicks_scene(i: int) -> dict:
 
 def evaluate_clicks(
     model: GuidedModel,
-    data: str = "scenes",
-    split: str = "test",
-    root: str | None = None,
-    limit: int | None = None,
-    settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = ASK_SPREAD,
-    ask_region: int = ASK_REGION,
     max_clicks: int = 20,
     targets: tuple[float, ...] = (0.85, 0.90),
     pixel_target: float = 0.95,
-    workers: int = 1,
-    setup: EvalSetup | None = None,
+    setup: EvalSetup = EvalSetup(),
 ) -> dict:
     """Simulated clicks (guide/clicks.py) against twenty questions on the same scenes.
 
@@ -225,7 +199,6 @@ def evaluate_clicks(
     ``pixel_target`` pixel accuracy with k clicks and then hand fixes (guide/clicks.py:
     hand_fix).
     """
-    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
     data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
     session = GuideSession(model, settings=setup.settings)
     counts = [c for c in CLICK_COUNTS if c <= max_clicks]
@@ -292,18 +265,10 @@ def _effort_scene(i: int) -> dict:
 
 def evaluate_effort(
     model: GuidedModel,
-    data: str = "scenes",
-    split: str = "test",
-    root: str | None = None,
-    limit: int | None = None,
-    settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = ASK_SPREAD,
-    ask_region: int = ASK_REGION,
     target: float = 0.95,
     max_clicks: int = 20,
     max_answers: int = 20,
-    workers: int = 1,
-    setup: EvalSetup | None = None,
+    setup: EvalSetup = EvalSetup(),
 ) -> dict:
     """Interactions per image to reach ``target`` pixel accuracy (``--interactions``: each interaction counts 1).
 
@@ -314,7 +279,6 @@ def evaluate_effort(
     * ``hand_fix_prediction``: hand fixes only, starting from the unguided prediction;
     * ``paint_from_scratch``: an empty map, one interaction per connected ground-truth region.
     """
-    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
     data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
     session = GuideSession(model, settings=setup.settings)
     n = _setup(model, data, split, root, limit, session, target=target, max_clicks=max_clicks,
@@ -366,20 +330,12 @@ def _seconds_scene(i: int) -> dict:
 
 def evaluate_effort_seconds(
     model: GuidedModel,
-    data: str = "scenes",
-    split: str = "test",
-    root: str | None = None,
-    limit: int | None = None,
-    settings: BackpropSettings = BackpropSettings(),
-    ask_spread: int = ASK_SPREAD,
-    ask_region: int = ASK_REGION,
     pixel_target: float = 0.95,
     miou_target: float = 0.90,
     cap: float | None = None,
     priors: dict[str, float] | None = None,
-    workers: int = 1,
     start: int = 0,
-    setup: EvalSetup | None = None,
+    setup: EvalSetup = EvalSetup(),
 ) -> dict:
     """Seconds per image for each simulated annotator of guide/annotators.py to reach
     ``pixel_target`` pixel accuracy and ``miou_target`` per-image mIoU, priced by guide/cost.py.
@@ -395,7 +351,6 @@ def evaluate_effort_seconds(
     from .cost import COST
 
     cap = CAP_SECONDS if cap is None else cap
-    setup = EvalSetup.of(setup, data, split, root, limit, settings, ask_spread, ask_region, workers)
     data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
     session = GuideSession(model, settings=setup.settings)
     conversation = Conversation(model, session=session, max_turns=200)
@@ -539,8 +494,12 @@ def main(argv: list[str] | None = None) -> None:
         write_reference(model, args.image, str(model.folder / "reference.json"))
         print(f"wrote {model.folder / 'reference.json'}")
         return
+    clicks = BackpropSettings(optimizer=args.optimizer, margin=args.margin, lr=args.lr, l2=args.l2,
+                              max_steps=args.max_steps)
+    setup = EvalSetup(args.data, args.split, args.root, args.limit,
+                      Settings(asking=AskSettings(spread=args.spread, region=args.region), clicks=clicks), args.workers)
     if args.what == "segmenter":
-        report, cm = evaluate_segmenter(model, args.data, args.split, args.root, args.limit)
+        report, cm = evaluate_segmenter(model, setup)
         print(f"{report['model']} on {args.split} ({report['images']} images): "
               f"mIoU {100 * report['miou']:.1f}  pixel accuracy {100 * report['pixel_accuracy']:.1f}")
         for name, v in report["per_class_iou"].items():
@@ -548,10 +507,6 @@ def main(argv: list[str] | None = None) -> None:
         if args.plot:
             plot_confusion(cm, model.classes, args.plot)
     else:
-        clicks = BackpropSettings(optimizer=args.optimizer, margin=args.margin, lr=args.lr, l2=args.l2,
-                                  max_steps=args.max_steps)
-        setup = EvalSetup(args.data, args.split, args.root, args.limit,
-                          Settings(asking=AskSettings(spread=args.spread, region=args.region), clicks=clicks), args.workers)
         if args.what == "questions":
             counts = [int(c) for c in args.questions.split(",")]
             report = evaluate_questions(model, counts, setup=setup)

@@ -144,11 +144,14 @@ def test_evaluate_text_cli(tiny_model_folder: Path, tmp_path: Path, capsys: pyte
     out = tmp_path / "m"
     train(["--model", str(tiny_model_folder), "--out", str(out), "--work-dir", str(tmp_path / "w"), "--scenes", "4",
            "--batch", "2", "--hidden", "8", "--steps", "2", "--threads", "1", "--val", "0", "--ops", "both"])
-    for ablation in ("none", "wrong-class"):
+    for ablation, flags in (("none", []), ("wrong-class", ["--compose", "stack", "--place-mask", "none", "--class-scope", "none"])):
         report_path = tmp_path / f"{ablation}.json"
         evaluate(["--model", str(out), "--split", "val", "--limit", "2", "--runs", "2", "--hints", "0,1,3",
-                  "--ablation", ablation, "--json", str(report_path)])
+                  "--ablation", ablation, *flags, "--json", str(report_path)])
         report = json.loads(report_path.read_text())
+        text = report["settings"]["text"]  # the flags reach the evaluation's settings (EvalSetup), and the report says so
+        expected = ("stack", {}, []) if flags else ("delta", {"find": 0.25, "remove": 0.25}, ["find", "remove"])
+        assert (text["compose"], text["place_mask"], list(text["class_scope"])) == expected
         assert report["hints"] == [0, 1, 3] and report["ops"] == ["find", "remove"]
         assert len(report["miou"]) == len(report["miou_std"]) == 3 and len(report["miou_runs"]) == 2
         assert all(0.0 <= v <= 1.0 for v in report["miou"])

@@ -35,14 +35,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from guide.evaluate import EvalSetup
 from guide.hints import FIND, OPERATIONS, REMOVE
 from guide.metrics import confusion_matrix, miou
+from guide.settings import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK, Settings, TextSettings
 from guide.text.queries import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
-
-from guide.settings import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK, Settings  # noqa: E402
-
-_GIVEN = object()  # a keyword argument left out (None means "no mask" / "anywhere" for two of them)
 
 OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 PHRASINGS = ("templates", "heldout", "paper", "blind", "dev")
@@ -81,24 +79,15 @@ def _dataset(data: str, split: str, root: str | None, size: int) -> Any:
 
 def evaluate_text(
     model: Any,
-    split: str = "test",
     counts: Sequence[int] = (0, 1, 2, 3, 4),
     ops: Sequence[str] | None = None,
     runs: int = 5,
-    limit: int | None = None,
     ablation: str = "none",
-    data: str = "scenes",
-    root: str | None = None,
     seed: int = 0,
     progress: bool = True,
     dataset: Any = None,
-    compose: str | None = None,
-    keep_backfiring: bool | None = None,
     phrasings: str = "templates",
-    reword: bool | None = None,
-    text_place_mask: Any = _GIVEN,
-    text_class_scope: Any = _GIVEN,
-    settings: Settings | None = None,
+    setup: EvalSetup = EvalSetup(),
 ) -> dict[str, Any]:
     """mIoU after each number of text hints, mean and std over ``runs``.
 
@@ -106,9 +95,10 @@ def evaluate_text(
     the operations the guide was trained with. Hints of run r on image i are drawn from
     ``np.random.default_rng([seed, r, i])``, so a report is reproducible and runs differ.
     When the simulated user finds nothing left to say, later counts keep the prediction.
-    ``settings`` (guide/settings.py, default ``Settings()``) steers the session; ``compose``,
-    ``keep_backfiring``, ``reword``, ``text_place_mask`` and ``text_class_scope``, when given,
-    override its text fields. The report records ``"settings"``.
+    ``setup`` (guide/evaluate.py) says which scenes (``dataset``, when given, replaces its data
+    set, split and root) and the session's settings (their ``text`` fields: composition, place
+    mask, class scope, rewording, taking back); the report records ``"settings"``. One process
+    (``setup.workers`` must be 1).
     """
     from guide.conversation import Conversation
 
@@ -116,10 +106,13 @@ def evaluate_text(
         raise ValueError("this model has no text guide: train one with `python -m guide train-guide`")
     if ablation not in ABLATIONS:
         raise ValueError(f"unknown ablation {ablation!r}; choose from {ABLATIONS}")
+    if setup.workers != 1:
+        raise ValueError(f"evaluate text runs in one process, not {setup.workers} workers")
+    split, limit = setup.split, setup.limit
     ops = tuple(ops or getattr(model.text_guide, "ops", OPERATIONS))
     book = phrasebook(phrasings)
     counts = sorted(set(int(c) for c in counts))
-    dataset = dataset if dataset is not None else _dataset(data, split, root, int(model.config.input_size))
+    dataset = dataset if dataset is not None else _dataset(setup.data, split, setup.root, int(model.config.input_size))
     n = len(dataset) if limit is None else min(int(limit), len(dataset))
     k = model.num_classes
     classes = list(model.classes)
@@ -129,11 +122,7 @@ def evaluate_text(
     # simulated user: yes when the question's reading is the hint's, "find/remove it instead" when only
     # the operation differs, "no" when the class differs (then nothing is done).
     talk = {"hints": 0, "asked": 0, "asked_right": 0, "answered_other_op": 0, "answered_no": 0}
-    given = {k: v for k, v in (("text_compose", compose), ("keep_backfiring_text", keep_backfiring), ("reword_hints", reword))
-             if v is not None}
-    given.update({k: v for k, v in (("text_place_mask", text_place_mask), ("text_class_scope", text_class_scope))
-                  if v is not _GIVEN})
-    conversation = Conversation(model, max_turns=max(counts), settings=settings, **given)
+    conversation = Conversation(model, max_turns=max(counts), settings=setup.settings)
     used = conversation.session.settings
     start = time.time()
     for i in tqdm(range(n), desc=f"evaluate text ({split})", disable=not progress):
@@ -248,10 +237,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--place-mask", default="default", type=_place_mask_arg,
                    help="keep each hint's change to the logits inside the place the reader read, widened by this "
                         "fraction of the image, for find and remove (GuideSession(text_place_mask=...)); "
-                        "default: the session's (session.TEXT_PLACE_MASK, 0.25 chosen on val); none: no mask (the paper)")
+                        "default: the session's (settings.TEXT_PLACE_MASK, 0.25 chosen on val); none: no mask (the paper)")
     p.add_argument("--class-scope", default="default", choices=["default", "none"],
                    help="a hint about a class changes only the pixels that class labels before or after it "
-                        "(GuideSession(text_class_scope=...)); default: the session's (session.TEXT_CLASS_SCOPE, "
+                        "(GuideSession(text_class_scope=...)); default: the session's (settings.TEXT_CLASS_SCOPE, "
                         "find and remove, chosen on val); none: anywhere (the paper)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--json", default=None, help="write the report here")
@@ -263,15 +252,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_model(args.model)
-    report = evaluate_text(
-        model, args.split, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
-        args.runs, args.limit, args.ablation, args.data, args.root, args.seed, compose=args.compose,
-        keep_backfiring=args.keep_backfiring, phrasings=args.phrasings,
-        reword=args.read == "reader",
-        text_place_mask=(TEXT_PLACE_MASK if args.place_mask == "default" else None if args.place_mask == "none"
-                         else {"find": float(args.place_mask), "remove": float(args.place_mask)}),
-        text_class_scope=TEXT_CLASS_SCOPE if args.class_scope == "default" else None,
+    text = TextSettings(
+        compose=args.compose, keep_backfiring=args.keep_backfiring, reword=args.read == "reader",
+        place_mask=(TEXT_PLACE_MASK if args.place_mask == "default" else None if args.place_mask == "none"
+                    else {"find": float(args.place_mask), "remove": float(args.place_mask)}),
+        class_scope=TEXT_CLASS_SCOPE if args.class_scope == "default" else (),
     )
+    setup = EvalSetup(args.data, args.split, args.root, args.limit, Settings(text=text))
+    report = evaluate_text(model, [int(c) for c in args.hints.split(",")], OPS_CHOICES[args.ops] if args.ops else None,
+                           args.runs, args.ablation, args.seed, phrasings=args.phrasings, setup=setup)
     print(format_table(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

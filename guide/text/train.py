@@ -510,13 +510,15 @@ def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegm
 def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, text_guide: TextGuide, out: Path,
              device: torch.device) -> dict[str, Any] | None:
     """mIoU of ``--val`` val scenes with no hint and with one (guide/text/evaluate.py); printed and returned."""
+    from guide.evaluate import EvalSetup
     from guide.model import GuidedModel
+    from guide.settings import Settings, TextSettings
     from guide.text.evaluate import evaluate_text
 
     guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)
-    report = evaluate_text(guided, split="val", counts=[0, 1], ops=OPS_CHOICES[args.ops], runs=1, limit=args.val,
-                           data=args.data, root=args.root, seed=args.seed, progress=False, phrasings=args.phrasings,
-                           text_place_mask=None, text_class_scope=None)  # the guide alone, without the session's place mask and class scope
+    alone = Settings(text=TextSettings(place_mask=None, class_scope=()))  # the guide alone, without the session's place mask and class scope
+    report = evaluate_text(guided, counts=[0, 1], ops=OPS_CHOICES[args.ops], runs=1, seed=args.seed, progress=False,
+                           phrasings=args.phrasings, setup=EvalSetup(args.data, "val", args.root, args.val, alone))
     if not report["images"]:
         print("val check skipped: the val split has no images")
         return None
