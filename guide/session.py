@@ -8,8 +8,10 @@ is a pop from its list of turns.
 How turns compose: by default (``TEXT_COMPOSE = "delta"``) each text turn guides the
 head's activation on its own and the changes the turns make to the logits add up
 (``"stack"``, each on top of the previous one as in the paper's Table 5, falls
-after the first hint: docs/results.md, "Text hints"; guide/text/compose.py composes them). A text
-turn that moves the class it names the wrong way is taken back (``TurnResult.outcome``). Pixel hints (clicks, scribbles,
+after the first hint: docs/results.md, "Text hints"); guide/text/compose.py composes
+them. A text turn that moves the class it names the wrong way is taken back
+(``TurnResult.outcome``). The session returns data (``TurnResult``); the conversation
+(guide/conversation.py) words it. Pixel hints (clicks, scribbles,
 answers to "what is here?") accumulate over turns; one set of guiding parameters is
 optimised by backprop for all of them, applied last, warm-started from the previous turn's.
 Each turn records the click parameters in effect after it, so the state holds its
