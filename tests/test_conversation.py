@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from guide.backprop import BackpropSettings
-from guide.conversation import MAX_TURNS, Conversation, UserError, click_reply, empty_conversation
+from guide.conversation import MAX_TURNS, Conversation, UserError, empty_conversation
 from guide.hub import load_model
 from guide.pool import ConversationPool, blank_tab
 
@@ -55,16 +55,13 @@ def test_a_step_records_its_change_and_undo_takes_it_back(conv):
         conv.undo()
 
 
-def test_undo_takes_back_a_whole_step_of_several_turns(conv):
-    """A step may hold several session turns (a message read as several clauses): undone together."""
+def test_undo_takes_back_a_whole_step_of_several_turns(text_model, scene):
+    """A message read as several clauses adds a session turn each, in one step: undone together."""
+    conv = Conversation(text_model, FAST, keep_backfiring_text=True)  # every clause's turn stays
+    conv.set_image(scene, "scene")
     base = conv.labels().copy()
     conv.guide_points([(5, 5, runner_up(conv, 5, 5))])
-
-    def two_turns():
-        conv.session.add_clicks([(40, 60, runner_up(conv, 40, 60))])
-        return conv.session.add_clicks([(50, 10, runner_up(conv, 50, 10))])
-
-    conv._step("two clicks at once", two_turns, click_reply)
+    conv.say("there is a coat on the left and there is a bag on the right")
     assert [s["turns"] for s in conv.steps] == [1, 2] and len(conv.session.turns) == 3
     conv.undo()
     assert len(conv.session.turns) == 1 and len(conv.steps) == 1

@@ -1,6 +1,6 @@
-"""Blind held-out phrasings: FROZEN, measuring only, never tuned on.
+"""Blind held-out phrasings (issue 23): FROZEN, measuring only, never tuned on.
 
-Written before the reader it measures was changed (the reader of docs/text.md), without reading the reader's patterns
+Written before any change to the reader for issue 23, without reading the reader's patterns
 (``guide/text/understand.py``) or the earlier held-out frames (``guide/text/heldout.py``):
 only the phrasebook format of ``guide/text/templates.py`` was looked at. After the commit
 that adds this file nothing in it changes (a test pins its digest); the reader is tuned on
