@@ -71,6 +71,7 @@ def chat_text(result) -> str:
     return " ".join(str(m["content"]) for m in result[1])
 
 
+@pytest.mark.slow  # a server and a whole batch (the fast tier, -m "not slow", leaves it out)
 def test_scripted_batch_session(app_model_dir: Path, tmp_path: Path) -> None:
     from guide.hub import load_model
 
@@ -157,6 +158,7 @@ def test_command_line_images_out_and_mismatch(app_model_dir: Path, tmp_path: Pat
     assert {p: p.read_bytes() for p in (tmp_path / "theirs").rglob("*") if p.is_file()} == before  # nothing touched
 
 
+@pytest.mark.slow  # a server and a whole batch (the fast tier, -m "not slow", leaves it out)
 def test_readme_batch_snippet_runs_as_written(app_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """README's "Annotating a batch from a script" against a server on a fresh data set."""
     import re

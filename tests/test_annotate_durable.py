@@ -81,6 +81,7 @@ def shown_labels(c: Client) -> np.ndarray:
     return np.array(Image.open(next(f for f in files if str(f).endswith(".png"))))
 
 
+@pytest.mark.slow  # a server and several tabs (the fast tier, -m "not slow", leaves it out)
 def test_reload_with_the_browser_key_gets_the_work_back(model, tmp_path: Path) -> None:
     paths = photos(tmp_path / "in")
     demo = serve(model)
@@ -112,6 +113,7 @@ def test_reload_with_the_browser_key_gets_the_work_back(model, tmp_path: Path) -
         demo.close()
 
 
+@pytest.mark.slow  # many tabs (the fast tier, -m "not slow", leaves it out)
 def test_a_data_set_and_a_conversation_outlive_other_tabs(model, tmp_path: Path) -> None:
     """66 other tabs open batches (the old limit kept 64 data sets) with Gradio keeping 8
     sessions in memory: the first tab's data set and its conversation are still there."""
@@ -146,6 +148,7 @@ def test_a_data_set_and_a_conversation_outlive_other_tabs(model, tmp_path: Path)
         demo.close()
 
 
+@pytest.mark.slow  # a server and several tabs (the fast tier, -m "not slow", leaves it out)
 def test_a_downloaded_zip_resumes_labels_conversations_and_progress(model, tmp_path: Path) -> None:
     paths = photos(tmp_path / "in")
     demo = serve(model)
@@ -222,6 +225,7 @@ def test_the_strip_mark_follows_a_hand_fix_at_once(model, tmp_path: Path) -> Non
         demo.close()
 
 
+@pytest.mark.slow  # subprocesses holding the out folder (the fast tier, -m "not slow", leaves it out)
 def test_a_second_server_on_one_out_folder_is_refused(app_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "DATASET"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
@@ -240,6 +244,7 @@ def test_a_second_server_on_one_out_folder_is_refused(app_model_dir: Path, tmp_p
     assert (out / "dataset.json").is_file()
 
 
+@pytest.mark.slow  # a Python subprocess that crashes (the fast tier, -m "not slow", leaves it out)
 def test_a_crash_while_opening_leaves_no_orphan_image(app_model_dir: Path, model, tmp_path: Path) -> None:
     """kill -9 in the middle of a 100-image open: at the next start the data set holds exactly
     the images its manifest names, nothing is left in staging, and the app works on it."""
@@ -367,6 +372,7 @@ def test_the_out_panel_says_the_folder_is_shared(model, tmp_path: Path) -> None:
     assert "gm-shared-out" in ids(shared) and "gm-shared-out" not in ids(alone) and "gm-keep-note" in ids(alone)
 
 
+@pytest.mark.slow  # a server and several tabs (the fast tier, -m "not slow", leaves it out)
 def test_with_out_a_reload_gets_the_unsaved_turns_back_and_a_new_tab_resumes(model, tmp_path: Path) -> None:
     out = tmp_path / "DATASET"
     demo = serve(model, out)

@@ -69,6 +69,7 @@ def _lay_out_hf_cache(cache: Path, repo_id: str, revision: str, src: Path) -> No
     (root / "refs" / "main").write_text(revision)
 
 
+@pytest.mark.slow  # a Python subprocess (the fast tier, -m "not slow", leaves it out)
 def test_hub_offline_cache_path(tiny_model_dir, tmp_path):
     """load_model('owner/name@rev') under HF_HUB_OFFLINE=1 uses the local HF cache, fast."""
     rev = "0123456789abcdef0123456789abcdef01234567"
@@ -112,6 +113,7 @@ def test_default_model_loads_offline_and_matches_reference():
     assert (pred == np.array(expected["labels"])).mean() > 0.99
 
 
+@pytest.mark.slow  # a Python subprocess (the fast tier, -m "not slow", leaves it out)
 def test_a_cached_commit_is_loaded_without_asking_the_hub(tiny_model_dir, tmp_path):
     """owner/name@<commit hash> already in the HF cache: no network needed (a commit never changes)."""
     rev = "89abcdef0123456789abcdef0123456789abcdef"

@@ -138,6 +138,7 @@ def test_bad_arguments_are_one_error_line(args: list[str], message: str, capsys:
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
 
 
+@pytest.mark.slow  # two `python -m guide` subprocesses (the fast tier, -m "not slow", leaves it out)
 def test_without_a_token_it_refuses_before_any_network(tmp_path: Path) -> None:
     """No HF_TOKEN and no stored login (an empty HF_HOME): one clear line, exit 2; the Hub
     endpoint refuses connections, so a request would have ended differently."""

@@ -7,7 +7,11 @@ from guide.split import SplitSegmenter, default_layer, layer_names
 # Every supported architecture at every split point: tail(head(x)) == model(x)["out"].
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+# The two ResNet-101 models take ~10 s each to build and run at every split point: the slow tier.
+BIG = {"fcn_resnet101", "deeplabv3_resnet101"}
+
+
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in BIG else a for a in sorted(ARCHITECTURES)])
 def test_split_parity_every_layer(arch):
     torch.manual_seed(0)
     model = build_segmenter(arch, 3, aux_loss=not arch.startswith("lraspp")).eval()

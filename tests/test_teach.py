@@ -167,6 +167,7 @@ def test_other_architectures_train_on_voc(arch: str, voc: Path, tmp_path: Path) 
     assert load_model(out, device="cpu").text_guide is not None
 
 
+@pytest.mark.slow  # a training run on photos (the fast tier, -m "not slow", leaves it out)
 def test_real_photo_path_end_to_end(hub_cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """torchvision's LR-ASPP from the torch hub cache (random weights in the real layout) ->
     photos of mixed sizes annotated with the app's data-set code -> train-guide at the real

@@ -44,6 +44,7 @@ def _lay_out_hub_cache(cache: Path) -> None:
     assert (snapshot / V.HUB_VECTORS_FILE).is_file()
 
 
+@pytest.mark.slow  # a Python subprocess (the fast tier, -m "not slow", leaves it out)
 def test_hub_path_loads_from_local_cache_offline(tmp_path: Path) -> None:
     cache = tmp_path / "hf" / "hub"
     _lay_out_hub_cache(cache)
@@ -71,6 +72,7 @@ def test_hub_path_loads_from_local_cache_offline(tmp_path: Path) -> None:
     assert result["coat"] == [0.0, 1.0]
 
 
+@pytest.mark.slow  # a Python subprocess (the fast tier, -m "not slow", leaves it out)
 def test_offline_without_cache_falls_back_without_network(tmp_path: Path) -> None:
     env = {
         **os.environ,
