@@ -8,6 +8,7 @@ Modules:
 * :mod:`guide.text.heldout`   - other wordings, only to measure (never imported by training);
 * :mod:`guide.text.understand` - the reader: operation, class, place; compound hints -> clauses;
 * :mod:`guide.text.encoder`   - ``TextGuide`` (GRU + linear + guiding block);
+* :mod:`guide.text.compose`   - how a conversation's text turns change the logits (place mask, class scope);
 * :mod:`guide.text.train`     - ``python -m guide train-guide``;
 * :mod:`guide.text.evaluate`  - ``python -m guide evaluate text``.
 
