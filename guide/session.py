@@ -287,8 +287,8 @@ class GuideSession:
             click_params = self._click_params()
             if click_params is not None:
                 logits = self.model.segmenter.tail(self._features, self.model.block(a, GuideParams.from_lists(click_params, a.device)))
-            elif a is self._features.guided:
-                logits = self._plain_logits()  # text turns in "delta" mode only: no tail pass needed
+            elif a is self._composer.base:
+                logits = self._plain_logits()  # no turn, or text turns in "delta" mode only: no tail pass needed
             else:
                 logits = self.model.segmenter.tail(self._features, a)
             self._logits = logits if offset is None else logits + offset

@@ -278,6 +278,27 @@ def test_place_mask_covers_the_named_thirds():
     assert place_mask("", 0.0, (4, 5)).all() and place_mask("everywhere", 0.3, (4, 5)).all()
 
 
+def test_a_composer_starts_text_turns_from_its_base(text_model, scene):
+    """TextComposer(base=...): the text turns and the plain logits start from that activation,
+    exactly as a session's turns start from the head's."""
+    from guide.text.compose import TextComposer
+
+    session = GuideSession(text_model, keep_backfiring_text=True)
+    session.set_image(scene)
+    session.add_text("there is a coat on the top left")
+    texts = [t["params"] for t in session.turns]
+    features = text_model.segmenter.head(text_model.preprocess(scene))
+    with torch.no_grad():
+        own = TextComposer(text_model, features)
+        a, offset = own.guided(texts, "delta")
+        assert a is features.guided and torch.allclose(own.plain() + offset, session.logits(), atol=1e-5)
+        shifted = features.guided + 0.5
+        other = TextComposer(text_model, features, base=shifted)
+        b, other_offset = other.guided(texts, "delta")
+        assert b is shifted and torch.allclose(other.plain(), text_model.segmenter.tail(features, shifted))
+        assert not torch.allclose(other.plain() + other_offset, session.logits(), atol=1e-3)
+
+
 def test_place_mask_keeps_a_text_turns_change_inside_its_place(text_model, scene):
     """text_place_mask={"remove": m}: a remove hint "on the left" changes no logit in the
     right two thirds (without the mask it does); the place is part of the stored turn, so

@@ -73,24 +73,28 @@ class TextComposer:
     """What one image's text turns do, given its head features; one per image (``set_image``).
 
     ``model`` supplies the tail (``model.segmenter.tail``) and the text guide's block
-    (``model.text_guide.block``); ``features`` are the head's output for the image.
+    (``model.text_guide.block``); ``features`` are the head's output for the image. ``base``: the
+    activation (1xCxhxw) text turns start from when it is not the head's own ``features.guided``
+    (e.g. one already guided by something that is not a turn); make a new composer when it changes.
     """
 
-    def __init__(self, model: GuidedModel, features: Features) -> None:
+    def __init__(self, model: GuidedModel, features: Features, base: Tensor | None = None) -> None:
         self.model = model
         self.features = features
+        self.base = features.guided if base is None else base
         self.cache = TextCache()
 
     def plain(self) -> Tensor:
-        """Unguided logits (1xKxhxw), computed once per image."""
+        """Logits (1xKxhxw) of ``base`` with no text turn, computed once per composer."""
         if self.cache.plain is None:
-            self.cache.plain = self.model.segmenter.tail(self.features)
+            guided = None if self.base is self.features.guided else self.base
+            self.cache.plain = self.model.segmenter.tail(self.features, guided)
         return self.cache.plain
 
     def guided(self, texts: list[dict[str, Any]], mode: str) -> tuple[Tensor, Tensor | None]:
         """(activation for the click block, logit offset or None) for the text turns' params
         ``texts`` in order (``turn_params``), composed in ``mode`` ("stack" or "delta")."""
-        a = self.features.guided
+        a = self.base
         if not texts:
             return a, None
         tg = self.model.text_guide
