@@ -201,6 +201,8 @@ class Conversation:
         guiding; ``max_turns`` bounds the session turns (default ``settings.limits.max_turns``)."""
         self.model = model
         self.classes = list(model.classes)
+        if settings is None and model.config.settings is not None:  # the model folder's defaults (guide/model.py)
+            settings = Settings.from_dict(model.config.settings)
         self.session = session if session is not None else GuideSession(model, backprop, settings=settings, **session_options)
         # None: the module's MAX_TURNS (read at each turn); settings given: their limit.
         self.max_turns = max_turns if max_turns is not None else settings.limits.max_turns if settings is not None else None

@@ -53,6 +53,10 @@ class ModelConfig:
     # Guiding block used by backprop: variant and lengths of alpha (rows) / beta (columns).
     guide: dict[str, Any] = field(default_factory=lambda: {"variant": "guide", "alpha_size": 10, "beta_size": 10})
     text_guide: dict[str, Any] | None = None
+    # How a session on this model behaves when the app or script says nothing else (guide/settings.py
+    # Settings.to_dict(), fields left out keep their defaults): a model author's tuned defaults.
+    # Order: a session's own settings (python app.py --settings FILE.json) > these > Settings().
+    settings: dict[str, Any] | None = None
     name: str = ""
 
     @property
@@ -72,6 +76,13 @@ class ModelConfig:
         config = ModelConfig(**known)
         if config.resize not in RESIZE_MODES:
             raise ModelLoadError(f"{where}: resize is {config.resize!r}; choose one of {list(RESIZE_MODES)}")
+        if config.settings is not None:
+            from .settings import Settings
+
+            try:
+                Settings.from_dict(config.settings)
+            except (TypeError, ValueError) as e:
+                raise ModelLoadError(f"{where}: settings: {e}") from None
         if len(config.palette) < config.num_classes:
             raise ModelLoadError(f"{where}: palette has {len(config.palette)} colours for {config.num_classes} classes")
         return config

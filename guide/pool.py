@@ -51,7 +51,7 @@ class ConversationPool:
                  spec: str | None = None, examples: Sequence[str | os.PathLike] = (), settings: Settings | None = None) -> None:
         # settings (guide/settings.py): every conversation's, whole; backprop, when given, overrides its clicks
         self.settings = settings
-        self.backprop = backprop or (settings.clicks if settings is not None else BackpropSettings())
+        self.backprop = backprop  # None: the settings' clicks (or the model folder's, guide/model.py)
         self.size, self.spec = size, spec
         self.model = model
         self.classes = list(model.classes)

@@ -125,12 +125,13 @@ class GuideSession:
         text_words_alone: Any = _GIVEN,
         settings: Settings | None = None,
     ) -> None:
-        """``settings`` (guide/settings.py; default ``Settings()``) says everything; each keyword
+        """``settings`` (guide/settings.py; default: the model folder's, ``model.config.settings``, else
+        ``Settings()``) says everything; each keyword
         argument given overrides its field (``backprop``: ``settings.clicks``; ``ask_spread`` /
         ``ask_region``: ``settings.asking``; ``text_*``, ``reword_hints``, ``keep_backfiring_text``:
         ``settings.text``; ``fast_clicks``). ``self.settings`` holds the result."""
         self.model = model
-        settings = settings if settings is not None else Settings()
+        settings = settings if settings is not None else Settings.from_dict(model.config.settings)
         ask = {k: v for k, v in (("spread", ask_spread), ("region", ask_region)) if v is not _GIVEN}
         text = {k: v for k, v in (("compose", text_compose), ("keep_backfiring", keep_backfiring_text),
                                   ("reword", reword_hints), ("place_mask", text_place_mask),

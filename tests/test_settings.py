@@ -56,6 +56,34 @@ def test_the_app_pool_passes_settings_to_each_conversation(tiny_model):
     from guide.pool import ConversationPool
 
     pool = ConversationPool(tiny_model, settings=Settings(asking=AskSettings(spread=4)))
-    assert pool.backprop == BackpropSettings()
+    assert pool.backprop is None  # the settings' own clicks
     with pool.start(np.zeros((32, 32, 3), np.uint8)) as conversation:
         assert conversation.session.ask_spread == 4 and conversation.session.settings == pool.settings
+
+
+def test_a_model_folder_carries_its_own_default_settings(tiny_model_dir, tmp_path):
+    import shutil
+
+    from guide.hub import load_model
+    from guide.model import ModelLoadError
+    from guide.pool import ConversationPool
+
+    folder = tmp_path / "tuned"
+    shutil.copytree(tiny_model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["settings"] = {"asking": {"spread": 2}, "limits": {"max_turns": 7}}
+    (folder / "config.json").write_text(json.dumps(config))
+    model = load_model(folder, device="cpu")
+    assert GuideSession(model).settings.asking.spread == 2  # the folder's, where nothing else is said
+    assert GuideSession(model).settings.clicks == BackpropSettings()  # fields left out keep their defaults
+    assert Conversation(model).max_turns == 7 and Conversation(model).session.ask_spread == 2
+    assert GuideSession(model, settings=Settings()).settings.asking.spread == Settings().asking.spread  # given wins
+    import numpy as np
+
+    with ConversationPool(model).start(np.zeros((32, 32, 3), np.uint8)) as conversation:
+        assert conversation.session.ask_spread == 2 and conversation.max_turns == 7
+
+    config["settings"] = {"asking": {"sprad": 2}}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="sprad"):
+        load_model(folder, device="cpu")

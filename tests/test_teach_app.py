@@ -18,7 +18,7 @@ from conftest import TINY_CLASSES, launched, make_model_folder
 from guide.dataset import AnnotationDataset
 from guide.hub import load_model
 from guide.labels import VOID
-from guide.teach import CANCELLED, DONE, RUNNING, Teacher, TeachError
+from guide.teach import CANCELLED, DONE, RUNNING, TEACH_LR, Teacher, TeachError
 
 SIZES = [(48, 64), (80, 50), (64, 64), (37, 91), (100, 70), (60, 40), (52, 78), (70, 70), (44, 66), (90, 60)]
 
@@ -105,6 +105,7 @@ def test_teacher_refuses_cancels_and_teaches(model, tmp_path: Path) -> None:
     out = Path(status.out)
     again = load_model(out, device="cpu")  # what `python app.py --model FOLDER` finds
     assert again.text_guide is not None and again.config.text_guide["trained"]["steps"] == 3
+    assert again.config.text_guide["trained"]["lr"] == TEACH_LR  # the app's rate, chosen on val (guide/teach.py)
     card = (out / "README.md").read_text()
     assert str(ds.root) in card and "train-guide" in card and "| val split of the data set" in card
     assert folder_digest(ds.root) == before
