@@ -23,6 +23,7 @@ from guide.settings import Settings
 from guide.ui.annotate import AnnotatePanel
 from guide.ui.editor import SketchEditor
 from guide.ui.teach import TeachPanel
+from guide.ui.tools import steps_time_line, suggestion_line, time_line
 from guide.ui.uploads import Refused
 from guide.uivalues import load_image, parse_points, readable_text, strokes_to_points
 
@@ -102,6 +103,40 @@ class GuideApp:
             message = f"Something went wrong ({type(e).__name__}: {str(e)[:200]}); your conversation is unchanged."
         gr.Warning(message)
         return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
+
+    def canvas(self, conv: Conversation, pool: ConversationPool, opacity: Any = 0.55) -> dict[str, Any]:
+        """The editor's value as one canvas: the photo with the shown label map's class colours over it
+        at ``opacity`` (the slider's value) and the question's crosshair; no strokes. The strokes a
+        person paints on it are read as before (its layers, guide/uivalues.py)."""
+        lut = self.annotate.lut if pool is self.pool else pool.palette
+        layer = render_layer(conv.labels(), lut, tuple(conv.pending) if conv.pending else None)
+        alpha = float(opacity) if isinstance(opacity, (int, float)) and not isinstance(opacity, bool) and np.isfinite(opacity) else 0.55
+        bg = self.backgrounds.canvas(conv.image, layer, alpha)
+        return {"background": bg, "layers": [], "composite": bg}
+
+    def after_turn(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None, force: bool = False):
+        """What the page runs after every turn -> (editor, canvas shown, time line, suggestion, strip,
+        progress): the one canvas (sent only when its picture changed, or ``force``: the editor was
+        just refilled with the bare photo or its strokes were applied), the time spent against the
+        same fixes by hand (guide/cost.py), the suggested next action (guide/suggest.py), and the
+        data set strip (each image's status and time spent: guide/annotate.py)."""
+        tab = tab if is_tab(tab) else blank_tab()
+        strip, progress = self.annotate.strip_now(tab, place)
+        if tab["image"] is None:
+            return gr.skip(), shown, time_line(0.0), "", strip, progress
+        pool = self.pool_of(tab)
+        with pool.open(tab) as conv:
+            value, hint = self.canvas(conv, pool, opacity), suggestion_line(conv.suggest())
+        editor = value if force or value["background"] != shown else gr.skip()
+        return editor, value["background"], steps_time_line(tab["steps"]), hint, strip, progress
+
+    def after_image(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None):
+        """:meth:`after_turn` after the editor was refilled with the bare photo (a new image, a move, a model)."""
+        return self.after_turn(tab, opacity, shown, place, force=True)
+
+    def after_strokes(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None, applied: bool = False):
+        """:meth:`after_turn` after Guide or Set by hand: strokes applied leave a fresh canvas."""
+        return self.after_turn(tab, opacity, shown, place, force=bool(applied))
 
     def editor_value(self, image: np.ndarray | None) -> dict[str, Any]:
         return self.pictures(image)[0]
