@@ -14,7 +14,8 @@ network's question (Ask me, paper §4.1) is for. So, in order:
 
 A pixel is *uncertain* when its largest class probability is under ``UNSURE_PROB``; pixels a
 person set by hand are certain. Label maps are HxW class indices (``VOID`` = 255 ignored),
-coordinates (row, col).
+coordinates (row, col). Maps larger than ``MAX_SIDE`` are read at every k-th pixel (the point
+suggested is then on that grid).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ UNSURE_PROB = 0.6  # a pixel whose most probable class has less than this is unc
 DONE_SHARE = 0.02  # at most this share of uncertain pixels: "looks done"
 SEGMENT_SHARE = 0.5  # a segment with at least this share of uncertain pixels is worth relabelling whole
 MIN_SEGMENT = 16  # pixels: smaller segments are never suggested (a speck is not worth a click of its own)
+MAX_SIDE = 256  # larger label maps are read at every k-th pixel (k = ceil(side / MAX_SIDE)): ~same answer, a fraction of the time
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ def suggest_next(labels: np.ndarray, confidence: np.ndarray, second: np.ndarray,
     """The next action (module docstring) for the shown ``labels`` (HxW), the network's
     ``confidence`` (HxW largest class probability; 1 where set by hand) and ``second`` (HxW its
     second most probable class); ``pending``: the pixel a pending question asks about."""
-    labels, confidence = np.asarray(labels), np.asarray(confidence)
+    labels, confidence, second = np.asarray(labels), np.asarray(confidence), np.asarray(second)
+    step = -(-max(labels.shape) // MAX_SIDE)  # large images: every step-th pixel (a segment's shape survives)
+    if step > 1:
+        labels, confidence, second = labels[::step, ::step], confidence[::step, ::step], second[::step, ::step]
     unsure = (confidence < UNSURE_PROB) & (labels != VOID)
     share = float(unsure.mean()) if unsure.size else 0.0
     if pending:
@@ -77,17 +82,19 @@ def suggest_next(labels: np.ndarray, confidence: np.ndarray, second: np.ndarray,
     if share <= DONE_SHARE:
         return Suggestion("done", f"Looks done: the network is sure of {100 * (1 - share):.0f}% of the pixels. "
                                   "Check the edges and save.", share)
-    best = _least_certain_segment(labels, unsure)
+    best = _least_certain_segment(labels, unsure, max(MIN_SEGMENT // (step * step), 1))
     if best is not None:
-        part, n = best
+        part, n = best[0], best[1] * step * step
         inner = ndimage.binary_erosion(part) if part.sum() > 4 * MIN_SEGMENT else part
         inner = inner if inner.any() else part
         masked = np.where(inner, confidence, np.inf)
         r, c = (int(v) for v in np.unravel_index(np.argmin(masked), masked.shape))
-        label = classes[int(labels[r, c])] if int(labels[r, c]) < len(classes) else "unsure"
-        guesses = np.bincount(np.asarray(second)[part & unsure].ravel(), minlength=len(classes))
-        guesses[int(labels[r, c]) if int(labels[r, c]) < len(guesses) else 0] = 0  # the class shown is no second guess
+        shown = int(labels[r, c])
+        label = classes[shown]
+        guesses = np.bincount(second[part & unsure].ravel(), minlength=len(classes))
+        guesses[shown] = 0  # the class shown is no second guess
         other = classes[int(np.argmax(guesses))] if guesses.any() else None
+        r, c = r * step, c * step
         maybe = f"; the network's second guess there is **{other}**" if other else ""
         return Suggestion("relabel", f"Relabel or click here: the **{label}** segment at (row {r}, column {c}), {n:,} px, "
                                      f"is the least certain{maybe}.", share, (r, c), label, other)
@@ -95,9 +102,9 @@ def suggest_next(labels: np.ndarray, confidence: np.ndarray, second: np.ndarray,
                              "press Ask me and answer its question.", share)
 
 
-def _least_certain_segment(labels: np.ndarray, unsure: np.ndarray) -> tuple[np.ndarray, int] | None:
+def _least_certain_segment(labels: np.ndarray, unsure: np.ndarray, smallest: int = MIN_SEGMENT) -> tuple[np.ndarray, int] | None:
     """(HxW bool, its pixel count) of the segment with the most uncertain pixels among those at
-    least ``MIN_SEGMENT`` px and ``SEGMENT_SHARE`` uncertain; None when there is none."""
+    least ``smallest`` px and ``SEGMENT_SHARE`` uncertain; None when there is none."""
     best, best_unsure = None, 0
     for k in np.unique(labels[unsure]):
         comp, n = ndimage.label(labels == k)
@@ -106,7 +113,7 @@ def _least_certain_segment(labels: np.ndarray, unsure: np.ndarray) -> tuple[np.n
         index = np.arange(1, n + 1)
         sizes = ndimage.sum(np.ones_like(comp), comp, index)
         counts = ndimage.sum(unsure, comp, index)
-        ok = (sizes >= MIN_SEGMENT) & (counts >= SEGMENT_SHARE * sizes)
+        ok = (sizes >= smallest) & (counts >= SEGMENT_SHARE * sizes)
         if ok.any():
             i = int(np.argmax(np.where(ok, counts, -1)))
             if counts[i] > best_unsure:

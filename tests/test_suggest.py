@@ -1,6 +1,8 @@
 """guide/suggest.py: the next action suggested from the network's confidence (no ground truth),
 and through the Conversation: answer, relabel or click the least certain segment, ask me, looks done."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -94,3 +96,15 @@ def test_conversation_suggests_and_a_relabel_where_it_points_moves_the_suggestio
     assert s2.point != s.point and s2.share < s.share
     conv.ask()
     assert conv.suggest().action == "answer"
+
+
+def test_a_large_map_is_read_on_a_grid_and_points_inside_the_segment():
+    labels = np.zeros((600, 520), np.uint8)
+    labels[300:500, 100:300] = 2  # a coat, unsure
+    conf = np.full(labels.shape, 0.95, np.float32)
+    conf[300:500, 100:300] = 0.4
+    s = suggest_next(labels, conf, np.ones(labels.shape, int), CLASSES)
+    assert s.action == "relabel" and s.label == "coat" and s.other == "grass"
+    assert 300 <= s.point[0] < 500 and 100 <= s.point[1] < 300 and labels[s.point] == 2
+    n = int(re.search(r"([\d,]+) px", s.text).group(1).replace(",", ""))
+    assert abs(n - 200 * 200) <= 0.05 * 200 * 200  # its size, counted on the grid, in image pixels
