@@ -204,7 +204,7 @@ class AnnotatePanel:
         pool = self.app.pool_of(tab)
         with pool.open(tab) as conv:
             shown = self.app.show(conv, show_changes, message, tab, pool=pool)
-        pictures = self.app.pictures(tab["image"]) if moved else (gr.skip(), gr.skip())
+            pictures = self.app.pictures(tab["image"], conv, pool) if moved else (gr.skip(), gr.skip())
         return (*shown, place, *pictures, strip, progress)
 
     def _remember(self, place: Any, request: gr.Request | None) -> None:

@@ -26,6 +26,7 @@ from guide.pool import ModelShelf, blank_tab
 from guide.settings import Settings
 from guide.ui.editor import SketchEditor
 from guide.ui.guard import BodyLimit, guard_events
+from guide.ui import handlers
 from guide.ui.handlers import MAX_UPLOAD, GuideApp, legend_html
 from guide.ui.page import Page
 from guide.ui.tools import ToolsPanel
@@ -54,7 +55,7 @@ TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
 # Their messages then reach the page through the status line and the chat only (no toast).
 LIGHT_SIDE = 256
 VIEW_LABEL = "What the network sees"
-OPACITY = 0.55  # the overlay's opacity at start
+OPACITY = handlers.OPACITY  # the overlay's opacity at start
 STATIC = Path(__file__).resolve().parent / "static"
 CSS = (STATIC / "app.css").read_text(encoding="utf-8")
 # The overlay's opacity, in the page (static/opacity.js): an SVG filter on the colour layer (static/opacity.svg)
