@@ -96,8 +96,8 @@ def suggest_next(labels: np.ndarray, confidence: np.ndarray, second: np.ndarray,
         other = classes[int(np.argmax(guesses))] if guesses.any() else None
         r, c = r * step, c * step
         maybe = f"; the network's second guess there is **{other}**" if other else ""
-        return Suggestion("relabel", f"Relabel or click here: the **{label}** segment at (row {r}, column {c}), {n:,} px, "
-                                     f"is the least certain{maybe}.", share, (r, c), label, other)
+        return Suggestion("relabel", f"Relabel or click the least certain segment: the **{label}** one around (row {r}, column {c}), "
+                                     f"{n:,} px{maybe}.", share, (r, c), label, other)
     return Suggestion("ask", f"Ask me: the network is unsure of {100 * share:.0f}% of the pixels, spread along edges; "
                              "press Ask me and answer its question.", share)
 

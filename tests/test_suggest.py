@@ -39,7 +39,7 @@ def test_an_uncertain_segment_is_suggested_for_a_relabel_at_its_least_certain_pi
     second[25:35, 5:15] = 1  # the network's runner-up there: grass
     s = suggest_next(labels, conf, second, CLASSES)
     assert s.action == "relabel" and s.point == (30, 9) and s.label == "coat" and s.other == "grass"
-    assert "Relabel or click here" in s.text and "(row 30, column 9)" in s.text and "grass" in s.text
+    assert "Relabel or click the least certain segment" in s.text and "(row 30, column 9)" in s.text and "grass" in s.text
     assert s.share == pytest.approx(100 / 1600)
     # of two uncertain segments, the one with more uncertain pixels (more a click could fix)
     conf[0:12, 0:20] = 0.5  # 240 px of the sky: more than the coat's 100, but under half the sky (800 px)
