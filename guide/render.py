@@ -117,11 +117,12 @@ def render_layer(
     palette: np.ndarray,
     marker: tuple[int, int] | None = None,
     changed: np.ndarray | None = None,
+    ring: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """The class colours of ``labels`` (HxW) as an RGBA layer (at :func:`overlay_size`) to lay over
     the image: the colours (alpha ``COLOUR_ALPHA``), an opaque crosshair at ``marker`` (image (row,
     col)), and, when ``changed`` (HxW bool) is given, everything else a translucent grey that dims the
-    image under it.
+    image under it; an opaque ring at ``ring`` (image (row, col): the suggested next action's place).
 
     The page shows it over the image, its alphas below 255 scaled by the opacity slider's value (no
     server call when the slider moves); :func:`composite` is the same blend in numpy.
@@ -137,6 +138,8 @@ def render_layer(
     pil = Image.fromarray(out, "RGBA")
     if marker is not None:
         draw_crosshair(pil, ((marker[0] + 0.5) * size[0] / H, (marker[1] + 0.5) * size[1] / W))
+    if ring is not None:
+        draw_ring(pil, ((ring[0] + 0.5) * size[0] / H, (ring[1] + 0.5) * size[1] / W))
     return np.asarray(pil)
 
 
@@ -162,6 +165,17 @@ def draw_crosshair(pil: Image.Image, at: tuple[float, float]) -> None:
         d.line([x + 0.5 * r, y, x + 2.2 * r, y], fill=fill, width=width)
         d.line([x, y - 2.2 * r, x, y - 0.5 * r], fill=fill, width=width)
         d.line([x, y + 0.5 * r, x, y + 2.2 * r], fill=fill, width=width)
+
+
+def draw_ring(pil: Image.Image, at: tuple[float, float]) -> None:
+    """An opaque yellow ring (black under it) centred at ``at`` = (row, col) in ``pil``'s pixels: where the
+    suggested next action points (guide/suggest.py), told apart from a question's white crosshair."""
+    y, x = at
+    side = min(pil.size)
+    r = max(6, side // 30)
+    d = ImageDraw.Draw(pil)
+    for width, fill in ((max(2, round(side / 120)), (0, 0, 0, 255)), (max(1, round(side / 300)), (255, 215, 0, 255))):
+        d.ellipse([x - r, y - r, x + r, y + r], outline=fill, width=width)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from guide.model import GuidedModel, ModelLoadError
 from guide.pool import ConversationPool, ModelShelf, blank_tab, is_tab
 from guide.render import EditorBackgrounds, legend, render_layer
 from guide.settings import Settings
+from guide.suggest import Suggestion
 from guide.ui.annotate import AnnotatePanel
 from guide.ui.editor import SketchEditor
 from guide.ui.teach import TeachPanel
@@ -105,12 +106,16 @@ class GuideApp:
         gr.Warning(message)
         return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
 
-    def canvas(self, conv: Conversation, pool: ConversationPool, opacity: Any = OPACITY) -> dict[str, Any]:
+    def canvas(self, conv: Conversation, pool: ConversationPool, opacity: Any = OPACITY,
+               suggestion: Suggestion | None = None) -> dict[str, Any]:
         """The editor's value as one canvas: the photo with the shown label map's class colours over it
-        at ``opacity`` (the slider's value) and the question's crosshair; no strokes. The strokes a
-        person paints on it are read as before (its layers, guide/uivalues.py)."""
+        at ``opacity`` (the slider's value), the question's crosshair and a ring where the suggested next
+        action points (``suggestion``, else ``conv.suggest()``); no strokes. The strokes a person paints
+        on it are read as before (its layers, guide/uivalues.py)."""
         lut = self.annotate.lut if pool is self.pool else pool.palette
-        layer = render_layer(conv.labels(), lut, tuple(conv.pending) if conv.pending else None)
+        suggestion = suggestion or conv.suggest()
+        ring = suggestion.point if suggestion.action == "relabel" else None
+        layer = render_layer(conv.labels(), lut, tuple(conv.pending) if conv.pending else None, ring=ring)
         alpha = float(opacity) if isinstance(opacity, (int, float)) and not isinstance(opacity, bool) and np.isfinite(opacity) else OPACITY
         bg = self.backgrounds.canvas(conv.image, layer, alpha)
         return {"background": bg, "layers": [], "composite": bg}
@@ -127,10 +132,11 @@ class GuideApp:
             return gr.skip(), shown, time_line(0.0), "", strip, progress
         pool = self.pool_of(tab)
         with pool.open(tab) as conv:
-            value, hint = self.canvas(conv, pool, opacity), suggestion_line(conv.suggest())
-            shown = self.canvas(conv, pool)["background"] if refilled else shown
+            hint = conv.suggest()
+            value = self.canvas(conv, pool, opacity, hint)
+            shown = self.canvas(conv, pool, OPACITY, hint)["background"] if refilled else shown
         editor = value if force or value["background"] != shown else gr.skip()
-        return editor, value["background"], steps_time_line(tab["steps"]), hint, strip, progress
+        return editor, value["background"], steps_time_line(tab["steps"]), suggestion_line(hint), strip, progress
 
     def after_image(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None):
         """:meth:`after_turn` after a new image, a move or a model: the editor got the canvas at the starting opacity."""

@@ -85,7 +85,9 @@ def conversation_time_line(conv: Conversation) -> str:
 
 def suggestion_line(s: Suggestion | None) -> str:
     """The suggested next action (guide/suggest.py) as a short line of the page."""
-    return "" if s is None else f"💡 **Next:** {s.text}"
+    if s is None:
+        return ""
+    return f"💡 **Next:** {s.text}" + (" (the yellow ring on the picture you paint on)" if s.action == "relabel" else "")
 
 
 class ToolsPanel:
