@@ -131,10 +131,13 @@ class GuideApp:
         if tab["image"] is None:
             return gr.skip(), shown, time_line(0.0), "", strip, progress
         pool = self.pool_of(tab)
-        with pool.open(tab) as conv:
-            hint = conv.suggest()
-            value = self.canvas(conv, pool, opacity, hint)
-            shown = self.canvas(conv, pool, OPACITY, hint)["background"] if refilled else shown
+        try:
+            with pool.open(tab) as conv:
+                hint = conv.suggest()
+                value = self.canvas(conv, pool, opacity, hint)
+                shown = self.canvas(conv, pool, OPACITY, hint)["background"] if refilled else shown
+        except UserError:  # (a tab the server no longer holds: the turn itself said so)
+            return gr.skip(), shown, steps_time_line(tab["steps"]), "", strip, progress
         editor = value if force or value["background"] != shown else gr.skip()
         return editor, value["background"], steps_time_line(tab["steps"]), suggestion_line(hint), strip, progress
 
