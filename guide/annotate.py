@@ -44,6 +44,7 @@ import numpy as np
 
 from .batch import limits_text
 from .conversation import UserError
+from .cost import effort
 from .dataset import MANIFEST, CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, lock_folder
 from .labels import VOID
 from .model import GuidedModel
@@ -64,6 +65,18 @@ MARKS_HELP = " · ".join(f"{m} {s}" for s, m in MARKS.items())
 
 Tab = dict[str, Any]
 Place = dict[str, Any]
+
+
+def seconds_spent(state: dict[str, Any] | None) -> float:
+    """Seconds a person spent on an image (guide/cost.py over its conversation's kept steps; 0 for none)."""
+    steps = state.get("steps") if isinstance(state, dict) else None
+    return effort(steps)["seconds_spent"] if isinstance(steps, list) and steps else 0.0
+
+
+def how_far(status: str, name: str, spent: float = 0.0) -> str:
+    """How far an image is from done, as its thumbnail's caption: the status mark (:data:`MARKS`),
+    its name and, once a person worked on it, the seconds spent: "✎ cat · 12 s", "○ dog"."""
+    return f"{MARKS[status]} {name}" + (f" · {spent:.0f} s" if spent else "")
 
 
 def blank_place() -> Place:
@@ -327,8 +340,8 @@ class Annotator:
         return max(0, min(k - STRIP_WINDOW // 2, len(ds) - STRIP_WINDOW))
 
     def strip(self, place: Any, tab: Any = None) -> tuple[list[tuple[str, str]], int | None, str]:
-        """(thumbnails as (path, "<status mark> id"), index of the place's image among them,
-        "12 / 50 saved"): the ``STRIP_WINDOW`` images around the one in view. With ``tab``
+        """(thumbnails as (path, "<status mark> id[ · <seconds spent> s]": :func:`how_far`), index of
+        the place's image among them, "12 / 50 saved"): the ``STRIP_WINDOW`` images around the one in view. With ``tab``
         (still showing the place's image) that image's mark is live: a saved image changed
         since shows ✓✎ before it is kept."""
         place = _place(place)
@@ -341,9 +354,11 @@ class Annotator:
         live = self._showing(tab, place)
         items = []
         for i in window:
-            status = ds.live_status(i, conversation_state(tab)) if live and i == place["current"] else ds.status(i)
-            items.append((str(ds.thumbnail(i, self._thumbs)), f"{MARKS[status]} {i}" if len(ds) <= STRIP_WINDOW
-                          else f"{MARKS[status]} {ds.index(i) + 1}. {i}"))
+            here = live and i == place["current"]
+            status = ds.live_status(i, conversation_state(tab)) if here else ds.status(i)
+            spent = seconds_spent(conversation_state(tab) if here else ds.conversation(i))
+            items.append((str(ds.thumbnail(i, self._thumbs)), how_far(status, i if len(ds) <= STRIP_WINDOW
+                                                                      else f"{ds.index(i) + 1}. {i}", spent)))
         current = window.index(place["current"]) if place["current"] in window else None
         return items, current, ds.progress_text()
 

@@ -41,7 +41,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +57,9 @@ from .labels import VOID
 from .model import GuidedModel
 from .session import GuideSession, SessionOrderError, TurnResult, empty_state
 from .settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
+
+if TYPE_CHECKING:
+    from .suggest import Suggestion
 
 STATE_VERSION = 1
 MAX_TEXT = 500  # characters per chat message
@@ -751,20 +754,47 @@ class Conversation:
         price, e.g. a sketch through :meth:`guide_points`, are estimated from what they said)."""
         return float(sum(cost.step_seconds(s) for s in self.steps))
 
+    def hand_time(self) -> float:
+        """Estimated seconds the same fixes would take with hand tools: each guided step's changed
+        pixels drawn by polygon or brush, whichever is cheaper per region; a hand step what it cost
+        (``guide.cost.step_hand_seconds``)."""
+        return float(sum(cost.step_hand_seconds(s) for s in self.steps))
+
     def time_saved(self) -> float:
-        """Estimated seconds saved: drawing the shown label map from scratch with polygons
-        (one per connected region) minus :meth:`time_spent`."""
-        return cost.scratch_seconds(self.labels()) - self.time_spent()
+        """Estimated seconds saved: :meth:`hand_time` minus :meth:`time_spent` (negative when
+        guiding cost more than drawing its changes would have)."""
+        return self.hand_time() - self.time_spent()
+
+    def effort(self) -> dict[str, float]:
+        """``{"seconds_spent", "hand_seconds", "seconds_saved"}`` of the kept steps (``guide.cost.effort``)."""
+        return cost.effort(self.steps)
+
+    def suggest(self) -> "Suggestion":
+        """The next action to suggest to a person, from what the network knows without ground
+        truth (guide/suggest.py): answer the pending question, relabel or click the least certain
+        predicted segment, ask me, or "looks done"."""
+        from .suggest import suggest_next, uncertainty
+
+        self._require_image()
+        hand = np.zeros(self.image.shape[:2], dtype=bool)
+        for s in self.steps:
+            for m in s.get("marks", ()):
+                hand |= rle_decode(m["mask"])
+        confidence, second = uncertainty(self.session.logits()[0], self.image.shape[:2])
+        confidence[hand] = 1.0  # what a person set is certain
+        return suggest_next(self.labels(), confidence, second, self.classes, self.pending)
 
     def actions(self) -> list[dict[str, Any]]:
         """Each kept step's kind ("guide" / "paint"), tool (as priced; else "sketch", "answer",
-        "hint" or "brush", estimated from what it said), what it said, and its cost in seconds."""
+        "hint" or "brush", estimated from what it said), what it said, its cost in seconds, and the
+        estimated seconds the same fix would take by hand (``hand_seconds``: guide/cost.py)."""
         out = []
         for s in self.steps:
             said = str(s.get("said", ""))
             tool = s.get("tool") or ("brush" if s["kind"] == "paint" else "sketch" if said.startswith(("(painted)", "(marked)"))
                                      else "answer" if said.startswith("It's ") else "hint")
-            out.append({"kind": s["kind"], "tool": tool, "said": said, "seconds": round(cost.step_seconds(s), 2)})
+            out.append({"kind": s["kind"], "tool": tool, "said": said, "seconds": round(cost.step_seconds(s), 2),
+                        "hand_seconds": round(cost.step_hand_seconds(s), 2)})
         return out
 
     def _class_index(self, label: int | str, void: bool = True) -> int:

@@ -23,6 +23,7 @@ its resolution). All functions are pure; the defaults are :data:`COST`.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -130,3 +131,58 @@ def scratch_seconds(labels: np.ndarray, cost: CostModel = COST, min_pixels: int 
         for i in np.flatnonzero(sizes >= min_pixels):
             total += sum(cost.polygon(len(p)) for p in polygon_vertices(comp == i + 1, cost.polygon_tolerance))
     return total
+
+
+HAND_MIN_PIXELS = 16  # changed regions smaller than this are not counted as a fix a person would draw by hand
+
+
+def hand_seconds(mask: np.ndarray, cost: CostModel = COST, min_pixels: int = HAND_MIN_PIXELS) -> float:
+    """Seconds to set the pixels of ``mask`` (HxW bool) by hand: each 4-connected region of at
+    least ``min_pixels`` with the cheaper of a polygon around it (:func:`polygon_vertices`) and a
+    freehand brush tracing its outline (:func:`outline_length`, the image border not counted).
+    Each region is cut out with a one-pixel margin, so the cost grows with the regions, not the image."""
+    mask = np.asarray(mask, dtype=bool)
+    comp, _ = ndimage.label(mask)
+    side, (H, W) = max(mask.shape), mask.shape
+    total = 0.0
+    for i, box in enumerate(ndimage.find_objects(comp), 1):
+        if box is None:
+            continue
+        rows = slice(max(box[0].start - 1, 0), min(box[0].stop + 1, H))
+        cols = slice(max(box[1].start - 1, 0), min(box[1].stop + 1, W))
+        part = comp[rows, cols] == i
+        if part.sum() < min_pixels:
+            continue
+        # The cut's own edge is the image border only where the region touches it: pad elsewhere with "outside".
+        pad = ((int(rows.start > 0), int(rows.stop < H)), (int(cols.start > 0), int(cols.stop < W)))
+        outline = outline_length(np.pad(part, pad)) if any(any(p) for p in pad) else outline_length(part)
+        polygon = sum(cost.polygon(len(p)) for p in polygon_vertices(part, cost.polygon_tolerance))
+        total += min(cost.brush(outline, side), polygon)
+    return total
+
+
+@lru_cache(maxsize=512)
+def _changed_hand_seconds(counts: str, size: tuple[int, int], cost: CostModel) -> float:
+    from .export import rle_decode
+
+    return hand_seconds(rle_decode({"size": list(size), "counts": counts}), cost)
+
+
+def step_hand_seconds(step: dict, cost: CostModel = COST) -> float:
+    """Seconds the same fix as one Conversation step would take by hand: a hand step (``"paint"``)
+    what it cost; a guided step :func:`hand_seconds` of the pixels it changed (its ``"changed"`` RLE)."""
+    if step.get("kind") == "paint":
+        return step_seconds(step, cost)
+    changed = step.get("changed")
+    if not isinstance(changed, dict) or not isinstance(changed.get("counts"), str):
+        return 0.0
+    return _changed_hand_seconds(changed["counts"], tuple(int(v) for v in changed["size"]), cost)
+
+
+def effort(steps: list[dict], cost: CostModel = COST) -> dict[str, float]:
+    """Time spent on an image and the time its fixes would take by hand, from a Conversation's
+    steps alone (plain data, no label map needed) -> ``{"seconds_spent", "hand_seconds",
+    "seconds_saved"}`` (saved = hand - spent; negative when guiding cost more than it fixed)."""
+    spent = float(sum(step_seconds(s, cost) for s in steps))
+    hand = float(sum(step_hand_seconds(s, cost) for s in steps))
+    return {"seconds_spent": round(spent, 2), "hand_seconds": round(hand, 2), "seconds_saved": round(hand - spent, 2)}

@@ -52,10 +52,11 @@ class EditorBackgrounds:
     """The sketch editor's background (the image at :func:`display_size`) as a PNG file, written
     once per image and reused: the editor is refilled after every Guide, and encoding a 512 px
     PNG twice (background and composite) took ~270 ms of server time each time; a file path
-    costs Gradio a hash and, the first time, a copy. Bounded: the ``size`` most recent images,
-    in a temporary folder removed with this object."""
+    costs Gradio a hash and, the first time, a copy. Also the one canvas (:meth:`canvas`: the image
+    with the class colours over it, which the editor shows after every turn). Bounded: the ``size``
+    most recent pictures, in a temporary folder removed with this object."""
 
-    def __init__(self, size: int = 16) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self.folder = Path(tempfile.mkdtemp(prefix="guide-editor-"))
         self._paths: OrderedDict[str, Path] = OrderedDict()
@@ -65,6 +66,26 @@ class EditorBackgrounds:
     def path(self, image: np.ndarray) -> str:
         """A PNG of ``image`` (HxWx3 uint8) at display size."""
         key = hashlib.sha1(image.tobytes() + str(image.shape).encode()).hexdigest()
+        return self._png(key, lambda: resize(image, display_size(*image.shape[:2])))
+
+    def canvas(self, image: np.ndarray, layer: np.ndarray, opacity: float) -> str:
+        """A PNG of the one canvas a person paints on: ``image`` (HxWx3 uint8) with the class
+        colours of ``layer`` (:func:`render_layer`) over it at ``opacity`` (:func:`composite`), at
+        display size (the size the editor's strokes are drawn at). The same picture gives the same
+        path, so a caller can tell whether the canvas changed."""
+        opacity = round(float(np.clip(opacity, 0.0, 1.0)), 3)
+        key = hashlib.sha1(image.tobytes() + str(image.shape).encode() + layer.tobytes() + str(layer.shape).encode()
+                           + str(opacity).encode()).hexdigest()
+
+        def draw() -> np.ndarray:
+            size = display_size(*image.shape[:2])
+            big = np.asarray(Image.fromarray(layer, "RGBA").resize((size[1], size[0]), Image.NEAREST))
+            return composite(resize(image, size), big, opacity)
+
+        return self._png(f"canvas-{key}", draw)
+
+    def _png(self, key: str, draw) -> str:
+        """The PNG for ``key``, written from ``draw()`` (HxWx3 uint8) the first time."""
         with self._lock:
             found = self._paths.get(key)
             if found is not None and found.is_file():
@@ -74,7 +95,7 @@ class EditorBackgrounds:
         # a staging name of its own: two tabs opening the same image at once must not write one file
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{key}.", suffix=".png")
         with os.fdopen(fd, "wb") as f:
-            Image.fromarray(resize(image, display_size(*image.shape[:2]))).save(f, "PNG", compress_level=1)
+            Image.fromarray(draw()).save(f, "PNG", compress_level=1)
         os.replace(tmp, path)
         with self._lock:
             self._paths[key] = path
@@ -96,11 +117,12 @@ def render_layer(
     palette: np.ndarray,
     marker: tuple[int, int] | None = None,
     changed: np.ndarray | None = None,
+    ring: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """The class colours of ``labels`` (HxW) as an RGBA layer (at :func:`overlay_size`) to lay over
     the image: the colours (alpha ``COLOUR_ALPHA``), an opaque crosshair at ``marker`` (image (row,
     col)), and, when ``changed`` (HxW bool) is given, everything else a translucent grey that dims the
-    image under it.
+    image under it; an opaque ring at ``ring`` (image (row, col): the suggested next action's place).
 
     The page shows it over the image, its alphas below 255 scaled by the opacity slider's value (no
     server call when the slider moves); :func:`composite` is the same blend in numpy.
@@ -116,6 +138,8 @@ def render_layer(
     pil = Image.fromarray(out, "RGBA")
     if marker is not None:
         draw_crosshair(pil, ((marker[0] + 0.5) * size[0] / H, (marker[1] + 0.5) * size[1] / W))
+    if ring is not None:
+        draw_ring(pil, ((ring[0] + 0.5) * size[0] / H, (ring[1] + 0.5) * size[1] / W))
     return np.asarray(pil)
 
 
@@ -141,6 +165,17 @@ def draw_crosshair(pil: Image.Image, at: tuple[float, float]) -> None:
         d.line([x + 0.5 * r, y, x + 2.2 * r, y], fill=fill, width=width)
         d.line([x, y - 2.2 * r, x, y - 0.5 * r], fill=fill, width=width)
         d.line([x, y + 0.5 * r, x, y + 2.2 * r], fill=fill, width=width)
+
+
+def draw_ring(pil: Image.Image, at: tuple[float, float]) -> None:
+    """An opaque yellow ring (black under it) centred at ``at`` = (row, col) in ``pil``'s pixels: where the
+    suggested next action points (guide/suggest.py), told apart from a question's white crosshair."""
+    y, x = at
+    side = min(pil.size)
+    r = max(6, side // 30)
+    d = ImageDraw.Draw(pil)
+    for width, fill in ((max(2, round(side / 120)), (0, 0, 0, 255)), (max(1, round(side / 300)), (255, 215, 0, 255))):
+        d.ellipse([x - r, y - r, x + r, y + r], outline=fill, width=width)
 
 
 @dataclass(frozen=True)

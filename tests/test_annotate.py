@@ -67,7 +67,8 @@ def test_many_images_each_keep_their_conversation_and_resume(tiny_model, tmp_pat
     assert np.array_equal(ds.labels("img0"), labels0)
     assert ds.statuses() == {"img0": SAVED, "img1": IN_PROGRESS, "img2": TODO}
     items, current, progress = a.strip(place)
-    assert [c for _, c in items] == ["✓ img0", "✎ img1", "○ img2"]
+    # each image: its status, and the seconds spent on it (one guided click each: 2.4 s)
+    assert [c for _, c in items] == ["✓ img0 · 2 s", "✎ img1 · 2 s", "○ img2"]
     assert current == 1 and progress == "1 / 3 saved" and all(Path(p).is_file() for p, _ in items)
 
     # a single image opened on its own is never saved under the data set's id

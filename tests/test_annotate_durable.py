@@ -165,7 +165,8 @@ def test_a_downloaded_zip_resumes_labels_conversations_and_progress(model, tmp_p
         fresh = client(demo)  # another day, another tab: the zip as downloaded
         r = fresh.predict([handle_file(zipped)], api_name="/open_images")
         assert r[STATUS].startswith("Opened 3 new images, 1 with saved labels") and r[PROGRESS] == "1 / 3 saved"
-        assert captions(r[STRIP]) == ["✓ street_0", "✎ street_1", "○ street_2"]
+        # each with the time spent on it (one marked point: a click, 2.4 s), from the zip's conversations
+        assert captions(r[STRIP]) == ["✓ street_0 · 2 s", "✎ street_1 · 2 s", "○ street_2"]
         r = fresh.predict("street_0", api_name="/go_to")
         assert "street_0 (saved)" in r[STATUS] and np.array_equal(shown_labels(fresh), saved0)
         r = fresh.predict("street_1", api_name="/go_to")
@@ -219,8 +220,10 @@ def test_the_strip_mark_follows_a_hand_fix_at_once(model, tmp_path: Path) -> Non
         Image.fromarray(np.zeros((512, 512, 3), np.uint8)).save(tmp_path / "bg.png")
         c.predict({"background": handle_file(str(tmp_path / "bg.png")), "layers": [handle_file(str(tmp_path / "layer.png"))],
                    "composite": None}, api_name="/paint")
-        strip, progress = c.predict(api_name="/strip_now")  # what the page runs right after Set by hand
-        assert captions(strip) == ["✓✎ street_0", "○ street_1"] and progress == "1 / 2 saved"
+        strip, progress = c.predict(api_name="/strip_now")  # the strip as it is now
+        assert captions(strip) == ["✓✎ street_0 · 2 s", "○ street_1"] and progress == "1 / 2 saved"  # one class set by hand: a brush start
+        strip, progress = c.predict(0.55, api_name="/after_strokes")[3:]  # what the page runs right after Set by hand
+        assert captions(strip) == ["✓✎ street_0 · 2 s", "○ street_1"] and progress == "1 / 2 saved"
     finally:
         demo.close()
 

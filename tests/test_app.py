@@ -236,7 +236,10 @@ def test_shipped_default_model(example: str) -> None:
     guide_app = app.GuideApp(load_model(), app.BackpropSettings(max_steps=10))
     state, overlay, chat, legend, status, editor, photo = guide_app.set_image(example, None)
     assert status == "Image loaded." and overlay.shape == (160, 160, 4) and "gm-legend" in legend  # the image's own size: the browser scales it
-    assert photo == editor["background"] and Path(photo).is_file()  # the photo under the overlay: the editor's PNG
+    assert Path(photo).is_file() and Path(editor["background"]).is_file() and editor["layers"] == []
+    # the editor is one canvas: the photo with the class colours over it, at the photo's (display) size
+    painted, bare = (np.asarray(Image.open(p).convert("RGB"), np.int16) for p in (editor["background"], photo))
+    assert painted.shape == bare.shape and np.abs(painted - bare).mean() > 5
     state, overlay, chat, legend, status = guide_app.guide_points('[[20, 20, "coat"]]', state)
     assert status.startswith("Guided by 1 labelled pixel"), status
     state, *_, status = guide_app.undo(state)

@@ -81,3 +81,117 @@ def test_bad_tool_input_gets_a_message_and_changes_nothing(app_server, example: 
         assert "went wrong" not in r[STATUS], (api, arg, r[STATUS])
     after, info = export(c)
     assert (after == before).all() and info["actions"] == []
+
+
+# ---------------------------------------------------------------- what follows every turn (issue 22)
+
+EDITOR, LINE, HINT, STRIP, PROGRESS = 0, 1, 2, 3, 4  # /after_turn, /after_image, /after_strokes: editor, time line, suggestion, strip, progress
+
+
+def canvas(value: dict) -> np.ndarray:
+    """The editor's picture (the one canvas a person paints on)."""
+    assert value["layers"] == [] and value["background"]
+    bg = value["background"]
+    return np.array(Image.open(bg["path"] if isinstance(bg, dict) else bg).convert("RGB"))
+
+
+def unsent(value) -> bool:
+    """Whether an event left the editor as it was (gr.skip())."""
+    return value == {"__type__": "update"}
+
+
+def colours(labels: np.ndarray, palette: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.array(Image.fromarray(palette[labels].astype(np.uint8)).resize(size[::-1], Image.NEAREST))
+
+
+def shows(picture: np.ndarray, labels: np.ndarray, palette: np.ndarray, hint: str) -> bool:
+    """Whether a canvas at opacity 1 is the class colours of ``labels`` exactly, but for the ring drawn
+    where a relabel suggestion points (which must be there)."""
+    import re
+
+    expected = colours(labels, palette, picture.shape[:2])
+    same = (picture == expected).all(-1)
+    found = re.search(r"\(row (\d+), column (\d+)\)", hint) if "yellow ring" in hint else None
+    if found is None:
+        return bool(same.all())
+    s = picture.shape[0] / labels.shape[0]
+    r, c = (int(int(v) * s) for v in found.groups())
+    near = np.zeros_like(same)
+    near[max(r - 40, 0) : r + 40, max(c - 40, 0) : c + 40] = True
+    return bool(same[~near].all() and not same[near].all())
+
+
+def captions(strip) -> list[str]:
+    items = strip["value"] if isinstance(strip, dict) else strip
+    return [item[1] if isinstance(item, (list, tuple)) else item["caption"] for item in items]
+
+
+def test_canvas_time_line_suggestion_and_strip_follow_guide_undo_and_a_hand_tool(app_server, tmp_path: Path) -> None:
+    import app
+
+    c = Client(app_server[0], verbose=False, download_files=True)
+    guide_app = app_server[1].guide_app
+    palette = np.zeros((256, 3), np.uint8)
+    palette[: len(guide_app.palette)] = guide_app.palette
+    paths = app.example_paths()[:2]
+    opened = c.predict([handle_file(p) for p in paths], api_name="/open_images")  # a data set of two: the strip shows both
+    r = c.predict(1.0, api_name="/after_image")  # what the page runs after a new image (opacity 1: colours only)
+    labels, _ = export(c)
+    first = canvas(r[EDITOR])
+    assert shows(first, labels, palette, r[HINT])  # the editor shows the segmentation itself (and the suggestion's ring)
+    assert "time spent on this image ≈ **0 s**" in r[LINE] and r[HINT].startswith("💡 **Next:**")
+    assert [cap.split(" ")[0] for cap in captions(r[STRIP])] == ["○", "○"]
+
+    # a hand tool where the suggestion points: the canvas, the line, the suggestion and the strip follow
+    import re
+
+    row, col = (int(v) for v in re.search(r"\(row (\d+), column (\d+)\)", r[HINT]).groups())
+    k = (int(labels[row, col]) + 1) % len(guide_app.classes)
+    c.predict(json.dumps([row, col, guide_app.classes[k]]), api_name="/relabel_segment")
+    r2 = c.predict(1.0, api_name="/after_turn")
+    labels2, _ = export(c)
+    assert shows(canvas(r2[EDITOR]), labels2, palette, r2[HINT]) and (labels2 != labels).any()
+    assert f"≈ **{COST.relabel:.0f} s** · the same fixes by hand ≈ **{COST.relabel:.0f} s**" in r2[LINE]
+    assert r2[HINT] != r[HINT]
+    assert captions(r2[STRIP])[0].startswith("✎") and captions(r2[STRIP])[0].endswith(f"· {COST.relabel:.0f} s")
+
+    # Guide (a labelled point): spent grows by a click; the saved estimate is the hand price of what it changed
+    c.predict(json.dumps([[20, 20, guide_app.classes[0]]]), api_name="/guide_points")
+    r3 = c.predict(1.0, api_name="/after_turn")
+    info = export(c)[1]
+    spent = COST.relabel + COST.click
+    hand = sum(a["hand_seconds"] for a in info["actions"])
+    assert f"≈ **{spent:.0f} s** · the same fixes by hand ≈ **{hand:.0f} s**" in r3[LINE]
+    labels3 = export(c)[0]  # the canvas is sent again only when its picture changed
+    shown = canvas(r2[EDITOR]) if (labels3 == labels2).all() else canvas(r3[EDITOR])
+    assert unsent(r3[EDITOR]) == (labels3 == labels2).all()
+    assert captions(r3[STRIP])[0].endswith(f"· {spent:.0f} s")
+    # Ask: the crosshair is on the canvas, the suggestion says to answer
+    c.predict(api_name="/ask")
+    r4 = c.predict(1.0, api_name="/after_turn")
+    assert "Answer my question" in r4[HINT] and (canvas(r4[EDITOR]) != shown).any()
+    # Undo (the question, then the guided point): back to the relabel's canvas, line and strip mark
+    c.predict(api_name="/undo")
+    c.predict(api_name="/undo")
+    r5 = c.predict(1.0, api_name="/after_turn")
+    assert (canvas(r5[EDITOR]) == canvas(r2[EDITOR])).all() and r5[LINE] == r2[LINE]
+    assert captions(r5[STRIP])[0].endswith(f"· {COST.relabel:.0f} s")
+    # nothing changed since: the editor is not sent again (strokes a person is painting stay)
+    assert unsent(c.predict(1.0, api_name="/after_turn")[EDITOR])
+    # the opacity: 0 shows the bare photo
+    r6 = c.predict(0.0, api_name="/after_turn")
+    photo = np.array(Image.open(opened[5]).convert("RGB"))  # (open_images: overlay, chat, legend, status, editor, photo, ...)
+    bare = (canvas(r6[EDITOR]) == photo).all(-1)
+    assert bare.mean() > 0.98 and (bare.all() or "yellow ring" in r6[HINT])  # (the suggestion's ring stays opaque)
+
+    # Guide with strokes painted on the canvas (a layer at the editor's size): the canvas comes back without them
+    layer = np.zeros((*first.shape[:2], 4), np.uint8)
+    layer[300:320, 100:400] = [*guide_app.palette[5], 255]
+    Image.fromarray(layer).save(tmp_path / "layer.png")
+    strokes = {"background": handle_file(r6[EDITOR]["background"]), "layers": [handle_file(str(tmp_path / "layer.png"))], "composite": None}
+    assert c.predict(strokes, api_name="/guide")[STATUS].startswith("Guided by")
+    r7 = c.predict(0.0, api_name="/after_strokes")
+    assert not unsent(r7[EDITOR]) and canvas(r7[EDITOR]).shape == first.shape  # sent even where the picture is the same
+    assert f"≈ **{COST.relabel + COST.click:.0f} s**" in r7[LINE]  # one class painted: priced as a click
+    assert "already applied" in c.predict(strokes, api_name="/guide")[STATUS]
+    assert unsent(c.predict(0.0, api_name="/after_strokes")[EDITOR])  # strokes not applied: the editor keeps them

@@ -52,3 +52,45 @@ def test_annotator_uses_the_hand_tools(app_server) -> None:
         page.wait_for_function(f"() => ({time_text})().includes('≈ 9 s')", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "browser-tools.png"), full_page=True)
     assert (ARTIFACTS / "browser-tools.png").stat().st_size > 10_000
+
+
+def test_annotator_paints_on_the_segmentation_and_sees_the_time_line(app_server) -> None:
+    """One canvas: the editor shows the photo with the class colours over it (a picture the server
+    draws after every turn, named canvas-<hash>.png); a stroke painted on it and Guide update the
+    time line and bring a new canvas without the stroke; Undo takes the time back."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, demo = app_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with open_page(sync_api, url, ARTIFACTS / "browser-canvas-failure.png", height=1400) as page:
+        canvases: list[str] = []  # the canvas pictures the page fetched, in order
+        page.on("response", lambda r: canvases.append(r.url) if "/canvas-" in r.url and r.ok else None)
+        page.wait_for_selector("#gm-editor canvas", timeout=60_000)
+        page.locator(".gallery-item").first.click()
+        chat_has(page, "New image")
+        page.wait_for_function("() => document.querySelector('#gm-suggest').innerText.includes('Next:')", timeout=30_000)
+        time_text = "() => document.querySelector('#gm-time').innerText"
+        assert "time spent on this image ≈ 0 s" in page.evaluate(time_text)
+        page.wait_for_timeout(500)
+        assert canvases, "the editor did not load the segmentation canvas"
+        seen = len(canvases)
+
+        # a stroke painted on the segmentation itself, then Guide
+        box = page.locator("#gm-editor canvas").last.bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 60, cy - 30)
+        page.mouse.down()
+        for i in range(1, 20):
+            page.mouse.move(cx - 60 + 6 * i, cy - 30 + 3 * i, steps=2)
+        page.mouse.up()
+        page.locator("#gm-guide").click()
+        chat_has(page, "Guided by")
+        # one class painted: priced as one click (2.4 s); the same fixes by hand are shown beside it
+        page.wait_for_function(f"() => ({time_text})().includes('≈ 2 s') && ({time_text})().includes('by hand')", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert len(canvases) > seen, "no fresh canvas after Guide"
+        page.screenshot(path=str(ARTIFACTS / "browser-canvas.png"), full_page=True)
+
+        # Undo: the time line goes back
+        page.locator("#gm-undo").click()
+        page.wait_for_function(f"() => ({time_text})().includes('≈ 0 s')", timeout=30_000)
+    assert (ARTIFACTS / "browser-canvas.png").stat().st_size > 10_000

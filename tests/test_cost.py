@@ -169,3 +169,65 @@ def test_local_click_keeps_only_the_change_around_the_click(conv):
     assert step["kind"] == "paint" and step["tool"] == "local click" and conv.session.turn_count == 0
     with pytest.raises(UserError):
         conv.local_click(500, 5, k)
+
+
+# ---------------------------------------------------------------- time spent against the same fixes by hand
+
+
+def test_hand_seconds_prices_each_region_by_the_cheaper_hand_tool():
+    from guide.cost import HAND_MIN_PIXELS, hand_seconds
+
+    big = np.zeros((64, 64), dtype=bool)
+    big[5:60, 5:60] = True  # a large square: a 4-corner polygon beats tracing its long outline
+    assert COST.polygon(4) < COST.brush(outline_length(big), 64)
+    assert hand_seconds(big) == pytest.approx(COST.polygon(4))
+    small = np.zeros((64, 64), dtype=bool)
+    small[10:20, 10:20] = True  # a small one: the brush round it is quicker than four corners
+    assert COST.brush(outline_length(small), 64) < COST.polygon(4)
+    assert hand_seconds(small) == pytest.approx(COST.brush(outline_length(small), 64))
+    two = small.copy()
+    two[40:50, 40:50] = True  # a second region costs its own
+    assert hand_seconds(two) == pytest.approx(2 * hand_seconds(small))
+    speck = small.copy()
+    speck[60, 60] = True  # a speck under HAND_MIN_PIXELS is no fix a person would draw
+    assert HAND_MIN_PIXELS > 1 and hand_seconds(speck) == hand_seconds(small)
+    assert hand_seconds(np.zeros((8, 8), bool)) == 0
+    # cut out of a larger image, a region's outline is its own (the cut's edge is not the image border)
+    wide = np.zeros((300, 300), dtype=bool)
+    wide[100:110, 100:110] = True
+    assert hand_seconds(wide) == pytest.approx(COST.brush(outline_length(wide), 300)) and outline_length(wide) == 36
+    edge = np.zeros((300, 300), dtype=bool)
+    edge[0:10, 100:110] = True  # along the image border: that side needs no tracing
+    assert hand_seconds(edge) == pytest.approx(COST.brush(outline_length(edge), 300)) and outline_length(edge) < 36
+
+
+def test_effort_from_steps_alone():
+    from guide.cost import effort, hand_seconds, step_hand_seconds
+    from guide.export import rle_encode
+
+    changed = np.zeros((64, 64), dtype=bool)
+    changed[5:25, 5:25] = True
+    guided = {"kind": "guide", "said": "(marked) coat (1 px)", "turns": 1, "changed": rle_encode(changed), "tool": "click", "seconds": 2.4}
+    hand = {"kind": "paint", "said": "(set by hand) coat (9 px)", "turns": 0, "changed": rle_encode(changed), "tool": "polygon",
+            "seconds": 9.0, "marks": []}
+    assert step_hand_seconds(guided) == pytest.approx(hand_seconds(changed)) and step_hand_seconds(hand) == 9.0
+    e = effort([guided, hand])
+    assert e["seconds_spent"] == pytest.approx(11.4) and e["hand_seconds"] == pytest.approx(hand_seconds(changed) + 9.0)
+    assert e["seconds_saved"] == pytest.approx(e["hand_seconds"] - e["seconds_spent"])
+    nothing = {**guided, "changed": rle_encode(np.zeros((64, 64), bool))}  # a guided step that changed nothing saved nothing
+    assert effort([nothing]) == {"seconds_spent": 2.4, "hand_seconds": 0.0, "seconds_saved": -2.4}
+    assert effort([]) == {"seconds_spent": 0.0, "hand_seconds": 0.0, "seconds_saved": 0.0}
+
+
+def test_conversation_effort_and_export_actions_keep_kind_and_cost(conv):
+    conv.polygon([(10, 10), (10, 40), (40, 40), (40, 10)], "shirt")
+    conv.click(50, 60, "sky")
+    e = conv.effort()
+    assert e["seconds_spent"] == pytest.approx(conv.time_spent()) == pytest.approx(COST.polygon(4) + COST.click)
+    assert e["hand_seconds"] == pytest.approx(conv.hand_time()) and conv.time_saved() == pytest.approx(e["seconds_saved"], abs=0.02)
+    actions = conv.actions()
+    assert [(a["kind"], a["tool"]) for a in actions] == [("paint", "polygon"), ("guide", "click")]
+    assert actions[0]["seconds"] == actions[0]["hand_seconds"] == pytest.approx(COST.polygon(4))  # a hand step: its own price
+    assert actions[1]["seconds"] == COST.click and actions[1]["hand_seconds"] >= 0
+    conv.undo()  # the time line counts the kept steps
+    assert conv.effort()["seconds_spent"] == pytest.approx(COST.polygon(4))

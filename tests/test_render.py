@@ -98,3 +98,27 @@ def test_two_tabs_opening_the_same_image_at_once_both_get_the_whole_png() -> Non
         assert errors == []
         assert [p.name for p in backgrounds.folder.iterdir()] == [Path(paths[-1]).name]  # no staging file left
         assert Image.open(paths[-1]).size == display_size(480, 640)[::-1]
+
+
+def test_the_canvas_is_the_photo_under_the_class_colours_at_display_size_with_the_suggestion_ring() -> None:
+    from PIL import Image
+
+    from guide.render import EditorBackgrounds
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (100, 160, 3), dtype=np.uint8)
+    labels = np.zeros((100, 160), np.uint8)
+    labels[:, 80:] = 1
+    palette = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
+    plain = render_layer(labels, palette)
+    ringed = render_layer(labels, palette, ring=(50, 40))
+    assert (ringed[..., 3] == 255).any() and (ringed[..., 3] == 255).sum() < 0.05 * ringed[..., 0].size  # a small opaque ring
+    assert (ringed[50, 40] == plain[50, 40]).all() and (ringed[:, 80:] == plain[:, 80:]).all()  # its centre and far away: colours
+    shelf = EditorBackgrounds()
+    path = shelf.canvas(image, plain, 1.0)
+    picture = np.asarray(Image.open(path))
+    assert picture.shape == (*display_size(100, 160), 3)  # the strokes' size (the editor's)
+    assert (picture[:, : picture.shape[1] // 2 - 2] == [255, 0, 0]).all() and (picture[:, picture.shape[1] // 2 + 2 :] == [0, 0, 255]).all()
+    assert shelf.canvas(image, plain, 1.0) == path and shelf.canvas(image, plain, 0.5) != path  # named by what it shows
+    bare = np.asarray(Image.open(shelf.canvas(image, plain, 0.0)))
+    assert (bare == np.asarray(Image.open(shelf.path(image)))).all()  # opacity 0: the bare photo

@@ -204,7 +204,7 @@ class AnnotatePanel:
         pool = self.app.pool_of(tab)
         with pool.open(tab) as conv:
             shown = self.app.show(conv, show_changes, message, tab, pool=pool)
-        pictures = self.app.pictures(tab["image"]) if moved else (gr.skip(), gr.skip())
+            pictures = self.app.pictures(tab["image"], conv, pool) if moved else (gr.skip(), gr.skip())
         return (*shown, place, *pictures, strip, progress)
 
     def _remember(self, place: Any, request: gr.Request | None) -> None:
@@ -355,7 +355,7 @@ class AnnotatePanel:
                         self.push_btn = gr.Button("Push the data set to my account", size="sm", elem_id="gm-push")
                         self.push_status = gr.Markdown("", elem_id="gm-push-status")
                 with gr.Column(scale=5):
-                    self.strip = gr.Gallery(label=f"Images (click one to open it) · {MARKS_HELP}", columns=10, rows=1, height=170,
+                    self.strip = gr.Gallery(label=f"Images (click one to open it) · {MARKS_HELP} · “· 12 s”: time spent so far", columns=10, rows=1, height=170,
                                             fit_columns=False, allow_preview=False, object_fit="contain", elem_id="gm-strip")
                     with gr.Row(equal_height=True):
                         self.progress = gr.Markdown("", elem_id="gm-progress")
@@ -375,10 +375,13 @@ class AnnotatePanel:
         gpu, shown, strokes = page.gpu, page.shown, page.strokes
         applied = gr.State(False)
         place = gr.State(blank_place(), time_to_live=page.tab_ttl)
-        page.take_strokes(page.paint_btn).then(gpu(self.paint_sketch), [strokes, state, *view_in], [*outs, applied], api_name="paint", trigger_mode="once", **shown).then(
-            self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden", **shown
-        ).then(self.strip_now, [state, place], [self.strip, self.progress], api_name="strip_now", show_progress="hidden",
-               concurrency_limit=None, **shown)  # the strip's mark for this image, at once
+        painted = page.take_strokes(page.paint_btn).then(gpu(self.paint_sketch), [strokes, state, *view_in], [*outs, applied], api_name="paint",
+                                                         trigger_mode="once", **shown)
+        page.stroke_turns.append((painted, applied))  # then the canvas without the strokes, and the strip's mark at once (layout.wire_after)
+        # API events of their own (hidden buttons): the editor holding the bare photo again, the strip as it is now
+        gr.Button(visible=False).click(self.app.clear_strokes, [state, applied], [editor], api_name="clear_paint", show_progress="hidden", **shown)
+        gr.Button(visible=False).click(self.strip_now, [state, place], [self.strip, self.progress], api_name="strip_now", show_progress="hidden",
+                                       concurrency_limit=None, **shown)
         self.place = place  # the tab's data set, also read by the teach panel (guide/ui/teach.py)
         moved = [*outs, place, editor, photo, self.strip, self.progress]
         with_place = [state, place, *view_in]
@@ -386,15 +389,18 @@ class AnnotatePanel:
         self.spill = TabSpill(self.store, state, place, self.app.pool.intern)
         demo.guide_spill = self.spill  # type: ignore[attr-defined]  # DurableStateHolder spills this Blocks' sessions here
         # Opens run in a lane of their own: a long one (1,000 images) never holds up turns and saves of other tabs.
-        self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images",
-                          concurrency_id=OPEN_LANE, concurrency_limit=OPEN_CONCURRENCY, **shown)
-        self.save_btn.click(gpu(self.save), with_place, moved, api_name="save", trigger_mode="once", **shown)
-        self.save_next_btn.click(gpu(self.save_and_next), with_place, moved, api_name="save_next", trigger_mode="once", **shown)
-        self.next_btn.click(gpu(self.next_image), with_place, moved, api_name="next", trigger_mode="once", **shown)
-        self.prev_btn.click(gpu(self.previous), with_place, moved, api_name="previous", trigger_mode="once", **shown)
-        self.strip.select(gpu(self.pick), with_place, moved, api_name="pick", **shown)
+        # Each move refills the editor with the bare photo, then the canvas follows (layout.wire_after).
+        page.refills.append(self.batch.upload(gpu(self.open_images), [self.batch, *with_place], moved, api_name="open_images",
+                                              concurrency_id=OPEN_LANE, concurrency_limit=OPEN_CONCURRENCY, **shown))
+        page.turns.append(self.save_btn.click(gpu(self.save), with_place, moved, api_name="save", trigger_mode="once", **shown))
+        page.refills.extend([
+            self.save_next_btn.click(gpu(self.save_and_next), with_place, moved, api_name="save_next", trigger_mode="once", **shown),
+            self.next_btn.click(gpu(self.next_image), with_place, moved, api_name="next", trigger_mode="once", **shown),
+            self.prev_btn.click(gpu(self.previous), with_place, moved, api_name="previous", trigger_mode="once", **shown),
+            self.strip.select(gpu(self.pick), with_place, moved, api_name="pick", **shown),
+        ])
         image_id = gr.Textbox(visible=False)  # API-only: open an image by its id
-        image_id.submit(gpu(self.go_to), [image_id, *with_place], moved, api_name="go_to", **shown)
+        page.refills.append(image_id.submit(gpu(self.go_to), [image_id, *with_place], moved, api_name="go_to", **shown))
         # shown once there is a data set (from the tab's place: the file box itself is never an input, see download_dataset)
         self.download_btn.click(self.download_dataset, [state, place], [self.dataset_file], api_name="download_dataset").then(
             lambda where: gr.File(visible=bool(self.out is not None or (isinstance(where, dict) and where.get("dataset")))),
@@ -403,10 +409,10 @@ class AnnotatePanel:
         self.push_btn.click(self.push_dataset, [self.repo, state, place], [self.push_status], api_name="push_dataset")
         if self.out is not None:  # API: a new tab on the server's data set, where the work stopped (the page: /restore)
             resume = gr.Button(visible=False)
-            resume.click(gpu(self.resume), with_place, moved, api_name="resume", **shown)
+            page.refills.append(resume.click(gpu(self.resume), with_place, moved, api_name="resume", **shown))
         # A reload (or a second tab of this browser) gets its work back; with --out, else where the work stopped.
         secret = self.store.get("browser-secret") or secrets.token_urlsafe(24)
         self.store.put("browser-secret", secret)  # the same across restarts: the browser's key stays readable
         key = gr.BrowserState(None, storage_key="guideme-work", secret=secret)
-        demo.load(gpu(self.restore), [key, *with_place], [key, *moved], api_name="restore", **shown)
+        page.refills.append(demo.load(gpu(self.restore), [key, *with_place], [key, *moved], api_name="restore", **shown))
         demo.load(None, js=shortcuts_js(list(self.app.classes)))

@@ -20,15 +20,18 @@ from guide.model import GuidedModel, ModelLoadError
 from guide.pool import ConversationPool, ModelShelf, blank_tab, is_tab
 from guide.render import EditorBackgrounds, legend, render_layer
 from guide.settings import Settings
+from guide.suggest import Suggestion
 from guide.ui.annotate import AnnotatePanel
 from guide.ui.editor import SketchEditor
 from guide.ui.teach import TeachPanel
+from guide.ui.tools import steps_time_line, suggestion_line, time_line
 from guide.ui.uploads import Refused
 from guide.uivalues import load_image, parse_points, readable_text, strokes_to_points
 
 MAX_UPLOAD = "20mb"  # per uploaded file (Gradio refuses larger ones before the app sees them)
 EXPORT_TTL = 15 * 60  # seconds an export stays downloadable
 CHOOSE_MODEL = "Choose one of the models in the list."
+OPACITY = 0.55  # the overlay's opacity at start (the slider's value; the canvas a new image starts with)
 
 
 def legend_html(classes: list[str], palette: np.ndarray, labels: np.ndarray | None) -> str:
@@ -103,12 +106,59 @@ class GuideApp:
         gr.Warning(message)
         return (tab, gr.skip(), gr.skip(), gr.skip(), message), False
 
+    def canvas(self, conv: Conversation, pool: ConversationPool, opacity: Any = OPACITY,
+               suggestion: Suggestion | None = None) -> dict[str, Any]:
+        """The editor's value as one canvas: the photo with the shown label map's class colours over it
+        at ``opacity`` (the slider's value), the question's crosshair and a ring where the suggested next
+        action points (``suggestion``, else ``conv.suggest()``); no strokes. The strokes a person paints
+        on it are read as before (its layers, guide/uivalues.py)."""
+        lut = self.annotate.lut if pool is self.pool else pool.palette
+        suggestion = suggestion or conv.suggest()
+        ring = suggestion.point if suggestion.action == "relabel" else None
+        layer = render_layer(conv.labels(), lut, tuple(conv.pending) if conv.pending else None, ring=ring)
+        alpha = float(opacity) if isinstance(opacity, (int, float)) and not isinstance(opacity, bool) and np.isfinite(opacity) else OPACITY
+        bg = self.backgrounds.canvas(conv.image, layer, alpha)
+        return {"background": bg, "layers": [], "composite": bg}
+
+    def after_turn(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None, force: bool = False, refilled: bool = False):
+        """What the page runs after every turn -> (editor, canvas shown, time line, suggestion, strip,
+        progress): the one canvas (sent only when its picture changed, or ``force``: strokes applied;
+        ``refilled``: the event drew it at the starting opacity), the time spent against the same fixes
+        by hand (guide/cost.py), the suggested next action (guide/suggest.py), and the data set strip
+        (each image's status and time spent: guide/annotate.py)."""
+        tab = tab if is_tab(tab) else blank_tab()
+        strip, progress = self.annotate.strip_now(tab, place)
+        if tab["image"] is None:
+            return gr.skip(), shown, time_line(0.0), "", strip, progress
+        pool = self.pool_of(tab)
+        try:
+            with pool.open(tab) as conv:
+                hint = conv.suggest()
+                value = self.canvas(conv, pool, opacity, hint)
+                shown = self.canvas(conv, pool, OPACITY, hint)["background"] if refilled else shown
+        except UserError:  # (a tab the server no longer holds: the turn itself said so)
+            return gr.skip(), shown, steps_time_line(tab["steps"]), "", strip, progress
+        editor = value if force or value["background"] != shown else gr.skip()
+        return editor, value["background"], steps_time_line(tab["steps"]), suggestion_line(hint), strip, progress
+
+    def after_image(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None):
+        """:meth:`after_turn` after a new image, a move or a model: the editor got the canvas at the starting opacity."""
+        return self.after_turn(tab, opacity, shown, place, refilled=True)
+
+    def after_strokes(self, tab: Any, opacity: Any, shown: Any = "", place: Any = None, applied: bool = False):
+        """:meth:`after_turn` after Guide or Set by hand: strokes applied leave a fresh canvas."""
+        return self.after_turn(tab, opacity, shown, place, force=bool(applied))
+
     def editor_value(self, image: np.ndarray | None) -> dict[str, Any]:
         return self.pictures(image)[0]
 
-    def pictures(self, image: np.ndarray | None) -> tuple[dict[str, Any], str | None]:
-        """A new image's (editor, photo under the overlay): the same cached PNG for both."""
+    def pictures(self, image: np.ndarray | None, conv: Conversation | None = None,
+                 pool: ConversationPool | None = None) -> tuple[dict[str, Any], str | None]:
+        """A new image's (editor, photo under the overlay): with ``conv``, the editor is the one canvas
+        at the starting opacity (:meth:`canvas`); else the same cached PNG for both."""
         bg = None if image is None else self.backgrounds.path(image)  # a cached PNG: no encoding per Guide
+        if conv is not None:
+            return self.canvas(conv, pool or self.pool, OPACITY), bg
         return {"background": bg, "layers": [], "composite": bg}, bg
 
     # ------------------------------------------------------------ events
@@ -127,7 +177,7 @@ class GuideApp:
             return tab, gr.skip(), gr.skip(), gr.skip(), str(e), gr.skip(), gr.skip()
         pool = self.pool_of(tab)
         with pool.start(image, "pasted" if isinstance(path, bytes) else Path(str(path)).stem, note) as conv:
-            return (*self.show(conv, show_changes, "Image loaded.", pool=pool), *self.pictures(conv.image))
+            return (*self.show(conv, show_changes, "Image loaded.", pool=pool), *self.pictures(conv.image, conv, pool))
 
     def guide_sketch(self, layers: list | str | None, tab: Any, show_changes: bool = False):
         """Strokes on the editor -> labelled pixels -> guide by backprop; last output: applied."""
@@ -238,11 +288,18 @@ class GuideApp:
         """What follows the tab's model: info, brush and answer classes, editor brush, examples shown."""
         pool = self.pool_of(tab) if is_tab(tab) else self.pool
         names, colours = self._brushes(pool)
-        editor = SketchEditor(value=self.editor_value(tab["image"] if is_tab(tab) else None),
+        editor = SketchEditor(value=self._refill_editor(tab, pool),
                               brush=gr.Brush(colors=colours, default_color=colours[0], color_mode="fixed", default_size=6))
         shown = tuple(pool.examples)
         return (self.info_markdown(pool), gr.Dropdown(choices=names, value=names[0]), gr.Dropdown(choices=pool.classes, value=None),
                 editor, *[gr.Column(visible=g == shown) for g in self.galleries])
+
+    def _refill_editor(self, tab: Any, pool: ConversationPool) -> dict[str, Any]:
+        """The editor for the tab's image: the canvas (no image: empty)."""
+        if not is_tab(tab) or tab["image"] is None:
+            return self.editor_value(None)
+        with pool.open(tab) as conv:
+            return self.pictures(conv.image, conv, pool)[0]
 
     def brush(self, name: str, tab: Any):
         names, colours = self._brushes(self.pool_of(tab) if is_tab(tab) else self.pool)

@@ -26,6 +26,7 @@ from guide.pool import ModelShelf, blank_tab
 from guide.settings import Settings
 from guide.ui.editor import SketchEditor
 from guide.ui.guard import BodyLimit, guard_events
+from guide.ui import handlers
 from guide.ui.handlers import MAX_UPLOAD, GuideApp, legend_html
 from guide.ui.page import Page
 from guide.ui.tools import ToolsPanel
@@ -54,7 +55,7 @@ TAB_TTL = 2 * 3600  # seconds a tab's state lives after its last change
 # Their messages then reach the page through the status line and the chat only (no toast).
 LIGHT_SIDE = 256
 VIEW_LABEL = "What the network sees"
-OPACITY = 0.55  # the overlay's opacity at start
+OPACITY = handlers.OPACITY  # the overlay's opacity at start
 STATIC = Path(__file__).resolve().parent / "static"
 CSS = (STATIC / "app.css").read_text(encoding="utf-8")
 # The overlay's opacity, in the page (static/opacity.js): an SVG filter on the colour layer (static/opacity.svg)
@@ -123,6 +124,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
         app.annotate.wire(page)
         app.teach.wire(demo)
         w["tools"].wire(page)
+        wire_after(app, page, w)  # the canvas, time line, suggestion and strip after every turn the panels registered
     freeze_examples(upload)  # the example images count as this page's uploads (guide/ui/uploads.py)
     demo.guide_app = app  # type: ignore[attr-defined]  # for tests and scripts
     return guard_events(demo)  # a payload Gradio cannot read: a message, not a traceback (guide/ui/guard.py)
@@ -229,7 +231,7 @@ def wire_turns(app: GuideApp, demo: gr.Blocks, state: gr.State, upload: gr.Image
     # Re-renders run no network (cached labels; under the pool's per-image lock) and change no state,
     # so they skip the queue: one POST, no queue join and event stream (queue=False; not a GPU function).
     free = dict(show_progress="minimal", queue=False, **shown)
-    upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor, w["photo"]], api_name="set_image", **shown)
+    refills = [upload.change(gpu(app.set_image), [upload, state, *view_in], [*outs, editor, w["photo"]], api_name="set_image", **shown)]
     applied = gr.State(False)
     # The strokes reach the server through a hidden twin of the editor, copied in the page (no server call):
     # the editor is never a backend event's input, which would also make it one Gradio's page reads at
@@ -241,23 +243,45 @@ def wire_turns(app: GuideApp, demo: gr.Blocks, state: gr.State, upload: gr.Image
         return button.click(None, [editor], [strokes], js="(v) => v", queue=False, api_name=False, show_progress="hidden",
                             trigger_mode="once")
 
-    take_strokes(w["guide_btn"]).then(gpu(app.guide_sketch), [strokes, state, *view_in], [*outs, applied], api_name="guide", **turn).then(
-        app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", concurrency_limit=None, **quiet
-    )
+    # After Guide the one canvas comes back without the strokes (wire_after: after_strokes); the editor
+    # holding the bare photo again stays an API event of its own (hidden button).
+    guided = take_strokes(w["guide_btn"]).then(gpu(app.guide_sketch), [strokes, state, *view_in], [*outs, applied], api_name="guide", **turn)
+    gr.Button(visible=False).click(app.clear_strokes, [state, applied], [editor], api_name="clear_strokes", concurrency_limit=None, **quiet)
     # API-only: labelled points as JSON (no button; the hidden textbox carries the argument).
     points = gr.Textbox(visible=False)
-    points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points", **shown)
-    w["msg"].submit(gpu(app.chat), [w["msg"], state, *view_in], [*outs, w["msg"]], api_name="chat", **quick)
-    w["ask_btn"].click(gpu(app.ask), [state, *view_in], outs, api_name="ask", **quick)
-    w["answer_btn"].click(gpu(app.answer), [w["answer_class"], state, *view_in], outs, api_name="answer", **turn)
-    w["undo_btn"].click(gpu(app.undo), [state, *view_in], outs, api_name="undo", **quick)
-    w["reset_btn"].click(gpu(app.reset), [state, *view_in], outs, api_name="reset", **turn)
+    turns = [
+        points.submit(gpu(app.guide_points), [points, state, *view_in], outs, api_name="guide_points", **shown),
+        w["msg"].submit(gpu(app.chat), [w["msg"], state, *view_in], [*outs, w["msg"]], api_name="chat", **quick),
+        w["ask_btn"].click(gpu(app.ask), [state, *view_in], outs, api_name="ask", **quick),
+        w["answer_btn"].click(gpu(app.answer), [w["answer_class"], state, *view_in], outs, api_name="answer", **turn),
+        w["undo_btn"].click(gpu(app.undo), [state, *view_in], outs, api_name="undo", **quick),
+        w["reset_btn"].click(gpu(app.reset), [state, *view_in], outs, api_name="reset", **turn),
+    ]
     w["opacity"].input(None, [w["opacity"]], None, js=OPACITY_JS, api_name=False)  # in the page only
     w["show_changes"].change(app.view, [state, *view_in], outs, api_name="view", **free)  # cheap: no gpu, no queue
     w["export_btn"].click(app.export, [state], [w["files"]], api_name="export")
     w["brush_class"].change(app.brush, [w["brush_class"], state], [editor], api_name="brush_class", **quiet)
     return Page(demo=demo, state=state, outs=outs, view_in=view_in, editor=editor, photo=w["photo"], overlay=overlay,
-                paint_btn=w["paint_btn"], strokes=strokes, take_strokes=take_strokes, tab_ttl=tab_ttl, gpu=gpu, shown=shown)
+                paint_btn=w["paint_btn"], strokes=strokes, take_strokes=take_strokes, tab_ttl=tab_ttl, gpu=gpu, shown=shown,
+                turns=turns, refills=refills, stroke_turns=[(guided, applied)])
+
+
+def wire_after(app: GuideApp, page: Page, w: dict[str, Any]) -> None:
+    """After every turn the panels registered on ``page``: the one canvas (the editor: photo and class
+    colours at the slider's opacity, sent only when it changed), the time line, the suggested next
+    action and the data set strip (:meth:`GuideApp.after_turn`). No network pass (cached labels) and no
+    state change: no queue; progress on the overlay only (never the editor: see ``shown``)."""
+    shown_canvas = gr.State("")  # the canvas picture the editor shows (its path: named by content)
+    tools, panel = w["tools"], app.annotate
+    inputs = [page.state, w["opacity"], shown_canvas, panel.place]
+    outputs = [page.editor, shown_canvas, tools.time, tools.suggest, panel.strip, panel.progress]
+    after = dict(queue=False, show_progress="hidden", show_progress_on=[page.overlay])
+    for k, event in enumerate(page.turns):
+        event.then(app.after_turn, inputs, outputs, api_name="after_turn" if k == 0 else False, **after)
+    for k, event in enumerate(page.refills):
+        event.then(app.after_image, inputs, outputs, api_name="after_image" if k == 0 else False, **after)
+    for k, (event, applied) in enumerate(page.stroke_turns):
+        event.then(app.after_strokes, [*inputs, applied], outputs, api_name="after_strokes" if k == 0 else False, **after)
 
 
 def bench_pings(status: gr.Markdown) -> None:
@@ -278,6 +302,6 @@ def wire_selector(app: GuideApp, page: Page, selector: gr.Dropdown, info: gr.Mar
     fresh conversation on it (gpu: runs the head), then the widgets that follow the model."""
     loaded = gr.State(False)
     quiet = dict(show_progress="hidden", **page.shown)
-    selector.input(app.load_choice, [selector, page.state], [selector, w["status"], loaded], api_name="load_model", show_progress="full").then(
+    page.refills.append(selector.input(app.load_choice, [selector, page.state], [selector, w["status"], loaded], api_name="load_model", show_progress="full").then(
         gpu(app.switch_model), [selector, page.state, *page.view_in, loaded], page.outs, api_name="switch_model", **page.shown
-    ).then(app.model_widgets, [page.state], [info, w["brush_class"], w["answer_class"], page.editor, *galleries], api_name="model_widgets", **quiet)
+    ).then(app.model_widgets, [page.state], [info, w["brush_class"], w["answer_class"], page.editor, *galleries], api_name="model_widgets", **quiet))

@@ -4,7 +4,7 @@ plain references to its components and the page's event settings."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -25,3 +25,7 @@ class Page:
     tab_ttl: float  # seconds a tab's state lives after its last change
     gpu: Callable[[Callable], Callable]  # ZeroGPU's decorator for inference functions (elsewhere a no-op)
     shown: dict  # where events show their progress: the overlay only (layout.py, ``shown``)
+    # Events after which layout.wire_after refreshes the canvas, time line, suggestion and strip (panels append theirs):
+    turns: list = field(default_factory=list)  # turns: the canvas is sent when its picture changed
+    refills: list = field(default_factory=list)  # events that refill the editor with the bare photo: the canvas always
+    stroke_turns: list = field(default_factory=list)  # (Guide / Set by hand event, its "applied" State): the canvas when applied

@@ -12,6 +12,7 @@ overlay being drawn at the image's size); scripts call the API events with JSON:
     c.predict('{"vertices": [[r, c], ...], "label": "sand"}', api_name="/polygon")
     c.predict('{"vertices": [[r, c], ...]}', api_name="/erase")        # a polygon of "unsure"
     c.predict(api_name="/time_line")                                    # "time spent" on request
+    c.predict(api_name="/after_turn")   # what the page runs after every turn: canvas, time line, suggestion, strip
 
 No event takes the editor as input or shows its progress on the editor or the chat (guide/ui/layout.py,
 "Speed": the page would re-read them at every later event).
@@ -27,8 +28,9 @@ import gradio as gr
 import numpy as np
 
 from ..conversation import Conversation, UserError
-from ..cost import step_seconds
+from ..cost import effort
 from ..pool import is_tab
+from ..suggest import Suggestion
 from ..tools import polygon_mask
 from .page import Page
 
@@ -60,16 +62,32 @@ def _pairs(value: Any, what: str, most: int = MAX_VERTICES) -> list[tuple[float,
     return out
 
 
-def time_line(seconds_spent: float, seconds_saved: float | None = None) -> str:
-    """The per-image line: time spent (priced by guide/cost.py) and the estimated time saved."""
+def time_line(seconds_spent: float, hand_seconds: float | None = None) -> str:
+    """The per-image line: time spent (priced by guide/cost.py) and the estimated time the same
+    fixes would take by hand (``guide.cost.effort``), with what that saved."""
     line = f"⏱ time spent on this image ≈ **{seconds_spent:.0f} s**"
-    if seconds_saved is not None:
-        line += f" · estimated time saved against drawing it by polygons ≈ **{max(seconds_saved, 0):.0f} s**"
+    if hand_seconds is not None:
+        saved = hand_seconds - seconds_spent
+        line += (f" · the same fixes by hand ≈ **{hand_seconds:.0f} s** · "
+                 + (f"saved ≈ **{saved:.0f} s**" if saved >= 0 else f"lost ≈ **{-saved:.0f} s**"))
     return line + " (cost model: docs/annotation-effort.md)"
 
 
+def steps_time_line(steps: list) -> str:
+    """:func:`time_line` of a conversation's kept steps (plain data: no label map, no network pass)."""
+    e = effort(steps)
+    return time_line(e["seconds_spent"], e["hand_seconds"])
+
+
 def conversation_time_line(conv: Conversation) -> str:
-    return time_line(conv.time_spent(), conv.time_saved())
+    return steps_time_line(conv.steps)
+
+
+def suggestion_line(s: Suggestion | None) -> str:
+    """The suggested next action (guide/suggest.py) as a short line of the page."""
+    if s is None:
+        return ""
+    return f"💡 **Next:** {s.text}" + (" (the yellow ring on the picture you paint on)" if s.action == "relabel" else "")
 
 
 class ToolsPanel:
@@ -87,6 +105,7 @@ class ToolsPanel:
                                          elem_id="gm-tool-class", scale=1, min_width=120)
                 self.close_btn = gr.Button("Close polygon", min_width=90, elem_id="gm-close-polygon", scale=0)
             self.time = gr.Markdown(time_line(0.0), elem_id="gm-time")
+            self.suggest = gr.Markdown("", elem_id="gm-suggest")  # the next action (guide/suggest.py), after every turn
         self.vertices = gr.State([])  # the polygon being drawn, [[row, col], ...]
         self.time_btn = gr.Button("time", visible=False)
         # API-only arguments (hidden; their submit events are the API).
@@ -155,12 +174,11 @@ class ToolsPanel:
         return self._act(tab, show_changes, act)
 
     def show_time(self, tab: Any) -> str:
-        """The time spent on the tab's image: read from the tab's steps alone (no
-        conversation is opened, so this costs no network pass and takes no pool slot; the time
-        saved, which needs the label map, comes with the hand tools' own replies)."""
+        """The time line of the tab's image: read from the tab's steps alone (no conversation is
+        opened, so this costs no network pass and takes no pool slot)."""
         if not is_tab(tab) or tab["image"] is None:
             return time_line(0.0)
-        return time_line(sum(step_seconds(s) for s in tab["steps"]))
+        return steps_time_line(tab["steps"])
 
     def on_select(self, tool: str, label: str, vertices: list, tab: Any, show_changes: bool, evt: gr.SelectData):
         """A click on the overlay at (x, y) image pixels, with the chosen tool."""
@@ -197,15 +215,17 @@ class ToolsPanel:
         state, outs, overlay, view_in, gpu, shown = page.state, page.outs, page.overlay, page.view_in, page.gpu, page.shown
         turn = dict(trigger_mode="once", show_progress="minimal", **shown)
         with_time = [*outs, self.time]
-        self.relabel_in.submit(gpu(self.relabel_segment), [self.relabel_in, state, *view_in], with_time, api_name="relabel_segment", **turn)
-        self.brush_in.submit(gpu(self.superpixel_brush), [self.brush_in, state, *view_in], with_time, api_name="superpixel_brush", **turn)
-        self.polygon_in.submit(gpu(self.polygon), [self.polygon_in, state, *view_in], with_time, api_name="polygon", **turn)
-        self.local_in.submit(gpu(self.local_click), [self.local_in, state, *view_in], with_time, api_name="local_click", **turn)
-        self.erase_in.submit(gpu(self.erase), [self.erase_in, state, *view_in], with_time, api_name="erase", **turn)
-        overlay.select(gpu(self.on_select), [self.tool, self.label, self.vertices, state, *view_in], [*with_time, self.vertices],
-                       api_name="tool_click", **turn)
-        self.close_btn.click(gpu(self.close_polygon), [self.label, self.vertices, state, *view_in], [*with_time, self.vertices],
-                             api_name="close_polygon", **turn)
+        page.turns.extend([  # each followed by the canvas, time line, suggestion and strip (layout.wire_after)
+            self.relabel_in.submit(gpu(self.relabel_segment), [self.relabel_in, state, *view_in], with_time, api_name="relabel_segment", **turn),
+            self.brush_in.submit(gpu(self.superpixel_brush), [self.brush_in, state, *view_in], with_time, api_name="superpixel_brush", **turn),
+            self.polygon_in.submit(gpu(self.polygon), [self.polygon_in, state, *view_in], with_time, api_name="polygon", **turn),
+            self.local_in.submit(gpu(self.local_click), [self.local_in, state, *view_in], with_time, api_name="local_click", **turn),
+            self.erase_in.submit(gpu(self.erase), [self.erase_in, state, *view_in], with_time, api_name="erase", **turn),
+            overlay.select(gpu(self.on_select), [self.tool, self.label, self.vertices, state, *view_in], [*with_time, self.vertices],
+                           api_name="tool_click", **turn),
+            self.close_btn.click(gpu(self.close_polygon), [self.label, self.vertices, state, *view_in], [*with_time, self.vertices],
+                                 api_name="close_polygon", **turn),
+        ])
         # The time line on request (API; hidden button): the tools' replies update it themselves.
         self.time_btn.click(self.show_time, [state], [self.time], api_name="time_line", queue=False, show_progress="hidden")
 
