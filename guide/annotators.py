@@ -274,8 +274,7 @@ def annotate_carried(conv: Conversation, learner, image: np.ndarray, gt: np.ndar
     final label maps, never from a ground truth), :func:`annotate_seconds` runs on top of it, then
     the finished label map teaches the learner. Returns the trace and the machine seconds of
     that learning (the app's time, not the person's)."""
-    conv.session.set_carry(learner.carry)
-    conv.set_image(image)
+    conv.set_image(image, carry=learner.carry)
     trace = annotate_seconds(conv, gt, guide_kinds, hand_tools, **kwargs)
     return trace, learner.learn(conv.session, conv.labels())
 

@@ -116,3 +116,46 @@ def test_annotate_carried_learns_from_the_final_label_map(text_model, scene) -> 
     # the next image starts from what was learnt
     annotate_carried(conv, learner, scene, gt, (), ("relabel",), cap=10.0)
     assert conv.session.carry is not None and learner.carry.images == 2
+
+
+def test_conversation_state_keeps_the_carried_start(tiny_model, image) -> None:
+    from guide.conversation import Conversation
+
+    conv = Conversation(tiny_model)
+    conv.set_image(image)
+    assert "carry" not in conv.get_state()  # no carried guide: the state is as before
+    plain = conv.session.logits().clone()
+    learner = CarryLearner(tiny_model, CarrySettings(steps=20, lr=0.05))
+    learner.learn(conv.session, np.zeros(image.shape[:2], dtype=np.uint8))
+    conv.set_image(image, carry=learner.carry)
+    carried = conv.session.logits().clone()
+    assert not torch.equal(carried, plain)
+    conv.guide_points([(5, 5, 1)])
+    state = json.loads(json.dumps(conv.get_state()))
+    assert state["carry"]["images"] == 1
+    other = Conversation(tiny_model)
+    other.set_state(state, image)  # restored elsewhere: the same start and turns
+    assert torch.allclose(other.session.logits(), conv.session.logits())
+    other.undo()
+    assert torch.allclose(other.session.logits(), carried)
+    conv.set_image(image)  # a new start without a carry: the network alone
+    assert conv.session.carry is None and torch.equal(conv.session.logits(), plain)
+    with pytest.raises(ValueError):
+        conv.set_image(image, carry={"gamma_s": [0.0], "gamma_b": [0.0], "class_bias": [1.0]})
+
+
+def test_annotator_saved_images_teach_the_next_images_start(tiny_model, tmp_path) -> None:
+    from tests.test_annotate import annotator, write_images
+
+    write_images(tmp_path / "in", 3)
+    a = annotator(tiny_model, tmp_path / "out", carry=CarrySettings(steps=20, lr=0.05))
+    tab, place, _ = a.open_images([tmp_path / "in"], None, None)
+    assert "carry" not in tab  # nothing saved yet: the first image starts from the network alone
+    tab, place, msg = a.save_and_next(tab, place)
+    assert place["current"] == "img1" and tab["carry"]["images"] == 1
+    tab, place, _ = a.step(tab, place, -1)  # a saved image keeps the start it was labelled on
+    assert "carry" not in tab
+    plain = annotator(tiny_model, tmp_path / "out2")
+    t2, p2, _ = plain.open_images([tmp_path / "in"], None, None)
+    t2, p2, _ = plain.save_and_next(t2, p2)
+    assert "carry" not in t2  # off unless asked for
