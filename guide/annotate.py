@@ -22,6 +22,11 @@ downloaded as a zip (:meth:`Annotator.download`). Opening a zip of a data set th
 wrote (or a VOC folder / zip with ``SegmentationClass/``) resumes it: labels,
 conversations, progress.
 
+With ``carry`` (guide/carry.py: CarrySettings; off by default) each saved image teaches a guide
+carried across the data set, and an image opened for the first time starts from it (issue 22:
+measured in docs/annotation-effort.md, "Carried guide"). It is kept in memory per data set (a restart
+starts it again from zero); an image keeps the carried guide it started from in its conversation.
+
 Each action costs the same at 1,000 images as at 10: the thumbnail strip shows a window
 of ``STRIP_WINDOW`` images around the one in view (never the whole data set), statuses come
 from records cached in memory, and a save rewrites one image's files and COCO piece.
@@ -43,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from .batch import limits_text
+from .carry import CarryLearner, CarrySettings
 from .conversation import UserError
 from .cost import effort
 from .dataset import MANIFEST, CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, lock_folder
@@ -97,8 +103,11 @@ class Annotator:
     when the annotator goes); ``abandon_after``: seconds without activity before one is removed."""
 
     def __init__(self, model: GuidedModel, pool: ConversationPool, out: str | os.PathLike | None = None,
-                 allow_other_model: bool = False, store: Store | None = None, abandon_after: float = ABANDON_AFTER) -> None:
+                 allow_other_model: bool = False, store: Store | None = None, abandon_after: float = ABANDON_AFTER,
+                 carry: CarrySettings | None = None) -> None:
         self.model, self.pool = model, pool
+        self.carry = carry  # None: no guide carried across images (see the module docstring)
+        self._learners: dict[str, CarryLearner] = {}  # data set folder -> what its saved images taught
         if out is not None:
             lock_folder(out)  # before anything reads or repairs it: a second server on this folder is refused
         self.out = AnnotationDataset.for_model(out, model, allow_other_model) if out is not None else None
@@ -267,7 +276,7 @@ class Annotator:
             except (ValueError, KeyError, TypeError, IndexError, AttributeError):  # a record that is not a conversation (a hand-made zip)
                 state = None
             if state is None:
-                conv.set_image(image, image_id)
+                conv.set_image(image, image_id, carry=self._learner(ds).carry if self.carry is not None else None)
                 saved = ds.labels(image_id)
                 if saved is not None:  # labels that came without a conversation (a VOC data set): shown as set by hand
                     conv.paint(np.where(saved < len(self.pool.classes), saved, VOID).astype(np.int16))
@@ -319,7 +328,19 @@ class Annotator:
         with self.pool.open(tab) as conv:
             labels, state = conv.labels(), conv.get_state()
         ds.save(place["current"], labels, state)
+        if self.carry is not None:  # a saved image teaches the carried guide (its session holds its head features)
+            with self.pool.open(tab) as conv:
+                self._learner(ds).learn(conv.session, labels)
         return tab, place, f"Saved {place['current']}. {ds.progress_text()}."
+
+    def _learner(self, ds: AnnotationDataset) -> CarryLearner:
+        """The carried guide of ``ds`` (made on first use)."""
+        key = str(ds.root.resolve())
+        with self._lock:
+            if key not in self._learners:
+                assert self.carry is not None
+                self._learners[key] = CarryLearner(self.model, self.carry)
+            return self._learners[key]
 
     def save_and_next(self, tab: Any, place: Any) -> tuple[Tab, Place, str]:
         """Save, then show the next image not saved yet (after this one, wrapping round)."""

@@ -64,6 +64,12 @@ ANNOTATORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "guided: local clicks + all tools": (("local click",), HAND_TOOLS),
 }
 LOWER_BOUNDS = ("hand: ideal brush (lower bound)",)
+#: name -> (guiding kinds, hand tools): annotators that go through the images in order and start each
+#: from a guide carried over from the images they finished before it (guide/carry.py; annotate_carried)
+CARRIED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "guided: carried guide + all tools": ((), HAND_TOOLS),
+    "guided: carried guide, local clicks + all tools": (("local click",), HAND_TOOLS),
+}
 
 
 @dataclass
@@ -259,6 +265,18 @@ def annotate_seconds(conv: Conversation, gt: np.ndarray, guide_kinds: tuple[str,
             conv.undo()
             record("undo", cost.undo, time.perf_counter() - start)
     return trace
+
+
+def annotate_carried(conv: Conversation, learner, image: np.ndarray, gt: np.ndarray, guide_kinds: tuple[str, ...],
+                     hand_tools: tuple[str, ...], **kwargs) -> tuple[Trace, float]:
+    """One image of a batch for a carrying annotator: the image starts from ``learner``'s carried
+    guide (guide/carry.py: learnt only from the images finished before this one, from their
+    final label maps, never from a ground truth), :func:`annotate_seconds` runs on top of it, then
+    the finished label map teaches the learner. Returns the trace and the machine seconds of
+    that learning (the app's time, not the person's)."""
+    conv.set_image(image, carry=learner.carry)
+    trace = annotate_seconds(conv, gt, guide_kinds, hand_tools, **kwargs)
+    return trace, learner.learn(conv.session, conv.labels())
 
 
 def _plan_hint(conv: Conversation, labels: np.ndarray, gt: np.ndarray, rng: np.random.Generator) -> tuple[int, str] | None:

@@ -21,6 +21,7 @@ State: :meth:`Conversation.get_state` is plain JSON-able data::
      "steps": [{"kind": "guide", "said": str, "turns": int, "changed": RLE}     # guided: undo pops its turns
                | {"kind": "paint", "said": str, "turns": 0, "changed": RLE,   # set by hand (:meth:`paint`),
                   "marks": [{"label": int, "mask": RLE}]}],                   # drawn over the prediction
+     "carry": {...},               # only when the image started from a carried guide (guide/carry.py: CarriedGuide.to_dict)
      "pending": [row, col] | None, # the pixel asked about, image coordinates
      "confirm": {...} | None,      # a hint read unsurely, waiting for "yes" / "no" / "find|remove it instead"
      "transcript": [{"role": "user" | "assistant", "content": str}]}
@@ -221,16 +222,18 @@ class Conversation:
     # ------------------------------------------------------------------ image and state
 
     def set_image(self, image: np.ndarray, name: str = "image", note: str = "", key: str | None = None,
-                  own: bool = False, intro: str = "") -> Reply:
+                  own: bool = False, intro: str = "", carry: Any = None) -> Reply:
         """Start a conversation about ``image`` (HxWx3 uint8 RGB); ``note`` is appended to
         the greeting's size (e.g. " (downscaled from ...)"). Runs the head unless the
         session already holds this image. ``own``: a person's own image, not one of the
         model's examples; a model trained on synthetic images then says what it knows and
         how to load one for real photos (guide/domain.py). ``intro``: said first (e.g.
-        "Switched to model ...")."""
+        "Switched to model ..."). ``carry``: a guide carried over from a batch's finished images
+        (guide/carry.py: a CarriedGuide or its dict) the image starts from; None: the network alone."""
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+        self.session.set_carry(carry)  # ValueError (a carry for another model) before anything changes
         self._hold_image(image, key or image_key(image))
         self.session.reset()
         self.name, self.steps, self.pending, self.transcript = str(name)[:60] or "image", [], None, []
@@ -268,6 +271,7 @@ class Conversation:
             "name": self.name,
             "session": self.session.get_state() if self.image is not None else empty_state(),
             "steps": [dict(s) for s in self.steps],
+            **({"carry": self.session.carry.to_dict()} if self.image is not None and self.session.carry is not None else {}),
             "pending": list(self.pending) if self.pending else None,
             "confirm": dict(self.confirm) if self.confirm else None,
             "transcript": [dict(m) for m in self.transcript],
@@ -290,6 +294,7 @@ class Conversation:
             raise ValueError("this state belongs to another image: pass the image to set_state")
         if sum(int(s["turns"]) for s in state["steps"]) != len(state["session"]["turns"]):
             raise ValueError("inconsistent Conversation state: the steps do not add up to the session's turns")
+        self.session.set_carry(state.get("carry"))  # the start this image's turns were made on
         self.session.set_state(state["session"])
         self.name = str(state["name"])
         self.steps = [dict(s) for s in state["steps"]]

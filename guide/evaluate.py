@@ -309,23 +309,47 @@ def _seconds_scene(i: int) -> dict:
 
     image, label = _RUN["dataset"][i]
     conversation, cap, targets = _RUN["conversation"], _RUN["cap"], _RUN["targets"]
-    out: dict = {}
     traces = {}
     for name, (guides, tools) in ANNOTATORS.items():
+        if name not in _RUN["names"]:
+            continue
         conversation.set_image(image)
         traces[name] = annotate_seconds(conversation, label, guides, tools, cap=cap, pixel_target=targets[0],
                                         miou_target=targets[1], priors=_RUN["priors"],
                                         rng=np.random.default_rng(i))
     traces["scratch: polygons"] = scratch_trace(label, _RUN["model"].num_classes)
-    for name, trace in traces.items():
-        acc = trace.to_reach("accuracy", targets[0], cap)
-        mi = trace.to_reach("miou", targets[1], cap)
-        kinds: dict[str, int] = {}
-        for k in trace.kinds[: acc[1]]:
-            kinds[k] = kinds.get(k, 0) + 1
-        out[name] = {"acc": acc, "miou": mi, "kinds": kinds, "machine": trace.machine,
-                     "machine_kinds": trace.kinds, "spent": trace.seconds[-1]}
-    return out
+    return {name: _seconds_row(trace, cap, targets) for name, trace in traces.items() if name in _RUN["names"]}
+
+
+def _seconds_row(trace, cap: float, targets: tuple[float, float], fit: float | None = None) -> dict:
+    """What evaluate_effort_seconds keeps of one annotator's trace on one image."""
+    acc = trace.to_reach("accuracy", targets[0], cap)
+    mi = trace.to_reach("miou", targets[1], cap)
+    kinds: dict[str, int] = {}
+    for k in trace.kinds[: acc[1]]:
+        kinds[k] = kinds.get(k, 0) + 1
+    return {"acc": acc, "miou": mi, "kinds": kinds, "machine": trace.machine,
+            "machine_kinds": trace.kinds, "spent": trace.seconds[-1], "fit": fit}
+
+
+def _carried_rows(name: str, model: GuidedModel, settings: Settings, jobs: list[int], carry) -> list[dict]:
+    """One carrying annotator (guide/annotators.py: CARRIED) through the scenes in order, in
+    this process (each image learns from the ones before it, so they cannot be split up)."""
+    from .annotators import CARRIED, annotate_carried
+    from .carry import CarryLearner
+
+    guides, tools = CARRIED[name]
+    conversation = Conversation(model, session=GuideSession(model, settings=settings), max_turns=200)
+    learner = CarryLearner(model, carry)
+    cap, targets = _RUN["cap"], _RUN["targets"]
+    rows = []
+    for i in tqdm(jobs, desc=name):
+        image, label = _RUN["dataset"][i]
+        trace, fit = annotate_carried(conversation, learner, image, label, guides, tools, cap=cap,
+                                      pixel_target=targets[0], miou_target=targets[1], priors=_RUN["priors"],
+                                      rng=np.random.default_rng(i))
+        rows.append(_seconds_row(trace, cap, targets, fit))
+    return rows
 
 
 def evaluate_effort_seconds(
@@ -336,6 +360,8 @@ def evaluate_effort_seconds(
     priors: dict[str, float] | None = None,
     start: int = 0,
     setup: EvalSetup = EvalSetup(),
+    carry: Any = None,
+    annotators: list[str] | None = None,
 ) -> dict:
     """Seconds per image for each simulated annotator of guide/annotators.py to reach
     ``pixel_target`` pixel accuracy and ``miou_target`` per-image mIoU, priced by guide/cost.py.
@@ -346,9 +372,24 @@ def evaluate_effort_seconds(
     seconds per interaction (wall clock of the Conversation calls on this CPU). ``best_hand``:
     the cheapest annotator that does not guide (lower bounds excluded); ``best_guided``: the
     cheapest that does.
+
+    The carrying annotators (guide/annotators.py: CARRIED) go through the scenes in order in this
+    process, each image starting from a guide learnt from the ones they finished before it
+    (guide/carry.py, ``carry``: its CarrySettings, default ``CarrySettings()``); the machine
+    seconds of that learning per image are under ``machine_seconds_carry_fit_per_image``.
+    ``annotators``: only these names (default: all; "scratch: polygons" included).
     """
-    from .annotators import ANNOTATORS, CAP_SECONDS, LOWER_BOUNDS, PRIORS
+    from .annotators import ANNOTATORS, CAP_SECONDS, CARRIED, LOWER_BOUNDS, PRIORS
+    from .carry import CarrySettings
     from .cost import COST
+
+    carry = CarrySettings() if carry is None else carry
+    names = [*ANNOTATORS, *CARRIED, "scratch: polygons"]
+    if annotators is not None:
+        unknown = sorted(set(annotators) - set(names))
+        if unknown:
+            raise ValueError(f"unknown annotators {unknown}; choose among {names}")
+        names = [k for k in names if k in annotators]
 
     cap = CAP_SECONDS if cap is None else cap
     data, split, root, limit, workers = setup.data, setup.split, setup.root, setup.limit, setup.workers
@@ -359,14 +400,19 @@ def evaluate_effort_seconds(
         dataset[0]
     _RUN.clear()
     _RUN.update(model=model, dataset=dataset, session=session, conversation=conversation, cap=cap,
-                targets=(pixel_target, miou_target), priors=dict(PRIORS if priors is None else priors), start=start)
-    names = [*ANNOTATORS, "scratch: polygons"]
+                targets=(pixel_target, miou_target), priors=dict(PRIORS if priors is None else priors), start=start,
+                names=set(names))
     rows: dict[str, list[dict]] = {k: [] for k in names}
     began = time.time()
     jobs = list(range(start, n))
-    for scene in _map_scenes(_seconds_scene_shifted, len(jobs), workers, f"annotation seconds ({split})"):
-        for k in names:
-            rows[k].append(scene[k])
+    if any(k not in CARRIED for k in names):
+        for scene in _map_scenes(_seconds_scene_shifted, len(jobs), workers, f"annotation seconds ({split})"):
+            for k in names:
+                if k not in CARRIED:
+                    rows[k].append(scene[k])
+    for k in names:
+        if k in CARRIED:
+            rows[k] = _carried_rows(k, model, setup.settings, jobs, carry)
     annotators: dict[str, dict] = {}
     for name in names:
         r = rows[name]
@@ -379,9 +425,11 @@ def evaluate_effort_seconds(
         for x in r:
             for m, kind in zip(x["machine"], x["machine_kinds"]):
                 by_kind.setdefault(kind, []).append(m)
-        guides = name in ANNOTATORS and bool(ANNOTATORS[name][0])
+        guides = (name in ANNOTATORS and bool(ANNOTATORS[name][0])) or name in CARRIED
+        fits = [x["fit"] for x in r if x.get("fit") is not None]
         annotators[name] = {
             "guides": guides,
+            **({"carried": True, "machine_seconds_carry_fit_per_image": _mean(fits)} if name in CARRIED else {}),
             "lower_bound": name in LOWER_BOUNDS,
             "seconds_per_image": _mean([x["acc"][0] for x in r]),
             "median_seconds": float(np.median([x["acc"][0] for x in r])) if r else float("nan"),
@@ -396,7 +444,7 @@ def evaluate_effort_seconds(
         }
     hand = [k for k, v in annotators.items() if not v["guides"] and not v["lower_bound"]]
     guided = [k for k, v in annotators.items() if v["guides"]]
-    best_hand = min(hand, key=lambda k: annotators[k]["seconds_per_image"])
+    best_hand = min(hand, key=lambda k: annotators[k]["seconds_per_image"]) if hand else None
     best_guided = min(guided, key=lambda k: annotators[k]["seconds_per_image"]) if guided else None
     report = {
         "model": model.config.name or str(model.folder),
@@ -410,9 +458,10 @@ def evaluate_effort_seconds(
         "best_hand": best_hand,
         "best_guided": best_guided,
         "guided_over_hand": (annotators[best_guided]["seconds_per_image"] / annotators[best_hand]["seconds_per_image"]
-                             if best_guided and annotators[best_hand]["seconds_per_image"] else None),
+                             if best_guided and best_hand and annotators[best_hand]["seconds_per_image"] else None),
         "cost_model": COST.as_dict(),
         "priors": _RUN["priors"],
+        "carry": carry.to_dict(),
         "wall_seconds_per_image": (time.time() - began) / max(len(jobs), 1),
         "workers": workers,
         **setup.record(),

@@ -31,6 +31,7 @@ from torch import Tensor
 
 from .backprop import BackpropSettings, guide_by_backprop
 from .block import GuideParams
+from .carry import CarriedGuide
 from .hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from .model import GuidedModel
 from .pointtail import MAX_FRACTION, click_forward
@@ -180,6 +181,10 @@ class GuideSession:
         self._image_size: tuple[int, int] | None = None
         self._state: dict[str, Any] = empty_state()
         self._logits: Tensor | None = None  # 1xKxhxw at network resolution, for the current state
+        # A guide carried over from the batch's finished images (guide/carry.py; set_carry), or None.
+        # It is a setting of the session, not part of the conversation's state: undo never moves it.
+        self.carry: CarriedGuide | None = None
+        self._base: Tensor | None = None  # the head's activation under the carried guide (cached per image)
 
     # ------------------------------------------------------------------ image
 
@@ -189,8 +194,45 @@ class GuideSession:
         x = self.model.preprocess(image)
         self._features = self.model.segmenter.head(x)
         self._image_size = (int(image.shape[0]), int(image.shape[1]))
-        self._composer = TextComposer(self.model, self._features)
+        self._base = None
+        self._composer = TextComposer(self.model, self._features, self._carried())
         self.reset()
+
+    def set_carry(self, carry: CarriedGuide | dict[str, Any] | None) -> None:
+        """Start every prediction from ``carry`` (guide/carry.py: a CarriedGuide or its ``to_dict``;
+        None: the unguided network). Meant before the image's first turn (the app and the
+        simulated annotators set it with the image); turns already made keep the click parameters
+        they were fitted with. A carry for another model raises ValueError and changes nothing."""
+        if carry is not None:
+            carry = CarriedGuide.from_dict(carry.to_dict() if isinstance(carry, CarriedGuide) else carry,
+                                           self.model.block.guided_channels, self.model.num_classes)
+            carry = None if carry.is_zero else carry
+        if carry == self.carry:
+            return
+        self.carry, self._base, self._logits = carry, None, None
+        if self._features is not None:  # text turns start from the new carried activation
+            with torch.no_grad():
+                self._composer = TextComposer(self.model, self._features, self._carried())
+
+    @property
+    def features(self) -> Features:
+        """The head's features of the image (unguided; what a carried guide learns from)."""
+        self._require_image("features")
+        assert self._features is not None
+        return self._features
+
+    def _carried(self) -> Tensor:
+        """The activation every turn starts from: the head's, under the carried guide if any (1xCxhxw)."""
+        assert self._features is not None
+        if self.carry is None:
+            return self._features.guided
+        if self._base is None:
+            a = self._features.guided
+            self._base = self.model.block(a, self.carry.params(self.model.block, a.device))
+        return self._base
+
+    def _carry_bias(self) -> Tensor | None:
+        return None if self.carry is None else self.carry.bias(self._features.guided.device)
 
     @property
     def has_image(self) -> bool:
@@ -268,13 +310,14 @@ class GuideSession:
 
     def _text_guided(self) -> tuple[Tensor, Tensor | None]:
         """What text turns do: (activation for the click block, logit offset or None), composed
-        as ``text_compose`` says (guide/text/compose.py)."""
+        as ``text_compose`` says (guide/text/compose.py), from the carried activation (``_carried``)."""
         assert self._composer is not None
         texts = [t["params"] for t in self._state["turns"] if t["kind"] == "text"]
         return self._composer.guided(texts, self.text_compose)
 
     def _plain_logits(self) -> Tensor:
-        """Unguided logits (1xKxhxw), computed once per image."""
+        """Unguided logits (1xKxhxw; under the carried guide's activation, its class bias not added),
+        computed once per image."""
         assert self._composer is not None
         return self._composer.plain()
 
@@ -292,7 +335,9 @@ class GuideSession:
                 logits = self._plain_logits()  # no turn, or text turns in "delta" mode only: no tail pass needed
             else:
                 logits = self.model.segmenter.tail(self._features, a)
-            self._logits = logits if offset is None else logits + offset
+            logits = logits if offset is None else logits + offset
+            bias = self._carry_bias()
+            self._logits = logits if bias is None else logits + bias
         return self._logits
 
     def probabilities(self) -> np.ndarray:
@@ -365,6 +410,9 @@ class GuideSession:
         labels = torch.tensor(list(latest.values()), device=dev)
         with torch.no_grad():
             base, offset = self._text_guided()
+            bias = self._carry_bias()
+            if bias is not None:  # the carried class bias is a logit offset like the text turns'
+                offset = bias.expand_as(self._plain_logits()) if offset is None else offset + bias
         block = self.model.block
         # The click block guides ``base`` (fixed during the turn); the loss reads the hinted pixels only.
         forward, _ = click_forward(self.model.segmenter, block, self._features, base, ys, xs, offset, self.fast_clicks,

@@ -68,3 +68,8 @@ def test_evaluate_effort_in_seconds(app_model_dir: Path, tmp_path: Path) -> None
         assert a["interactions_per_image"] >= 0 and a["miou"]["reached"] <= 2
     # a polygon costs more than the one click of the ideal brush, region for region
     assert annotators["hand: polygons"]["seconds_per_image"] >= annotators["hand: ideal brush (lower bound)"]["seconds_per_image"]
+    # the carrying annotators (guide/carry.py) guide, and their learning is machine time, beside the person's
+    for name in ("guided: carried guide + all tools", "guided: carried guide, local clicks + all tools"):
+        assert annotators[name]["guides"] and annotators[name]["carried"], name
+        assert annotators[name]["machine_seconds_carry_fit_per_image"] > 0, name
+    assert report["carry"]["fit"] == ["gamma", "bias"]

@@ -94,7 +94,7 @@ LAYERS = [
     {"data"},
     {"folder", "hub", "pretrained", "card", "domain"},
     {"text"},
-    {"session", "conversation", "cost", "tools", "suggest"},
+    {"session", "conversation", "cost", "tools", "suggest", "carry"},
     {"pool", "uivalues", "render", "gradio_cache", "space"},
     {"dataset", "batch", "annotate", "store", "tabstore", "hubpush"},
     {"evaluate", "clicks", "annotators", "bench", "train", "trainstate", "teach", "__main__", "text.evaluate",
