@@ -99,16 +99,6 @@ def test_both_ops_are_drawn() -> None:
     assert 60 < ops.count(FIND) < 140
 
 
-def test_remove_share_sets_how_often_remove_is_drawn_where_both_are_possible() -> None:
-    pred, gt = crafted()
-    for share, low, high in ((1.0, 200, 200), (0.0, 0, 0), (0.7, 120, 160)):
-        rng = np.random.default_rng(3)
-        ops = [generate_hint(pred, gt, NAMES, rng, remove_share=share).op for _ in range(200)]  # type: ignore[union-attr]
-        assert low <= ops.count(REMOVE) <= high, (share, ops.count(REMOVE))
-    only_find = [generate_hint(pred, gt, NAMES, np.random.default_rng(0), ops=(FIND,), remove_share=1.0).op for _ in range(5)]  # type: ignore[union-attr]
-    assert only_find == [FIND] * 5  # a share never invents an operation that is not asked for
-
-
 def test_seeded_generation_is_reproducible() -> None:
     pred, gt = crafted()
     a = [generate_hint(pred, gt, NAMES, np.random.default_rng(7)) for _ in range(3)]

@@ -127,18 +127,13 @@ def find_candidates(
     return out
 
 
-def sample_candidate(candidates: Sequence[Candidate], ops: Sequence[str], rng: np.random.Generator,
-                     remove_share: float | None = None) -> Candidate | None:
-    """Pick an operation uniformly among those with candidates (``remove_share``: the chance of
-    *remove* when both are possible), then a class with probability proportional to its gain
-    (the paper's "potential improvement")."""
+def sample_candidate(candidates: Sequence[Candidate], ops: Sequence[str], rng: np.random.Generator) -> Candidate | None:
+    """Pick an operation uniformly among those with candidates, then a class with
+    probability proportional to its gain (the paper's "potential improvement")."""
     available = [op for op in ops if any(c.op == op for c in candidates)]
     if not available:
         return None
-    if remove_share is not None and len(available) == 2:
-        op = REMOVE if rng.random() < remove_share else FIND
-    else:
-        op = available[int(rng.integers(len(available)))] if len(available) > 1 else available[0]
+    op = available[int(rng.integers(len(available)))] if len(available) > 1 else available[0]
     pool = [c for c in candidates if c.op == op]
     gains = np.array([c.gain for c in pool], dtype=np.float64)
     return pool[int(rng.choice(len(pool), p=gains / gains.sum()))]
@@ -235,7 +230,6 @@ def generate_hint(
     min_fraction: float = DEFAULT_MIN_FRACTION,
     ablation: str = "none",
     book: Phrasebook = TRAINING,
-    remove_share: float | None = None,
 ) -> TextHint | None:
     """Simulate the user: a hint about one error of ``pred`` (HxW class indices)
     against ``gt`` (HxW, 255 = void), or ``None`` when nothing worth saying is wrong.
@@ -244,7 +238,7 @@ def generate_hint(
     (:data:`guide.text.templates.TRAINING`; the held-out ones only to measure).
     """
     candidates = find_candidates(pred, gt, ops, grid, min_pixels, min_fraction, num_classes=len(class_names))
-    chosen = sample_candidate(candidates, ops, rng, remove_share)
+    chosen = sample_candidate(candidates, ops, rng)
     if chosen is None:
         return None
     return render_hint(chosen.op, chosen.label, chosen.cells, class_names, rng, grid, ablation, book)

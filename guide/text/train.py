@@ -80,8 +80,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--variant", default="guide", choices=["guide", "film"])
     p.add_argument("--residual", action="store_true", help="guide inside a 256-channel residual block")
     p.add_argument("--loss-size", type=int, default=None, help="side of the loss grid (default: input size / 2)")
-    p.add_argument("--remove-share", type=float, default=None,
-                   help="with --ops both: the share of remove hints where a scene allows both (default: half)")
     p.add_argument("--drop-place", type=float, default=0.0,
                    help="fraction of training hints without their place phrase (default 0: the paper's hints)")
     p.add_argument("--phrasings", default="templates", choices=sorted(BOOKS),
@@ -439,7 +437,6 @@ class HintBatches:
                  per_rank: int, loss_size: int) -> None:
         self.cache, self.classes, self.rank = cache, classes, rank
         self.seed, self.ops, self.drop_place = args.seed, OPS_CHOICES[args.ops], args.drop_place
-        self.remove_share = getattr(args, "remove_share", None)
         self.book = BOOKS[args.phrasings]
         self.per_rank, self.loss_size = per_rank, loss_size
         self._permutations: dict[int, np.ndarray] = {}
@@ -460,7 +457,7 @@ class HintBatches:
         # A separate stream, so that --drop-place 0 draws exactly the paper's hints.
         drop = np.random.default_rng([self.seed, self.rank, step, 2]).random(len(rows)) < self.drop_place
         hints = [generate_hint(cache.preds[r], cache.labels[r], self.classes, rng, self.ops,
-                               ablation="no-place" if d else "none", book=self.book, remove_share=self.remove_share)
+                               ablation="no-place" if d else "none", book=self.book)
                  for r, d in zip(rows, drop, strict=True)]
         weights = np.stack([hint_weights(h, cache.preds[r], cache.labels[r]) for h, r in zip(hints, rows, strict=True)])  # type: ignore[arg-type]
         return Batch(
@@ -502,7 +499,6 @@ def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegm
                     "split": args.split, "seed": args.seed, "minutes": round(minutes, 1),
                     "phrasings": args.phrasings,
                     **({"drop_place": args.drop_place} if args.drop_place else {}),
-                    **({"remove_share": args.remove_share} if args.remove_share is not None else {}),
                     **({"init": str(args.init)} if args.init else {})},
     }
     config.name = out.name
