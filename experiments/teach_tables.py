@@ -13,20 +13,20 @@ CURVE = ROOT / "checkpoints" / "scenes-lraspp" / "eval" / "teach"
 SPEEDS = [ROOT / "checkpoints" / "eval" / f"teach-speed-cpu{suffix}.json" for suffix in ("", "-mobilenet")]
 
 
-def curve() -> None:
+def curve(folder: Path = CURVE, lr: str = "3e-4") -> None:
     def load(name: str, op: str) -> list[float] | None:
-        path = CURVE / f"{name}-{op}.json"
+        path = (CURVE if name == "shipped" else folder) / f"{name}-{op}.json"
         return [100 * v for v in json.loads(path.read_text())["miou"]] if path.is_file() else None
 
     base = {op: load("shipped", op) for op in ("find", "remove")}
-    print("| training images (saved / in train.txt) | steps (batch 32) | find: 0 -> 1 hint | gain | of shipped | "
+    print(f"| training images (saved / in train.txt) | steps (batch 32, lr {lr}) | find: 0 -> 1 hint | gain | of shipped | "
           "remove: 0 -> 1 hint | gain | of shipped |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in (50, 100, 300, 1000):
-        if not (CURVE / f"n{n}-train.json").is_file():
+        if not (folder / f"n{n}-train.json").is_file():
             continue
-        train = json.loads((CURVE / f"n{n}-train.json").read_text())
-        data = json.loads((CURVE / f"n{n}-dataset.json").read_text())
+        train = json.loads((folder / f"n{n}-train.json").read_text())
+        data = json.loads((folder / f"n{n}-dataset.json").read_text())
         cells = [f"{n} / {data['train']}", str(train["steps"])]
         for op in ("find", "remove"):
             m, b = load(f"n{n}", op), base[op]
@@ -57,6 +57,8 @@ def speed(path: Path) -> None:
 
 
 if __name__ == "__main__":
+    curve(CURVE / "steps1000-lr1e-3", "1e-3")  # the second rule (the rate chosen on val)
+    print("\nThe first rule:\n")
     curve()
     for path in SPEEDS:
         speed(path)
