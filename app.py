@@ -25,7 +25,7 @@ and a whole data set: ``/open_images`` (files or zips), ``/paint`` (set labels b
 The UI is the package guide/ui/: layout.py (the page and its event wiring), handlers.py
 (GuideApp: UI values <-> the tab's conversation), editor.py (the painting editor and its
 upload bounds), annotate.py (many images), teach.py, tools.py, cli.py (this command line),
-static/ (CSS, JS, SVG read at start). What a conversation means lives in guide/conversation.py.
+static/ (CSS, JS, SVG read at start). What a conversation means lives in guide/dialogue/conversation.py.
 
 Limits: uploads over ``MAX_UPLOAD`` are refused by the server, images over 50 MP before
 decoding, sketch layers over 4 MP before decoding; at most ``MAX_TABS`` tab states are
@@ -40,9 +40,9 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 # Re-exported for scripts and tests (app.build_demo, app.launch_kwargs, ...).
-from guide.backprop import BackpropSettings  # noqa: E402,F401
-from guide.conversation import MAX_TEXT, NO_IMAGE  # noqa: E402,F401
-from guide.pool import blank_tab  # noqa: E402,F401
+from guide.core.backprop import BackpropSettings  # noqa: E402,F401
+from guide.dialogue.conversation import MAX_TEXT, NO_IMAGE  # noqa: E402,F401
+from guide.serving.pool import blank_tab  # noqa: E402,F401
 from guide.ui.cli import demo_from_args, main, model_specs  # noqa: E402,F401
 from guide.ui.editor import BLOB_TTL, MAX_BLOB, MAX_BLOB_BYTES, MAX_BLOB_SETS, SketchEditor  # noqa: E402,F401
 from guide.ui.handlers import CHOOSE_MODEL, EXPORT_TTL, MAX_UPLOAD, GuideApp  # noqa: E402,F401

@@ -29,7 +29,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     import app
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     demo = app.build_demo(load_model())
     demo.queue()

@@ -123,7 +123,7 @@ def main() -> None:
 
     import app
     from guide import DEFAULT_MODEL
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     model = load_model(args.model or DEFAULT_MODEL, device="cpu")

@@ -1,5 +1,5 @@
-"""Choose the carried guide's settings (guide/carry.py: CarrySettings) on val: seconds per image to
-95 % pixel accuracy and 90 % per-image mIoU of the carrying annotators (guide/annotators.py: CARRIED)
+"""Choose the carried guide's settings (guide/dialogue/carry.py: CarrySettings) on val: seconds per image to
+95 % pixel accuracy and 90 % per-image mIoU of the carrying annotators (guide/evaluation/annotators.py: CARRIED)
 for each setting, first N val scenes in order, beside the hand tools and the per-image local clicks
 (run once, ``--settings base``).
 
@@ -17,10 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from guide.annotators import CARRIED  # noqa: E402
-from guide.carry import CarrySettings  # noqa: E402
-from guide.evaluate import EvalSetup, evaluate_effort_seconds  # noqa: E402
-from guide.hub import load_model  # noqa: E402
+from guide.evaluation.annotators import CARRIED  # noqa: E402
+from guide.dialogue.carry import CarrySettings  # noqa: E402
+from guide.evaluation.evaluate import EvalSetup, evaluate_effort_seconds  # noqa: E402
+from guide.models.hub import load_model  # noqa: E402
 
 SETTINGS = {
     "default": CarrySettings(l2=0.0),  # the first default, before l2 was chosen

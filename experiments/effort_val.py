@@ -1,4 +1,4 @@
-"""Choose the guided annotator's priors (guide/annotators.py: PRIORS) on val: seconds per image
+"""Choose the guided annotator's priors (guide/evaluation/annotators.py: PRIORS) on val: seconds per image
 to 95 % pixel accuracy and 90 % per-image mIoU for each setting, first N val scenes.
 
     OMP_NUM_THREADS=1 python experiments/effort_val.py --limit 20 --out checkpoints/scenes-lraspp/eval/effort-val
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from guide.evaluate import EvalSetup, evaluate_effort_seconds
-from guide.hub import load_model
+from guide.evaluation.evaluate import EvalSetup, evaluate_effort_seconds
+from guide.models.hub import load_model
 
 SETTINGS = {
     "prior1": {"click": 1.0, "answer": 0.5, "hint": 1.0, "local click": 1.0},

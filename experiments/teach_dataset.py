@@ -1,4 +1,4 @@
-"""Write a data set of N annotated scenes through the app's own data-set code (guide/dataset.py),
+"""Write a data set of N annotated scenes through the app's own data-set code (guide/annotation/dataset.py),
 as a person annotating with the app would leave it (for docs/teach.md's sample-efficiency curve).
 
     python experiments/teach_dataset.py --n 300 --out runs/teach-curve/data-300
@@ -7,7 +7,7 @@ The scenes are the first N of ``guide-train`` (the split the shipped text guide 
 Each goes in as a PNG file (``AnnotationDataset.add``: stored as a JPEG, as any upload),
 and is saved with the label map a simulated annotator leaves: the model's unguided
 prediction, hand-fixed region by region, largest wrong region first, until it reaches
-``--target`` pixel accuracy (guide/clicks.py ``hand_fix``: the last phase of the annotation-
+``--target`` pixel accuracy (guide/evaluation/simulated.py ``hand_fix``: the last phase of the annotation-
 effort annotator of ``python -m guide evaluate effort``; its clicks and answers are skipped
 here because they cost seconds per image and reach the same 95 % bar). Void (255) stays void.
 The data set's own split lists (``train.txt`` about 4/5 of the saved images, ``val.txt`` the
@@ -29,10 +29,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from guide.clicks import hand_fix, image_pixel_accuracy  # noqa: E402
+from guide.evaluation.simulated import hand_fix, image_pixel_accuracy  # noqa: E402
 from guide.data import SceneDataset  # noqa: E402
-from guide.dataset import AnnotationDataset  # noqa: E402
-from guide.hub import load_model  # noqa: E402
+from guide.annotation.dataset import AnnotationDataset  # noqa: E402
+from guide.models.hub import load_model  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

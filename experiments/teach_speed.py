@@ -7,7 +7,7 @@ data set of photo-sized images of mixed sizes written as the app writes one, cac
 Per architecture: seconds per image to cache the frozen head's features (once per training),
 milliseconds per training step at ``--batch`` (the mean over ``--steps`` steps after one
 warm-up step), the features' megabytes per image (what ``--cache-mb`` budgets), and the time
-100 / 300 images would take with the app's budget rule (guide/teach.py: TEACH_STEPS steps or
+100 / 300 images would take with the app's budget rule (guide/training/teach.py: TEACH_STEPS steps or
 TEACH_MINUTES minutes, whichever comes first, plus caching).
 """
 
@@ -27,13 +27,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from guide.models import ARCHITECTURES, build_segmenter  # noqa: E402
+from guide.models.architectures import ARCHITECTURES, build_segmenter  # noqa: E402
 
 
 def photo_dataset(root: Path, model, n: int) -> Path:
     """``n`` random photos of mixed sizes (VOC's typical 500 x 375 and others), saved with random
     label maps through the app's data-set code."""
-    from guide.dataset import AnnotationDataset
+    from guide.annotation.dataset import AnnotationDataset
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -56,9 +56,9 @@ def photo_dataset(root: Path, model, n: int) -> Path:
 
 
 def time_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict:
-    from guide.model import GuidedModel
-    from guide.pretrained import pretrained_config
-    from guide.text.train import Hooks, parse_args, train_guide
+    from guide.core.guided import GuidedModel
+    from guide.models.pretrained import pretrained_config
+    from guide.training.text import Hooks, parse_args, train_guide
 
     torch.manual_seed(0)
     net = build_segmenter(arch, 21).eval()
@@ -76,7 +76,7 @@ def time_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict:
     train_guide(targs, model=model, hooks=Hooks(progress=progress))
     cache_s = marks["cache"][-1] - marks["cache"][0]  # the head over the images (from the first report, at 0 done)
     steps = np.diff(marks["train"])  # step k ends at marks["train"][k]; the first (warm-up) is left out
-    from guide.text.train import features_mb
+    from guide.training.text import features_mb
 
     per_step = float(steps.mean())
     mb = features_mb(model.segmenter, model)
@@ -91,7 +91,7 @@ def time_arch(arch: str, args: argparse.Namespace, tmp: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from guide.teach import TEACH_BATCH, TEACH_MINUTES, TEACH_STEPS
+    from guide.training.teach import TEACH_BATCH, TEACH_MINUTES, TEACH_STEPS
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--archs", nargs="*", default=list(ARCHITECTURES))

@@ -13,15 +13,15 @@ import sys
 # command -> (module whose main(argv) runs it, one-line summary). Two-word commands first
 # match on both words ("evaluate text"), then on the first.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train-segmenter": ("guide.train", "train a segmenter from scratch on a dataset"),
-    "train-guide": ("guide.text.train", "train a text guide for a frozen segmenter"),
-    "evaluate": ("guide.evaluate", "evaluate segmenter | questions | clicks | effort | reference (mIoU unguided, after N answers or clicks; annotation effort)"),
-    "evaluate text": ("guide.text.evaluate", "mIoU after N text hints (--phrasings templates | heldout | paper)"),
-    "evaluate reader": ("guide.text.evaluate_reader", "accuracy of the hint reader (operation, class, place)"),
-    "bench": ("guide.bench", "time head, tail, text and click turns"),
+    "train-segmenter": ("guide.training.segmenter", "train a segmenter from scratch on a dataset"),
+    "train-guide": ("guide.training.text", "train a text guide for a frozen segmenter"),
+    "evaluate": ("guide.evaluation.evaluate", "evaluate segmenter | questions | clicks | effort | reference (mIoU unguided, after N answers or clicks; annotation effort)"),
+    "evaluate text": ("guide.evaluation.text", "mIoU after N text hints (--phrasings templates | heldout | paper)"),
+    "evaluate reader": ("guide.evaluation.reader", "accuracy of the hint reader (operation, class, place)"),
+    "bench": ("guide.evaluation.bench", "time head, tail, text and click turns"),
     "examples": ("guide.data.scenes", "write example scenes (and labels) for the app"),
-    "import": ("guide.pretrained", "write a model folder from torchvision's pretrained weights"),
-    "space": ("guide.space", "deploy the app to a Hugging Face Space (--dry-run: the files it would upload)"),
+    "import": ("guide.models.pretrained", "write a model folder from torchvision's pretrained weights"),
+    "space": ("guide.serving.space", "deploy the app to a Hugging Face Space (--dry-run: the files it would upload)"),
 }
 
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rest = argv[len(name.split()):]
     run = importlib.import_module(COMMANDS[name][0]).main
-    from .model import ModelLoadError
+    from guide.core.guided import ModelLoadError
 
     try:
         run(rest)

@@ -20,9 +20,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from guide.hub import save_model  # noqa: E402
-from guide.model import ModelConfig  # noqa: E402
-from guide.models import build_segmenter  # noqa: E402
+from guide.models.hub import save_model  # noqa: E402
+from guide.core.guided import ModelConfig  # noqa: E402
+from guide.models.architectures import build_segmenter  # noqa: E402
 
 # The fast tier (python -m pytest -m "not slow") leaves these modules out: a real browser, servers in
 # subprocesses, many tabs, long training runs.
@@ -93,7 +93,7 @@ def file_name(arch: str) -> str:
 
     from torchvision.models import get_model_weights
 
-    from guide.models import ARCHITECTURES
+    from guide.models.architectures import ARCHITECTURES
 
     url = get_model_weights(ARCHITECTURES[arch]).COCO_WITH_VOC_LABELS_V1.url
     return os.path.basename(urlparse(url).path)
@@ -102,7 +102,7 @@ def file_name(arch: str) -> str:
 @pytest.fixture(scope="session")
 def hub_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A TORCH_HOME whose hub/checkpoints holds random weights in the real layout."""
-    from guide.models import has_aux
+    from guide.models.architectures import has_aux
 
     home = tmp_path_factory.mktemp("torch-home")
     folder = home / "hub" / "checkpoints"
@@ -123,7 +123,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir: Path):
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     return load_model(tiny_model_dir, device=DEVICE)
 
@@ -152,7 +152,7 @@ def app_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random model folder with the scenes classes (input 64 px) and, when the
     text module is there, a tiny random text guide, so the app tests need no weights."""
     from guide.data.scenes import PALETTE
-    from guide.split import SplitSegmenter, default_layer
+    from guide.core.split import SplitSegmenter, default_layer
 
     torch.manual_seed(0)
     net = build_segmenter("lraspp_mobilenet_v3_large", len(APP_CLASSES)).eval()
@@ -203,8 +203,8 @@ def launched(demo):
 def app_server(app_model_dir: Path):
     """The app (app.build_demo) on 127.0.0.1 at a free port; yields (url, demo)."""
     import app
-    from guide.backprop import BackpropSettings
-    from guide.hub import load_model
+    from guide.core.backprop import BackpropSettings
+    from guide.models.hub import load_model
 
     model = load_model(app_model_dir, device="cpu")
     # L-BFGS with few steps: fast on CPU and moves the tiny model's prediction.
@@ -236,7 +236,7 @@ def models_server(hub_cache: Path, app_model_dir: Path):
 
 @pytest.fixture(autouse=True)
 def _private_store(tmp_path_factory, monkeypatch):
-    """Each test's app keeps its durable state (guide/store.py) in a folder of its own, not
+    """Each test's app keeps its durable state (guide/annotation/store.py) in a folder of its own, not
     in the machine's shared default store."""
     monkeypatch.setenv("GUIDE_STORE", str(tmp_path_factory.mktemp("store")))
 
@@ -244,7 +244,7 @@ def _private_store(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="module")
 def text_model(app_model_dir: Path):
     """The app test model; its text guide is needed (skips, saying so, when the folder has none)."""
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     model = load_model(app_model_dir, device="cpu")
     if model.text_guide is None:

@@ -18,10 +18,10 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 import app  # noqa: E402
-from guide.backprop import BackpropSettings  # noqa: E402
+from guide.core.backprop import BackpropSettings  # noqa: E402
 from guide.data.voc import VOCSegmentation  # noqa: E402
-from guide.dataset import coco_to_labels  # noqa: E402
-from guide.labels import VOID  # noqa: E402
+from guide.annotation.dataset import coco_to_labels  # noqa: E402
+from guide.core.labels import VOID  # noqa: E402
 
 STATUS, STRIP, PROGRESS = 3, 6, 7  # outputs: overlay, chat, legend, status, editor, photo, strip, progress
 
@@ -73,7 +73,7 @@ def chat_text(result) -> str:
 
 @pytest.mark.slow  # a server and a whole batch (the fast tier, -m "not slow", leaves it out)
 def test_scripted_batch_session(app_model_dir: Path, tmp_path: Path) -> None:
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     model = load_model(app_model_dir, device="cpu")
     palette = model.config.palette
@@ -145,7 +145,7 @@ def test_scripted_batch_session(app_model_dir: Path, tmp_path: Path) -> None:
 
 
 def test_command_line_images_out_and_mismatch(app_model_dir: Path, tmp_path: Path, capsys) -> None:
-    from guide.dataset import AnnotationDataset
+    from guide.annotation.dataset import AnnotationDataset
 
     with pytest.raises(SystemExit):
         app.main(["--images", str(tmp_path)])
@@ -163,7 +163,7 @@ def test_readme_batch_snippet_runs_as_written(app_model_dir: Path, tmp_path: Pat
     """README's "Annotating a batch from a script" against a server on a fresh data set."""
     import re
 
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     root = Path(__file__).resolve().parent.parent
     text = (root / "README.md").read_text()

@@ -25,9 +25,9 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 import app  # noqa: E402
-from guide.backprop import BackpropSettings  # noqa: E402
-from guide.conversation import NO_IMAGE  # noqa: E402
-from guide.hubpush import SIGN_IN  # noqa: E402
+from guide.core.backprop import BackpropSettings  # noqa: E402
+from guide.dialogue.conversation import NO_IMAGE  # noqa: E402
+from guide.annotation.hubpush import SIGN_IN  # noqa: E402
 
 # /open_images, /save, /next ... outputs as a client sees them (States are not sent):
 STATUS, STRIP, PROGRESS = 3, 6, 7  # overlay, chat, legend, status, editor, photo, strip, progress
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def model(app_model_dir):
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     return load_model(app_model_dir, device="cpu")
 
@@ -232,7 +232,7 @@ def test_the_strip_mark_follows_a_hand_fix_at_once(model, tmp_path: Path) -> Non
 def test_a_second_server_on_one_out_folder_is_refused(app_model_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "DATASET"
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]); "
-                               "from guide.dataset import lock_folder; lock_folder(sys.argv[2]); print('locked', flush=True); time.sleep(120)",
+                               "from guide.annotation.dataset import lock_folder; lock_folder(sys.argv[2]); print('locked', flush=True); time.sleep(120)",
                                str(ROOT), str(out)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -254,8 +254,8 @@ def test_a_crash_while_opening_leaves_no_orphan_image(app_model_dir: Path, model
     folder = tmp_path / "in"
     photos(folder, 100, "p")
     out = tmp_path / "DATASET"
-    code = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]); from guide.dataset import AnnotationDataset; "
-            "from guide.hub import load_model; ds = AnnotationDataset.for_model(sys.argv[2], load_model(sys.argv[4], device='cpu')); "
+    code = ("import os, signal, sys; sys.path.insert(0, sys.argv[1]); from guide.annotation.dataset import AnnotationDataset; "
+            "from guide.models.hub import load_model; ds = AnnotationDataset.for_model(sys.argv[2], load_model(sys.argv[4], device='cpu')); "
             "ds.add([sys.argv[3]], lambda done, total: done == 70 and os.kill(os.getpid(), signal.SIGKILL))")
     run = subprocess.run([sys.executable, "-c", code, str(ROOT), str(out), str(folder), str(app_model_dir)])
     assert run.returncode == -signal.SIGKILL
@@ -326,7 +326,7 @@ def test_pushing_to_the_hub_needs_a_sign_in_and_the_layout_loads_with_datasets(m
 
 
 def test_zips_open_sorted_and_label_maps_are_not_images(tmp_path: Path) -> None:
-    from guide.batch import collect
+    from guide.annotation.intake import collect
 
     png = io.BytesIO()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png, "PNG")
@@ -340,7 +340,7 @@ def test_zips_open_sorted_and_label_maps_are_not_images(tmp_path: Path) -> None:
 
 
 def test_a_hand_fix_that_changes_nothing_does_not_say_0_px(tiny_model) -> None:
-    from guide.conversation import UNTOUCHED, Conversation
+    from guide.dialogue.conversation import UNTOUCHED, Conversation
 
     conv = Conversation(tiny_model, BackpropSettings(max_steps=3))
     conv.set_image(np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8), "x")
@@ -353,8 +353,8 @@ def test_a_hand_fix_that_changes_nothing_does_not_say_0_px(tiny_model) -> None:
 
 
 def test_the_strip_is_a_window_around_the_image_in_view(tiny_model, tmp_path: Path) -> None:
-    from guide.annotate import STRIP_WINDOW, Annotator
-    from guide.pool import ConversationPool
+    from guide.annotation.annotator import STRIP_WINDOW, Annotator
+    from guide.serving.pool import ConversationPool
 
     photos(tmp_path / "in", 25, "p")
     a = Annotator(tiny_model, ConversationPool(tiny_model, BackpropSettings(max_steps=3)))

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 import app
-from guide.export import rle_decode, rle_encode
+from guide.core.export import rle_decode, rle_encode
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -229,7 +229,7 @@ def test_rle_round_trip() -> None:
 def test_shipped_default_model(example: str) -> None:
     """The embedded default model answers a turn through the app's handlers."""
     from guide import DEFAULT_MODEL
-    from guide.hub import CHECKPOINTS, load_model
+    from guide.models.hub import CHECKPOINTS, load_model
 
     if not (CHECKPOINTS / DEFAULT_MODEL / "config.json").is_file():
         pytest.skip(f"checkpoints/{DEFAULT_MODEL} is not there yet")
@@ -262,7 +262,7 @@ def test_main_explains_bad_model_and_busy_port(app_model_dir: Path, tmp_path: Pa
 
 def test_an_event_reuses_the_cached_prediction(app_model_dir: Path, example: str) -> None:
     """Re-rendering (the what-changed highlight) or reopening a tab recomputes nothing."""
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     guide_app = app.GuideApp(load_model(app_model_dir, device="cpu"), app.BackpropSettings(optimizer="lbfgs", max_steps=5))
     tab = guide_app.set_image(example, None)[0]
@@ -299,7 +299,7 @@ def test_no_event_makes_the_page_reread_the_editor_or_the_chat(app_server) -> No
 def test_benchmark_pings_only_for_the_benchmarks(app_server, app_model_dir: Path, monkeypatch) -> None:
     """The do-nothing events the benchmarks time (/ping, /ping_direct, hidden #gm-ping buttons) are in
     the page only when asked for (bench=True, or GUIDE_BENCH=1 for `python app.py`), not in the product UI."""
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     def pings(demo) -> set:
         cfg = demo.get_config_file()

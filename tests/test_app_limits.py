@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 import app
-from guide.uivalues import BAD_SKETCH
+from guide.serving.pagevalues import BAD_SKETCH
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -170,8 +170,8 @@ def rss_mb() -> float:
 @pytest.fixture(scope="module")
 def small_server(app_model_dir: Path):
     """The app with room for MAX_TABS tab states that expire after 3 s."""
-    from guide.backprop import BackpropSettings
-    from guide.hub import load_model
+    from guide.core.backprop import BackpropSettings
+    from guide.models.hub import load_model
 
     demo = app.build_demo(load_model(app_model_dir, device="cpu"), BackpropSettings(optimizer="lbfgs", max_steps=5), examples=[], tab_ttl=3)
     demo.queue(default_concurrency_limit=1, max_size=16)
@@ -289,7 +289,7 @@ def test_many_layers_are_refused_before_decoding_and_layers_cost_their_pixels_on
     +400 MB (tracemalloc counts numpy's buffers)."""
     import tracemalloc
 
-    from guide.uivalues import MAX_LAYERS, TOO_MANY_LAYERS
+    from guide.serving.pagevalues import MAX_LAYERS, TOO_MANY_LAYERS
 
     c, before = tab
     big = tmp_path / "big.png"

@@ -1,5 +1,5 @@
 """Choosing models: GUIDE_MODEL / GUIDE_MODELS, the model selector (per tab), the bound on
-models in memory (guide/pool.py: ModelShelf), and the embedded model's honesty about its
+models in memory (guide/serving/pool.py: ModelShelf), and the embedded model's honesty about its
 domain when a person brings their own image."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from PIL import Image
 import app
 from guide.ui.annotate import UNSURE
 from conftest import REAL_MODEL
-from guide.domain import domain_note
-from guide.hub import load_model
-from guide.pool import ConversationPool, ModelShelf, blank_tab
-from guide.uivalues import load_image
+from guide.models.domain import domain_note
+from guide.models.hub import load_model
+from guide.serving.pool import ConversationPool, ModelShelf, blank_tab
+from guide.serving.pagevalues import load_image
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -141,7 +141,7 @@ def test_a_bad_model_spec_stops_the_start_with_a_message(monkeypatch: pytest.Mon
 def test_examples_and_widgets_follow_the_tabs_model(tiny_model_dir: Path, app_model_dir: Path) -> None:
     """A synthetic-scenes model shows scenes, a photo model photos: one gallery each, the
     tab's model decides which is visible; brush and answer classes are the model's."""
-    from guide.domain import example_images
+    from guide.models.domain import example_images
 
     def load(spec: str):
         model = load_model(tiny_model_dir if spec == "synthetic" else app_model_dir, device="cpu")

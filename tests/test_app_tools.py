@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guide.cost import COST
-from guide.labels import VOID
-from guide.tools import segment_at
+from guide.dialogue.cost import COST
+from guide.core.labels import VOID
+from guide.dialogue.tools import segment_at
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402

@@ -1,7 +1,7 @@
 import torch
 
-from guide.backprop import BackpropSettings, guide_by_backprop, hints_satisfied
-from guide.pointtail import dense_point_forward, pick
+from guide.core.backprop import BackpropSettings, guide_by_backprop, hints_satisfied
+from guide.core.pointtail import dense_point_forward, pick
 
 from conftest import DEVICE
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from guide.bench import CLICK_STEPS, main, run_arch_bench, run_bench
+from guide.evaluation.bench import CLICK_STEPS, main, run_arch_bench, run_bench
 
 
 def test_arch_bench_reports_every_field_and_names_the_device():

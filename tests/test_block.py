@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from guide.block import GuideParams, GuidingBlock, GuidingResBlock, apply_guide, resize_1d
+from guide.core.block import GuideParams, GuidingBlock, GuidingResBlock, apply_guide, resize_1d
 
 
 def test_zero_parameters_are_identity():

@@ -29,8 +29,8 @@ def text_has(page, selector: str, text: str, timeout: float = 60_000) -> None:
 def annotate_server(app_model_dir: Path, tmp_path: Path):
     """The app on a data set folder that already holds three images (``--images DIR --out DATASET``)."""
     import app
-    from guide.backprop import BackpropSettings
-    from guide.hub import load_model
+    from guide.core.backprop import BackpropSettings
+    from guide.models.hub import load_model
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -104,8 +104,8 @@ def test_a_reload_gets_the_tabs_data_set_back(app_model_dir: Path, tmp_path: Pat
     after a reload the tab's data set, its progress and the image in view come back."""
     sync_api = pytest.importorskip("playwright.sync_api")
     import app
-    from guide.backprop import BackpropSettings
-    from guide.hub import load_model
+    from guide.core.backprop import BackpropSettings
+    from guide.models.hub import load_model
 
     paths = []
     for i in range(3):

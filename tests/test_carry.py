@@ -1,4 +1,4 @@
-"""guide/carry.py: a guide carried across a batch, learnt from finished label maps (tiny random model)."""
+"""guide/dialogue/carry.py: a guide carried across a batch, learnt from finished label maps (tiny random model)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from guide.block import GuideParams
-from guide.carry import CarriedGuide, CarryLearner, CarrySettings
-from guide.session import GuideSession
+from guide.core.block import GuideParams
+from guide.dialogue.carry import CarriedGuide, CarryLearner, CarrySettings
+from guide.dialogue.session import GuideSession
 
 
 def _agreement(session: GuideSession, target: np.ndarray) -> float:
@@ -99,8 +99,8 @@ def test_clicks_compose_on_top_of_the_carried_guide_and_undo_back_to_it(tiny_mod
 
 
 def test_annotate_carried_learns_from_the_final_label_map(text_model, scene) -> None:
-    from guide.annotators import annotate_carried
-    from guide.conversation import Conversation
+    from guide.evaluation.annotators import annotate_carried
+    from guide.dialogue.conversation import Conversation
 
     conv = Conversation(text_model, max_turns=50)
     learner = CarryLearner(text_model, CarrySettings(steps=2))
@@ -119,7 +119,7 @@ def test_annotate_carried_learns_from_the_final_label_map(text_model, scene) -> 
 
 
 def test_conversation_state_keeps_the_carried_start(tiny_model, image) -> None:
-    from guide.conversation import Conversation
+    from guide.dialogue.conversation import Conversation
 
     conv = Conversation(tiny_model)
     conv.set_image(image)

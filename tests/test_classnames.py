@@ -1,7 +1,7 @@
 import pytest
 from conftest import APP_CLASSES
 
-from guide.classnames import close_classes, find_class, resolve_class
+from guide.core.classnames import close_classes, find_class, resolve_class
 
 
 @pytest.mark.parametrize(

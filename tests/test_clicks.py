@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from guide.backprop import BackpropSettings
-from guide.clicks import (
+from guide.core.backprop import BackpropSettings
+from guide.evaluation.simulated import (
     annotate,
     clicks_to_reach,
     hand_fix,
@@ -16,9 +16,9 @@ from guide.clicks import (
     play_twenty_questions,
     wrong_regions,
 )
-from guide.conversation import Conversation
-from guide.labels import VOID
-from guide.session import GuideSession
+from guide.dialogue.conversation import Conversation
+from guide.core.labels import VOID
+from guide.dialogue.session import GuideSession
 
 
 def _maps():

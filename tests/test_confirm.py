@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from guide.conversation import Conversation, confirmation_answer, turn_reply
-from guide.session import GuideSession
+from guide.dialogue.conversation import Conversation, confirmation_answer, turn_reply
+from guide.dialogue.session import GuideSession
 
 NO_CLASS = ["there is a giraffe on the left", "asdf", "remove everything", "cot on the left"]
 
@@ -31,7 +31,7 @@ def conversation(model, scene) -> Conversation:
 
 @pytest.mark.parametrize("text", NO_CLASS)
 def test_library_and_conversation_refuse_a_hint_without_a_class_alike(text_model, scene, text) -> None:
-    from guide.text.understand import NoClassError
+    from guide.text.reader import NoClassError
 
     session = GuideSession(text_model)
     session.set_image(scene)
@@ -156,7 +156,7 @@ def test_the_app_asks_and_completes_through_chat(app_server, text_model) -> None
     from gradio_client import Client, handle_file
 
     import app
-    from guide.text.understand import NoClassError
+    from guide.text.reader import NoClassError
 
     paths = app.example_paths()
     if not paths:

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from guide.backprop import BackpropSettings
-from guide.conversation import MAX_TURNS, Conversation, UserError, empty_conversation
-from guide.hub import load_model
-from guide.pool import ConversationPool, blank_tab
+from guide.core.backprop import BackpropSettings
+from guide.dialogue.conversation import MAX_TURNS, Conversation, UserError, empty_conversation
+from guide.models.hub import load_model
+from guide.serving.pool import ConversationPool, blank_tab
 
 FAST = BackpropSettings(optimizer="lbfgs", max_steps=5)
 
@@ -142,9 +142,9 @@ def test_errors_leave_no_trace(conv):
 
 
 def test_a_conversation_has_a_bounded_number_of_turns(conv, monkeypatch):
-    import guide.conversation
+    import guide.dialogue.conversation
 
-    monkeypatch.setattr(guide.conversation, "MAX_TURNS", 2)
+    monkeypatch.setattr(guide.dialogue.conversation, "MAX_TURNS", 2)
     conv.guide_points([(1, 1, 0)])
     conv.guide_points([(2, 2, 0)])
     with pytest.raises(UserError, match="2 turns, the most"):
@@ -197,6 +197,6 @@ def test_a_compound_message_is_one_step_of_several_text_turns(model, scene):
 def test_a_class_named_by_a_synonym_is_read(model, scene):
     c = Conversation(model, FAST, keep_backfiring_text=True)
     c.set_image(scene, "scene")
-    reply = c.say("there is a jacket on the left")  # jacket -> coat (guide/text/understand.py SYNONYMS)
+    reply = c.say("there is a jacket on the left")  # jacket -> coat (guide/text/reader.py SYNONYMS)
     assert "coat" in reply.text and "could not find a class" not in reply.text
     assert len(c.session.turns) == 1

@@ -1,14 +1,14 @@
-"""guide/cost.py: the cost model in seconds, and the priced hand tools through the Conversation."""
+"""guide/dialogue/cost.py: the cost model in seconds, and the priced hand tools through the Conversation."""
 
 import numpy as np
 import pytest
 
-from guide.backprop import BackpropSettings
-from guide.conversation import Conversation, UserError
-from guide.cost import COST, CostModel, outline_length, polygon_vertices, scratch_seconds, step_seconds
-from guide.hub import load_model
-from guide.labels import VOID
-from guide.tools import polygon_mask, segment_at, superpixel_mask, superpixels
+from guide.core.backprop import BackpropSettings
+from guide.dialogue.conversation import Conversation, UserError
+from guide.dialogue.cost import COST, CostModel, outline_length, polygon_vertices, scratch_seconds, step_seconds
+from guide.models.hub import load_model
+from guide.core.labels import VOID
+from guide.dialogue.tools import polygon_mask, segment_at, superpixel_mask, superpixels
 
 FAST = BackpropSettings(optimizer="lbfgs", max_steps=5)
 
@@ -175,7 +175,7 @@ def test_local_click_keeps_only_the_change_around_the_click(conv):
 
 
 def test_hand_seconds_prices_each_region_by_the_cheaper_hand_tool():
-    from guide.cost import HAND_MIN_PIXELS, hand_seconds
+    from guide.dialogue.cost import HAND_MIN_PIXELS, hand_seconds
 
     big = np.zeros((64, 64), dtype=bool)
     big[5:60, 5:60] = True  # a large square: a 4-corner polygon beats tracing its long outline
@@ -202,8 +202,8 @@ def test_hand_seconds_prices_each_region_by_the_cheaper_hand_tool():
 
 
 def test_effort_from_steps_alone():
-    from guide.cost import effort, hand_seconds, step_hand_seconds
-    from guide.export import rle_encode
+    from guide.dialogue.cost import effort, hand_seconds, step_hand_seconds
+    from guide.core.export import rle_encode
 
     changed = np.zeros((64, 64), dtype=bool)
     changed[5:25, 5:25] = True

@@ -1,4 +1,4 @@
-"""An annotated data set folder (guide/dataset.py) and the batches that fill it (guide/batch.py).
+"""An annotated data set folder (guide/annotation/dataset.py) and the batches that fill it (guide/annotation/intake.py).
 
 What is written must load with pycocotools, decode back to the saved PNGs exactly,
 read with the project's VOC reader (and ``python -m guide evaluate``), survive a crash
@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guide import batch as batch_mod
-from guide import dataset as dataset_mod
-from guide import uivalues
-from guide.batch import collect, safe_id
+from guide.annotation import intake as batch_mod
+from guide.annotation import dataset as dataset_mod
+from guide.serving import pagevalues as uivalues
+from guide.annotation.intake import collect, safe_id
 from guide.data import get_dataset
 from guide.data.voc import VOCSegmentation, read_labelmap
-from guide.dataset import (
+from guide.annotation.dataset import (
     CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, DatasetError, ModelMismatch, coco_to_labels, model_identity,
 )
-from guide.labels import VOID
+from guide.core.labels import VOID
 
 CLASSES = ["sky", "grass", "coat", "shirt"]
 PALETTE = [[135, 206, 235], [60, 180, 75], [230, 25, 75], [255, 225, 25]]

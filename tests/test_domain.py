@@ -1,4 +1,4 @@
-"""What a model knows (guide/domain.py) and the config fields that say it (guide/model.py)."""
+"""What a model knows (guide/models/domain.py) and the config fields that say it (guide/core/guided.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guide.domain import PHOTOS, REAL_MODEL, domain_note, example_images, is_synthetic
-from guide.hub import read_config
-from guide.model import ModelConfig, ModelLoadError, network_size
+from guide.models.domain import PHOTOS, REAL_MODEL, domain_note, example_images, is_synthetic
+from guide.models.hub import read_config
+from guide.core.guided import ModelConfig, ModelLoadError, network_size
 
 REPO = Path(__file__).resolve().parent.parent
 EMBEDDED = REPO / "checkpoints" / "scenes-lraspp"
@@ -73,7 +73,7 @@ def test_old_configs_keep_the_longer_side_and_bad_modes_are_refused():
 
 def test_preprocess_follows_the_resize_mode(tiny_model_dir):
     """The tiny model (input 64, longer side) is unchanged; "shorter" resizes the other side."""
-    from guide.hub import load_model
+    from guide.models.hub import load_model
 
     model = load_model(tiny_model_dir, device="cpu")
     image = np.zeros((30, 60, 3), np.uint8)

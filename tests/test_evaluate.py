@@ -32,8 +32,8 @@ def test_evaluate_clicks_reports_both_protocols(app_model_dir: Path, tmp_path: P
                  "--json", str(out_q)]) == 0
     table1 = json.loads(out_q.read_text())
     assert table1["miou"] == questions["miou"] and table1["pixel_accuracy"] == questions["pixel_accuracy"]
-    # every report records the session's settings whole (guide/settings.py), the flags included
-    from guide.settings import Settings
+    # every report records the session's settings whole (guide/core/settings.py), the flags included
+    from guide.core.settings import Settings
 
     for r in (report, table1):
         settings = Settings.from_dict(r["settings"])
@@ -68,7 +68,7 @@ def test_evaluate_effort_in_seconds(app_model_dir: Path, tmp_path: Path) -> None
         assert a["interactions_per_image"] >= 0 and a["miou"]["reached"] <= 2
     # a polygon costs more than the one click of the ideal brush, region for region
     assert annotators["hand: polygons"]["seconds_per_image"] >= annotators["hand: ideal brush (lower bound)"]["seconds_per_image"]
-    # the carrying annotators (guide/carry.py) guide, and their learning is machine time, beside the person's
+    # the carrying annotators (guide/dialogue/carry.py) guide, and their learning is machine time, beside the person's
     for name in ("guided: carried guide + all tools", "guided: carried guide, local clicks + all tools"):
         assert annotators[name]["guides"] and annotators[name]["carried"], name
         assert annotators[name]["machine_seconds_carry_fit_per_image"] > 0, name

@@ -1,4 +1,4 @@
-"""Gradio's cached image outputs are written atomically (guide/gradio_cache.py): a file a
+"""Gradio's cached image outputs are written atomically (guide/serving/gradio_cache.py): a file a
 client is downloading is never emptied by another request that returns the same picture."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from guide.gradio_cache import save_pil_to_cache, write_cache_files_atomically
+from guide.serving.gradio_cache import save_pil_to_cache, write_cache_files_atomically
 
 
 def test_the_same_picture_leaves_the_served_file_untouched(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from guide.hub import ModelLoadError, load_model, parse_spec, read_config, resolve_model_folder
+from guide.models.hub import ModelLoadError, load_model, parse_spec, read_config, resolve_model_folder
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -75,7 +75,7 @@ def test_hub_offline_cache_path(tiny_model_dir, tmp_path):
     rev = "0123456789abcdef0123456789abcdef01234567"
     _lay_out_hf_cache(tmp_path / "hub", "someone/tiny-guide", rev, tiny_model_dir)
     code = (
-        "import time, torch; from guide.hub import load_model; t = time.time();"
+        "import time, torch; from guide.models.hub import load_model; t = time.time();"
         f"m = load_model('someone/tiny-guide@{rev}', device='cpu');"
         "print(m.source); print(m.classes); print(round(time.time() - t, 1))"
     )
@@ -96,7 +96,7 @@ def test_hub_offline_cache_path(tiny_model_dir, tmp_path):
 def test_default_model_loads_offline_and_matches_reference():
     """The shipped default model loads from checkpoints/ and reproduces its stored reference."""
     from guide import DEFAULT_MODEL
-    from guide.session import GuideSession
+    from guide.dialogue.session import GuideSession
 
     folder = REPO / "checkpoints" / DEFAULT_MODEL
     ref = folder / "reference.json"
@@ -118,7 +118,7 @@ def test_a_cached_commit_is_loaded_without_asking_the_hub(tiny_model_dir, tmp_pa
     """owner/name@<commit hash> already in the HF cache: no network needed (a commit never changes)."""
     rev = "89abcdef0123456789abcdef0123456789abcdef"
     _lay_out_hf_cache(tmp_path / "hub", "someone/tiny-guide", rev, tiny_model_dir)
-    code = f"from guide.hub import load_model; print(load_model('someone/tiny-guide@{rev}', device='cpu').source)"
+    code = f"from guide.models.hub import load_model; print(load_model('someone/tiny-guide@{rev}', device='cpu').source)"
     # An endpoint that refuses connections: were the Hub asked, the source would say "Hub unreachable".
     env = dict(os.environ, HF_HUB_CACHE=str(tmp_path / "hub"), HF_ENDPOINT="http://127.0.0.1:9", PYTHONPATH=str(REPO))
     env.pop("HF_HUB_OFFLINE", None)
@@ -128,7 +128,7 @@ def test_a_cached_commit_is_loaded_without_asking_the_hub(tiny_model_dir, tmp_pa
 
 
 def test_model_choices_list_the_embedded_model_and_torchvision():
-    from guide.hub import describe_model, model_choices
+    from guide.models.hub import describe_model, model_choices
 
     specs = [spec for _, spec in model_choices(extra=["someone/else@v1"])]
     assert specs[0] == "scenes-lraspp" and specs[-1] == "someone/else@v1"
@@ -140,7 +140,7 @@ def test_model_choices_list_the_embedded_model_and_torchvision():
                                   "models/deeplab/no-such", "./no-such-folder@v1"])
 def test_a_local_path_typo_says_the_folder_does_not_exist(spec, monkeypatch):
     """A spec that can only be a path never reaches the Hub: the message names the missing folder."""
-    import guide.hub as hub
+    import guide.models.hub as hub
 
     def no_hub(*args):
         raise AssertionError("the Hub was asked about a local path")
@@ -179,7 +179,7 @@ def test_a_hub_id_offline_says_offline(monkeypatch, tmp_path):
 
 
 def test_an_unreachable_hub_says_unreachable(monkeypatch):
-    import guide.hub as hub
+    import guide.models.hub as hub
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(hub, "hub_reachable", lambda: False)
@@ -190,7 +190,7 @@ def test_an_unreachable_hub_says_unreachable(monkeypatch):
 
 
 def test_hub_ids_are_not_paths():
-    from guide.hub import looks_like_path
+    from guide.models.hub import looks_like_path
 
     assert not any(looks_like_path(s) for s in ["owner/name", "owner/name@v1", "owner/name.v2@abc", "scenes-lraspp"])
     assert all(looks_like_path(s) for s in ["./x", "../x", "/x", "~/x", "~", ".", "a/b/c", "./x@v1"])

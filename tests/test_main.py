@@ -40,12 +40,12 @@ def test_a_bad_option_value_is_argparse_usage_not_a_traceback(capsys: pytest.Cap
 
 
 def test_ctrl_c_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import guide.bench
+    import guide.evaluation.bench
 
     def interrupted(argv: list[str]) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(guide.bench, "main", interrupted)
+    monkeypatch.setattr(guide.evaluation.bench, "main", interrupted)
     assert main(["bench"]) == 130 and capsys.readouterr().err == "interrupted\n"
 
 

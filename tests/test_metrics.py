@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from guide.metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
+from guide.core.metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 
 
 def test_hand_computed_case():

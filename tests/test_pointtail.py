@@ -1,4 +1,4 @@
-"""The point tail (guide/pointtail.py) against the dense tail it replaces during click steps.
+"""The point tail (guide/core/pointtail.py) against the dense tail it replaces during click steps.
 
 Random torchvision architectures of each family with calibrated BatchNorm (activations of
 order one, as a trained network's), small inputs, several classes, hints on the image's
@@ -8,11 +8,11 @@ borders and corners: the guiding parameters after every backprop step are the de
 import pytest
 import torch
 
-from guide.backprop import BackpropSettings, guide_by_backprop
-from guide.block import GuideParams, GuidingBlock
-from guide.models import build_segmenter
-from guide.pointtail import click_forward, dense_point_forward, point_tail
-from guide.split import SplitSegmenter
+from guide.core.backprop import BackpropSettings, guide_by_backprop
+from guide.core.block import GuideParams, GuidingBlock
+from guide.models.architectures import build_segmenter
+from guide.core.pointtail import click_forward, dense_point_forward, point_tail
+from guide.core.split import SplitSegmenter
 
 from conftest import DEVICE, calibrate_batchnorm
 
@@ -117,7 +117,7 @@ def test_uncovered_cases_fall_back_to_dense():
 
 
 def test_session_fast_and_dense_clicks_agree(tiny_model, image):
-    from guide.session import GuideSession
+    from guide.dialogue.session import GuideSession
 
     sessions = [GuideSession(tiny_model, fast_clicks=fast) for fast in (True, False)]
     for s in sessions:
@@ -135,7 +135,7 @@ def test_session_fast_and_dense_clicks_agree(tiny_model, image):
 def test_fused_lraspp_step_equals_the_generic_plan_and_dense(variant):
     """LRASPP's point tail runs as one autograd node with a written-out backward
     (FusedLrasppTail): same logits and gradients as the generic plan and the dense tail."""
-    from guide.pointtail import FusedLrasppTail, PointTail
+    from guide.core.pointtail import FusedLrasppTail, PointTail
 
     seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
     block = GuidingBlock(block.channels, 4, 5, variant=variant)
@@ -169,7 +169,7 @@ def test_fused_lraspp_step_equals_the_generic_plan_and_dense(variant):
 def test_fused_lraspp_sgd_without_autograd_equals_dense(variant):
     """guide_by_backprop runs SGD on FusedLrasppTail's written-out gradient (no autograd): the
     same parameters as SGD through autograd on the dense tail, with a text turn's logit offset."""
-    from guide.pointtail import FusedLrasppTail
+    from guide.core.pointtail import FusedLrasppTail
 
     seg, block, feats, ys, xs, labels = _setup("lraspp_mobilenet_v3_large")
     block = GuidingBlock(block.channels, 4, 5, variant=variant)

@@ -1,4 +1,4 @@
-"""torchvision's pretrained segmenters (guide/pretrained.py) from a locally laid-out torch hub cache.
+"""torchvision's pretrained segmenters (guide/models/pretrained.py) from a locally laid-out torch hub cache.
 
 The cache holds state dicts with the real key layout (aux classifiers included) and
 random values, saved with torch.save under the weights' real file names, so everything
@@ -22,12 +22,12 @@ from PIL import Image
 from torchvision import transforms as T
 
 from conftest import CACHED, calibrate_batchnorm, file_name
-from guide import pretrained
-from guide.backprop import BackpropSettings
-from guide.hub import describe_model, load_model, model_choices
-from guide.model import ModelLoadError, network_size
-from guide.models import ARCHITECTURES, build_segmenter, has_aux
-from guide.session import GuideSession
+from guide.models import pretrained
+from guide.core.backprop import BackpropSettings
+from guide.models.hub import describe_model, load_model, model_choices
+from guide.core.guided import ModelLoadError, network_size
+from guide.models.architectures import ARCHITECTURES, build_segmenter, has_aux
+from guide.dialogue.session import GuideSession
 
 VOC_WORDS = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",

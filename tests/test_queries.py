@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from guide.hints import FIND, REMOVE, TextHint
-from guide.text.queries import (
+from guide.core.hints import FIND, REMOVE, TextHint
+from guide.text.generator import (
     FIND_TEMPLATES,
     REMOVE_TEMPLATES,
     find_candidates,
@@ -16,7 +16,7 @@ from guide.text.queries import (
     render_text,
     spatial_phrase,
 )
-from guide.text.understand import find_place
+from guide.text.reader import find_place
 
 NAMES = ["sky", "grass", "gravel", "wall", "water", "sand", "t-shirt", "trousers"]
 

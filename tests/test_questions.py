@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from guide.questions import most_uncertain_pixel
+from guide.core.questions import most_uncertain_pixel
 
 
 def test_most_uncertain_pixel_is_smallest_margin():

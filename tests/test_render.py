@@ -1,4 +1,4 @@
-"""guide/render.py: the overlay is drawn at the image's own size (at most DISPLAY_SIDE), the
+"""guide/serving/render.py: the overlay is drawn at the image's own size (at most DISPLAY_SIDE), the
 crosshair lands on the asked pixel, the "what changed" highlight dims the rest."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from guide.render import COLOUR_ALPHA, DISPLAY_SIDE, composite, display_size, overlay_size, render_layer
+from guide.serving.render import COLOUR_ALPHA, DISPLAY_SIDE, composite, display_size, overlay_size, render_layer
 
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 0, 255]], np.uint8)
 
@@ -59,7 +59,7 @@ def test_crosshair_and_changed_highlight() -> None:
 def test_editor_background_is_written_once_per_image_and_bounded() -> None:
     from PIL import Image
 
-    from guide.render import EditorBackgrounds, resize
+    from guide.serving.render import EditorBackgrounds, resize
 
     backgrounds = EditorBackgrounds(size=2)
     images = [np.full((160, 160, 3), v, np.uint8) for v in (10, 20, 30)]
@@ -77,7 +77,7 @@ def test_two_tabs_opening_the_same_image_at_once_both_get_the_whole_png() -> Non
 
     from PIL import Image
 
-    from guide.render import EditorBackgrounds
+    from guide.serving.render import EditorBackgrounds
 
     image = np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8)
     errors, paths = [], []
@@ -103,7 +103,7 @@ def test_two_tabs_opening_the_same_image_at_once_both_get_the_whole_png() -> Non
 def test_the_canvas_is_the_photo_under_the_class_colours_at_display_size_with_the_suggestion_ring() -> None:
     from PIL import Image
 
-    from guide.render import EditorBackgrounds
+    from guide.serving.render import EditorBackgrounds
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (100, 160, 3), dtype=np.uint8)

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from guide.hints import PixelHint
-from guide.session import GuideSession, SessionOrderError
+from guide.core.hints import PixelHint
+from guide.dialogue.session import GuideSession, SessionOrderError
 
 
 def _runner_up(session, y, x):
@@ -109,7 +109,7 @@ def test_ask_skips_asked_and_excluded(tiny_model, image):
 
 
 def test_default_spread_keeps_questions_apart(tiny_model, image):
-    from guide.session import ASK_SPREAD
+    from guide.dialogue.session import ASK_SPREAD
 
     session = GuideSession(tiny_model)
     session.set_image(image)
@@ -130,7 +130,7 @@ def test_text_without_text_guide_says_so(tiny_model, image):
 def test_cold_start_equals_one_turn_with_every_click(tiny_model, image):
     """warm_start=False re-optimises each turn from zero: two turns give what one turn with
     both clicks gives; the default warm start generally does not."""
-    from guide.backprop import BackpropSettings
+    from guide.core.backprop import BackpropSettings
 
     probe = GuideSession(tiny_model)
     probe.set_image(image)

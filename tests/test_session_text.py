@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from guide.block import GuideParams
-from guide.hub import load_model
-from guide.conversation import turn_reply
-from guide.session import NOTHING_TO_REMOVE, TAKEN_BACK, TEXT_COMPOSE_MODES, GuideSession
+from guide.core.block import GuideParams
+from guide.models.hub import load_model
+from guide.dialogue.conversation import turn_reply
+from guide.dialogue.session import NOTHING_TO_REMOVE, TAKEN_BACK, TEXT_COMPOSE_MODES, GuideSession
 
 
 def most_predicted(session: GuideSession) -> str:
@@ -102,8 +102,8 @@ def test_unknown_composition_is_rejected(text_model):
 
 def test_a_text_turn_that_backfires_is_taken_back(text_model, scene, monkeypatch):
     """A "find" that shrinks its class is taken back (and says so); a "remove" that shrinks it is kept."""
-    import guide.text.understand as understand
-    from guide.block import GuideParams
+    import guide.text.reader as understand
+    from guide.core.block import GuideParams
 
     probe = GuideSession(text_model)
     probe.set_image(scene)
@@ -256,7 +256,7 @@ def test_the_guide_reads_the_readers_canonical_rewording(text_model, scene, rewo
 
 
 def test_canonical_hint_words():
-    from guide.text.understand import Reading, canonical_hint
+    from guide.text.reader import Reading, canonical_hint
 
     classes = ["sky", "ankle boot", "coat"]
     assert canonical_hint(Reading("find", 1, "on the top left"), classes) == "there is an ankle boot on the top left"
@@ -325,7 +325,7 @@ def test_place_mask_keeps_a_text_turns_change_inside_its_place(text_model, scene
 def test_the_default_session_masks_hints_with_a_place(text_model, scene):
     """By default a hint naming a place changes nothing outside it (widened by TEXT_PLACE_MASK);
     a hint naming no place is not masked."""
-    from guide.session import TEXT_PLACE_MASK
+    from guide.dialogue.session import TEXT_PLACE_MASK
     from guide.text.compose import place_mask
 
     session = GuideSession(text_model, keep_backfiring_text=True, text_class_scope=None)

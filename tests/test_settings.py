@@ -1,13 +1,13 @@
-"""guide/settings.py: one settings object, JSON round-trip, passed whole to sessions and conversations."""
+"""guide/core/settings.py: one settings object, JSON round-trip, passed whole to sessions and conversations."""
 
 import json
 
 import pytest
 
-from guide.backprop import BackpropSettings
-from guide.conversation import Conversation
-from guide.session import GuideSession
-from guide.settings import AskSettings, Limits, Settings, TextSettings
+from guide.core.backprop import BackpropSettings
+from guide.dialogue.conversation import Conversation
+from guide.dialogue.session import GuideSession
+from guide.core.settings import AskSettings, Limits, Settings, TextSettings
 
 
 def test_round_trips_through_json():
@@ -53,7 +53,7 @@ def test_conversation_takes_settings(tiny_model):
 def test_the_app_pool_passes_settings_to_each_conversation(tiny_model):
     import numpy as np
 
-    from guide.pool import ConversationPool
+    from guide.serving.pool import ConversationPool
 
     pool = ConversationPool(tiny_model, settings=Settings(asking=AskSettings(spread=4)))
     assert pool.backprop is None  # the settings' own clicks
@@ -64,9 +64,9 @@ def test_the_app_pool_passes_settings_to_each_conversation(tiny_model):
 def test_a_model_folder_carries_its_own_default_settings(tiny_model_dir, tmp_path):
     import shutil
 
-    from guide.hub import load_model
-    from guide.model import ModelLoadError
-    from guide.pool import ConversationPool
+    from guide.models.hub import load_model
+    from guide.core.guided import ModelLoadError
+    from guide.serving.pool import ConversationPool
 
     folder = tmp_path / "tuned"
     shutil.copytree(tiny_model_dir, folder)

@@ -64,7 +64,7 @@ def test_the_dry_run_lists_what_the_space_needs_and_nothing_else(capsys: pytest.
         assert parts[0] not in {"tests", "experiments", "artifacts", "runs", "docs", ".ci", ".cache", ".gradio"}, path
         assert "eval" not in parts and not path.endswith("reference.json") and not path.endswith("_label.png"), path
     assert files["checkpoints/scenes-lraspp/model.safetensors"]["large"]
-    assert not files["app.py"]["large"] and not files["guide/hub.py"]["large"]
+    assert not files["app.py"]["large"] and not files["guide/models/hub.py"]["large"]
     assert plan["variables"] == {} and plan["preload_from_hub"] == []  # the embedded model runs as it is
 
 
@@ -79,7 +79,7 @@ def test_the_dry_run_table_says_what_goes_to_large_file_storage(capsys: pytest.C
 def test_planted_secrets_and_junk_stay_behind(tmp_path: Path) -> None:
     """A checkout with secrets, caches and outputs lying around uploads none of them; a large
     text file and a binary under guide/ go to large-file storage."""
-    from guide.space import plan
+    from guide.serving.space import plan
 
     root = tmp_path / "checkout"
     for name in ["app.py", "requirements.txt", "README.md", ".gitattributes"]:
@@ -101,7 +101,7 @@ def test_planted_secrets_and_junk_stay_behind(tmp_path: Path) -> None:
     p = plan("someone/guide-me", root=root)
     got = {f.path_in_repo: f for f in p.files}
     assert not set(planted) & set(got)
-    assert got["guide/big_table.txt"].large and got["guide/blob.dat"].large and not got["guide/hub.py"].large
+    assert got["guide/big_table.txt"].large and got["guide/blob.dat"].large and not got["guide/models/hub.py"].large
     assert "app.py" in got and "examples/scene_00.png" in got and got["examples/scene_00.png"].large
 
 
@@ -110,7 +110,7 @@ def test_a_hub_model_is_preloaded_not_uploaded(capsys: pytest.CaptureFixture[str
     paths = [f["path_in_repo"] for f in plan["files"]]
     assert not [p for p in paths if p.startswith("checkpoints/")]
     assert plan["variables"] == {"GUIDE_MODEL": f"someone/guide-model@{SHA}"}
-    from guide.space import plan as make_plan
+    from guide.serving.space import plan as make_plan
 
     readme = next(f for f in make_plan("someone/guide-me", f"someone/guide-model@{SHA}").files if f.path_in_repo == "README.md")
     config = yaml.safe_load(readme.text.split("---\n")[1])
@@ -190,7 +190,7 @@ def test_a_deploy_creates_the_space_and_commits_the_plan_once(monkeypatch: pytes
     import huggingface_hub
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    from guide.space import plan
+    from guide.serving.space import plan
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_fake")

@@ -1,4 +1,4 @@
-"""guide/suggest.py: the next action suggested from the network's confidence (no ground truth),
+"""guide/dialogue/suggest.py: the next action suggested from the network's confidence (no ground truth),
 and through the Conversation: answer, relabel or click the least certain segment, ask me, looks done."""
 
 import re
@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from guide.backprop import BackpropSettings
-from guide.conversation import Conversation
-from guide.hub import load_model
-from guide.labels import VOID
-from guide.suggest import DONE_SHARE, UNSURE_PROB, suggest_next, uncertainty
+from guide.core.backprop import BackpropSettings
+from guide.dialogue.conversation import Conversation
+from guide.models.hub import load_model
+from guide.core.labels import VOID
+from guide.dialogue.suggest import DONE_SHARE, UNSURE_PROB, suggest_next, uncertainty
 
 CLASSES = ["sky", "grass", "coat", "bag"]
 

@@ -16,18 +16,18 @@ from safetensors.torch import load_file
 from conftest import TINY_CLASSES, TINY_PALETTE, calibrate_batchnorm
 from guide.data import crop_to_input
 from guide.data.voc import write_labelmap
-from guide.hub import load_model, save_model
-from guide.labels import VOID, palette_image
-from guide.model import ModelConfig
-from guide.models import build_segmenter
-from guide.split import SplitSegmenter
+from guide.models.hub import load_model, save_model
+from guide.core.labels import VOID, palette_image
+from guide.core.guided import ModelConfig
+from guide.models.architectures import build_segmenter
+from guide.core.split import SplitSegmenter
 
 SIZES = [(48, 64), (80, 50), (64, 64), (37, 91), (100, 70), (60, 40), (52, 78)]
 
 
 def write_voc(root: Path, sizes=SIZES, classes=TINY_CLASSES, palette=TINY_PALETTE, val: int = 2) -> Path:
     """A VOC folder (JPEGImages, SegmentationClass palette PNGs with void borders, split lists,
-    labelmap.txt) of images of ``sizes``: the layout guide/dataset.py writes."""
+    labelmap.txt) of images of ``sizes``: the layout guide/annotation/dataset.py writes."""
     for d in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
         (root / d).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -112,7 +112,7 @@ def test_train_guide_on_a_mixed_size_voc_folder(shorter_model: Path, voc: Path, 
     assert "train-guide" in card and str(voc) in card and f"{len(SIZES) - 2} images" in card
     assert "| val split of the data set, find/remove hints, 1 run (the guide alone: no place mask or class scope) | 2 |" in card
     # the text guide reads typed hints on an image of another aspect ratio
-    from guide.session import GuideSession
+    from guide.dialogue.session import GuideSession
 
     session = GuideSession(model)
     session.set_image(np.random.default_rng(3).integers(0, 255, (30, 90, 3), dtype=np.uint8))
@@ -173,9 +173,9 @@ def test_real_photo_path_end_to_end(hub_cache: Path, monkeypatch: pytest.MonkeyP
     photos of mixed sizes annotated with the app's data-set code -> train-guide at the real
     520 px -> a folder with a text guide and a model card -> typed hints with multi-word VOC
     class names guide it, in a session and in a conversation."""
-    from guide.conversation import Conversation
-    from guide.dataset import AnnotationDataset
-    from guide.session import GuideSession
+    from guide.dialogue.conversation import Conversation
+    from guide.annotation.dataset import AnnotationDataset
+    from guide.dialogue.session import GuideSession
 
     monkeypatch.setenv("TORCH_HOME", str(hub_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -1,4 +1,4 @@
-"""Issue 24: "Teach this model words" in the app. The background job (guide/teach.py) on a data set
+"""Issue 24: "Teach this model words" in the app. The background job (guide/training/teach.py) on a data set
 annotated with the app's own code: refused with a message below the threshold or with other
 classes, one job at a time, progress, cancel (nothing changes), and done (the live model reads
 typed hints; the folder loads back with its text guide and model card); then the same through
@@ -15,10 +15,10 @@ import pytest
 from PIL import Image
 
 from conftest import TINY_CLASSES, launched, make_model_folder
-from guide.dataset import AnnotationDataset
-from guide.hub import load_model
-from guide.labels import VOID
-from guide.teach import CANCELLED, DONE, RUNNING, TEACH_LR, Teacher, TeachError
+from guide.annotation.dataset import AnnotationDataset
+from guide.models.hub import load_model
+from guide.core.labels import VOID
+from guide.training.teach import CANCELLED, DONE, RUNNING, TEACH_LR, Teacher, TeachError
 
 SIZES = [(48, 64), (80, 50), (64, 64), (37, 91), (100, 70), (60, 40), (52, 78), (70, 70), (44, 66), (90, 60)]
 
@@ -105,13 +105,13 @@ def test_teacher_refuses_cancels_and_teaches(model, tmp_path: Path) -> None:
     out = Path(status.out)
     again = load_model(out, device="cpu")  # what `python app.py --model FOLDER` finds
     assert again.text_guide is not None and again.config.text_guide["trained"]["steps"] == 3
-    assert again.config.text_guide["trained"]["lr"] == TEACH_LR  # the app's rate, chosen on val (guide/teach.py)
+    assert again.config.text_guide["trained"]["lr"] == TEACH_LR  # the app's rate, chosen on val (guide/training/teach.py)
     card = (out / "README.md").read_text()
     assert str(ds.root) in card and "train-guide" in card and "| val split of the data set" in card
     assert folder_digest(ds.root) == before
     with pytest.raises(TeachError, match="already reads"):
         teacher.start(model, ds)
-    from guide.conversation import Conversation
+    from guide.dialogue.conversation import Conversation
 
     conv = Conversation(model)
     conv.set_image(np.random.default_rng(1).integers(0, 255, (40, 90, 3), dtype=np.uint8))
@@ -126,7 +126,7 @@ def test_teach_through_the_app_api(tmp_path: Path) -> None:
     from gradio_client import Client
 
     import app
-    from guide.backprop import BackpropSettings
+    from guide.core.backprop import BackpropSettings
 
     model = load_model(make_model_folder(tmp_path / "tiny"), device="cpu")
     ds = annotate(model, tmp_path / "ds", 4)  # below the threshold at first

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guide.hints import FIND, REMOVE
+from guide.core.hints import FIND, REMOVE
 from guide.text.heldout import HELDOUT
 from guide.text.templates import PAPER, TRAINING, place_kind, place_phrase, render
 
@@ -36,7 +36,7 @@ def test_paper_phrasings_keep_the_first_guides_random_stream() -> None:
 
 
 def test_training_never_imports_the_heldout_set() -> None:
-    for module in ("guide/text/train.py", "guide/text/queries.py", "guide/text/templates.py", "guide/text/encoder.py"):
+    for module in ("guide/training/text.py", "guide/text/generator.py", "guide/text/templates.py", "guide/text/encoder.py"):
         source = (ROOT / module).read_text()
         assert not re.search(r"(import|from)\s+[\w.]*heldout|import_module\([^)]*heldout", source), module
 

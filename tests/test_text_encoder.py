@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from guide.block import GuidingBlock, GuidingResBlock
+from guide.core.block import GuidingBlock, GuidingResBlock
 from guide.text.encoder import TextGuide, build_text_guide, encode_texts
 
 

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from guide.hints import FIND, REMOVE, TextHint
-from guide.split import Features
+from guide.core.hints import FIND, REMOVE, TextHint
+from guide.core.split import Features
 from guide.text.encoder import TextGuide, encode_texts
-from guide.text.train import GuideStep, guided_loss, hint_weights, subsample
+from guide.training.text import GuideStep, guided_loss, hint_weights, subsample
 
 
 def test_hint_weights_follow_the_paper() -> None:
@@ -78,12 +78,12 @@ def test_training_steps_decrease_the_loss(residual: bool) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real (random-weight) LR-ASPP model folder at 64 px input, written by guide.hub."""
+    """A real (random-weight) LR-ASPP model folder at 64 px input, written by guide.models.hub."""
     from guide.data import CLASSES, PALETTE
-    from guide.hub import save_model
-    from guide.model import ModelConfig
-    from guide.models import build_segmenter
-    from guide.split import SplitSegmenter, default_layer
+    from guide.models.hub import save_model
+    from guide.core.guided import ModelConfig
+    from guide.models.architectures import build_segmenter
+    from guide.core.split import SplitSegmenter, default_layer
 
     torch.manual_seed(0)
     net = build_segmenter("lraspp_mobilenet_v3_large", len(CLASSES)).eval()
@@ -97,8 +97,8 @@ def tiny_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_guide_end_to_end_and_resume(tiny_model_folder: Path, tmp_path: Path) -> None:
-    from guide.hub import load_model
-    from guide.text.train import main
+    from guide.models.hub import load_model
+    from guide.training.text import main
 
     out, work = tmp_path / "tiny-text", tmp_path / "work"
     common = ["--model", str(tiny_model_folder), "--out", str(out), "--work-dir", str(work), "--ops", "both",
@@ -128,7 +128,7 @@ def test_train_guide_end_to_end_and_resume(tiny_model_folder: Path, tmp_path: Pa
 
 
 def test_resume_refuses_another_configuration(tiny_model_folder: Path, tmp_path: Path) -> None:
-    from guide.text.train import main
+    from guide.training.text import main
 
     args = ["--model", str(tiny_model_folder), "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w"),
             "--scenes", "3", "--batch", "2", "--hidden", "8", "--threads", "1", "--val", "0"]
@@ -138,8 +138,8 @@ def test_resume_refuses_another_configuration(tiny_model_folder: Path, tmp_path:
 
 
 def test_evaluate_text_cli(tiny_model_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from guide.text.evaluate import main as evaluate
-    from guide.text.train import main as train
+    from guide.evaluation.text import main as evaluate
+    from guide.training.text import main as train
 
     out = tmp_path / "m"
     train(["--model", str(tiny_model_folder), "--out", str(out), "--work-dir", str(tmp_path / "w"), "--scenes", "4",
@@ -161,7 +161,7 @@ def test_evaluate_text_cli(tiny_model_folder: Path, tmp_path: Path, capsys: pyte
 def test_init_fine_tunes_an_existing_guide_with_place_dropout(tiny_model_folder: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from guide.text.train import main
+    from guide.training.text import main
 
     common = ["--model", str(tiny_model_folder), "--scenes", "3", "--batch", "2", "--threads", "1", "--val", "0"]
     first = tmp_path / "first"
@@ -182,9 +182,9 @@ def test_init_fine_tunes_an_existing_guide_with_place_dropout(tiny_model_folder:
 def test_feature_cache_takes_pairs_of_mixed_sizes(tiny_model_folder: Path) -> None:
     """A data set of mixed image sizes (VOC, an annotated folder) caches at the model's input size:
     scaled and padded with VOID labels (the text trainer used to stack them and fail)."""
-    from guide.hub import load_model
-    from guide.labels import VOID
-    from guide.text.train import build_cache
+    from guide.models.hub import load_model
+    from guide.core.labels import VOID
+    from guide.training.text import build_cache
 
     model = load_model(tiny_model_folder, device="cpu")
     rng = np.random.default_rng(0)

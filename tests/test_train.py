@@ -1,4 +1,4 @@
-"""Tests of segmenter training (guide/train.py) and its resumable state (guide/trainstate.py)."""
+"""Tests of segmenter training (guide/training/segmenter.py) and its resumable state (guide/training/state.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from guide.data.fashion_mnist import fashion_mnist_available
-from guide.trainstate import load_state, save_state
+from guide.training.state import load_state, save_state
 
 needs_scenes = pytest.mark.skipif(not fashion_mnist_available(),
                                   reason="Fashion-MNIST missing: apt-get install dataset-fashion-mnist")
@@ -44,8 +44,8 @@ def test_state_round_trip_restores_model_and_optimizer(tmp_path: Path) -> None:
 
 @needs_scenes
 def test_train_segmenter_resumes_as_if_uninterrupted(tmp_path: Path) -> None:
-    from guide.hub import load_model
-    from guide.train import main
+    from guide.models.hub import load_model
+    from guide.training.segmenter import main
 
     def args(name: str, steps: int) -> list[str]:
         return ["--arch", "lraspp_mobilenet_v3_large", "--size", "64", "--batch", "2", "--threads", "1",
@@ -64,7 +64,7 @@ def test_train_segmenter_resumes_as_if_uninterrupted(tmp_path: Path) -> None:
     for k in straight:
         torch.testing.assert_close(resumed[k], straight[k], rtol=1e-4, atol=1e-5, msg=k)
     # Training moved the weights, and the folder loads as a guided model.
-    from guide.models import build_segmenter
+    from guide.models.architectures import build_segmenter
 
     model = load_model(tmp_path / "straight")
     torch.manual_seed(0)
@@ -73,7 +73,7 @@ def test_train_segmenter_resumes_as_if_uninterrupted(tmp_path: Path) -> None:
 
 
 def test_agree_to_stop_without_distributed_is_the_rank_own_wish() -> None:
-    from guide.trainstate import agree_to_stop
+    from guide.training.state import agree_to_stop
 
     assert agree_to_stop(True, torch.device("cpu")) is True
     assert agree_to_stop(False, torch.device("cpu")) is False
@@ -82,7 +82,7 @@ def test_agree_to_stop_without_distributed_is_the_rank_own_wish() -> None:
 def _agree_rank(rank: int, store_file: str, results: str) -> None:
     import torch.distributed as dist
 
-    from guide.trainstate import agree_to_stop
+    from guide.training.state import agree_to_stop
 
     dist.init_process_group("gloo", store=dist.FileStore(store_file, 2), rank=rank, world_size=2)
     try:
@@ -103,7 +103,7 @@ def test_agree_to_stop_stops_every_rank_when_one_wants_to(tmp_path: Path) -> Non
 
 
 def test_cosine_lr_follows_steps_or_the_time_limit_whichever_is_further() -> None:
-    from guide.trainstate import cosine_lr
+    from guide.training.state import cosine_lr
 
     assert cosine_lr(1.0, 0, 10, 0.0, None) == 1.0
     assert cosine_lr(1.0, 5, 10, 0.0, None) == pytest.approx(0.5)

@@ -1,4 +1,4 @@
-"""guide/uivalues.py: uploads, sketch layers and JSON points -> what a Conversation takes."""
+"""guide/serving/pagevalues.py: uploads, sketch layers and JSON points -> what a Conversation takes."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guide.conversation import UserError
-from guide.uivalues import MAX_LAYER_PIXELS, load_image, parse_points, strokes_to_points, subsample
+from guide.dialogue.conversation import UserError
+from guide.serving.pagevalues import MAX_LAYER_PIXELS, load_image, parse_points, strokes_to_points, subsample
 
 
 def test_strokes_to_points_maps_colours_and_coordinates() -> None:

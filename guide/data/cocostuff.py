@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from guide.data.voc import read_label_png
-from guide.labels import VOID, voc_palette
+from guide.core.labels import VOID, voc_palette
 
 
 #: The 182 COCO-Stuff classes in label order (official labels.txt ids 1..182 -> 0..181).

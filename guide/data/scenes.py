@@ -66,7 +66,7 @@ from PIL import Image
 from scipy import ndimage
 
 from guide.data.fashion_mnist import FASHION_CLASSES, PART_SIZES, load_fashion_mnist
-from guide.labels import VOID, palette_image
+from guide.core.labels import VOID, palette_image
 
 CLASSES: list[str] = [
     "sky", "grass", "gravel", "wall", "water", "sand",

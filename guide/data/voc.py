@@ -11,7 +11,7 @@ Expected layout (``root`` may be the ``VOC2012`` folder itself, or a folder hold
 ``dataset[i] -> (image H x W x 3 uint8 RGB, label H x W uint8)`` at the native
 resolution. Label values index :data:`VOC_CLASSES`, or the classes of
 ``labelmap.txt`` when the folder has one (a data set annotated in the app,
-:mod:`guide.dataset`); 255 is void (object borders and difficult regions).
+:mod:`guide.annotation.dataset`); 255 is void (object borders and difficult regions).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from guide.labels import VOID, voc_palette
+from guide.core.labels import VOID, voc_palette
 
 #: The 21 VOC classes. The three run-together official names ("diningtable",
 #: "pottedplant", "tvmonitor") are spelt as phrases so every word is in the GloVe

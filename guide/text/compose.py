@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Callable
 import torch
 from torch import Tensor
 
-from guide.block import GuideParams
-from guide.settings import TEXT_COMPOSE_MODES
+from guide.core.block import GuideParams
+from guide.core.settings import TEXT_COMPOSE_MODES
 
 if TYPE_CHECKING:  # only type hints
-    from guide.model import GuidedModel
-    from guide.split import Features
-    from guide.text.understand import Reading
+    from guide.core.guided import GuidedModel
+    from guide.core.split import Features
+    from guide.text.reader import Reading
 
 
 def turn_params(params: dict[str, Any], reading: Reading, place_margins: dict[str, float],

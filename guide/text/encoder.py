@@ -18,8 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from guide.block import VARIANTS, GuideParams, GuidingBlock, GuidingResBlock
-from guide.hints import OPERATIONS
+from guide.core.block import VARIANTS, GuideParams, GuidingBlock, GuidingResBlock
+from guide.core.hints import OPERATIONS
 from guide.text.tokenizer import MAX_TOKENS, Tokens, tokenize
 
 EMBED_DIM = 50

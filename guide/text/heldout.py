@@ -1,9 +1,9 @@
 """Held-out phrasings: ways people write find and remove hints that no training hint uses.
 
 Used ONLY to measure (``python -m guide evaluate text --phrasings heldout`` and
-``python -m guide evaluate reader``); never imported by training (``guide/text/train.py``
+``python -m guide evaluate reader``); never imported by training (``guide/training/text.py``
 reads :mod:`guide.text.templates`; a test asserts the two share no template or place
-string and that train.py does not import this module).
+string and that training/text.py does not import this module).
 
 How it was written: before any training template was extended, from the failures the
 issue lists ("i can see a X on the left", "that is not a X", "delete the X", "the X on

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from guide.hints import FIND, REMOVE
+from guide.core.hints import FIND, REMOVE
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ UP = {"top": "up", "bottom": "down"}
 
 
 def place_kind(where: str) -> tuple[str, str | None, str | None]:
-    """Split a canonical place phrase of :func:`guide.text.queries.spatial_phrase`.
+    """Split a canonical place phrase of :func:`guide.text.generator.spatial_phrase`.
 
     "on the top left" -> ("corner", "top", "left"), "on the right" -> ("side_h", None,
     "right"), "on the bottom" -> ("side_v", "bottom", None), "in the middle" ->

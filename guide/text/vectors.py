@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from gensim.models import KeyedVectors
 
-from guide import online
+from guide.core import online
 
 log = logging.getLogger(__name__)
 

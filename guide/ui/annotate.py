@@ -1,7 +1,7 @@
 """The app's "annotate many images" panel: handlers, layout, events and keyboard
 shortcuts, apart from the main page (guide/ui/layout.py) so it wires in a few lines. UI only: what it means lives in
-guide/annotate.py (many images, one conversation each), guide/dataset.py (the VOC + COCO
-folder) and guide/batch.py (checking a batch of files or zips).
+guide/annotation/annotator.py (many images, one conversation each), guide/annotation/dataset.py (the VOC + COCO
+folder) and guide/annotation/intake.py (checking a batch of files or zips).
 
 Wiring in guide/ui/layout.py (``app`` is guide/ui/handlers.py's ``GuideApp``: it provides ``model``, ``pool``,
 ``palette``, ``pool_of``, ``show``, ``run`` and ``pictures``)::
@@ -13,9 +13,9 @@ Wiring in guide/ui/layout.py (``app`` is guide/ui/handlers.py's ``GuideApp``: it
     panel.wire(page)                                     # page: guide/ui/page.py's Page
 
 Durable work: the panel keeps what a tab must not lose in a
-:class:`~guide.store.Store` (``GUIDE_STORE``, else guide/store.py's default folder):
+:class:`~guide.annotation.store.Store` (``GUIDE_STORE``, else guide/annotation/store.py's default folder):
 
-* the tab's data set (guide/annotate.py: until abandoned for 24 h);
+* the tab's data set (guide/annotation/annotator.py: until abandoned for 24 h);
 * a key in the browser (``gr.BrowserState``, unguessable) naming the tab's last session,
   so a reload or a second tab of the same browser gets its work back (``/restore``);
 * tab states Gradio pushes out of memory when more than ``state_session_capacity``
@@ -39,16 +39,16 @@ import gradio.routes
 import numpy as np
 from gradio.state_holder import SessionState, StateHolder
 
-from guide.annotate import ABANDON_AFTER, MARKS_HELP, Annotator, blank_place
-from guide.conversation import Conversation, Reply, UserError
-from guide.dataset import DatasetError
-from guide.labels import VOID
-from guide.pool import blank_tab, is_tab
-from guide.store import LocalStore, Store, default_root
-from guide.tabstore import dump_tab, load_tab
+from guide.annotation.annotator import ABANDON_AFTER, MARKS_HELP, Annotator, blank_place
+from guide.dialogue.conversation import Conversation, Reply, UserError
+from guide.annotation.dataset import DatasetError
+from guide.core.labels import VOID
+from guide.serving.pool import blank_tab, is_tab
+from guide.annotation.store import LocalStore, Store, default_root
+from guide.annotation.tabstore import dump_tab, load_tab
 from guide.ui.page import Page
 from guide.ui.uploads import uploads_only
-from guide.uivalues import strokes_to_edits
+from guide.serving.pagevalues import strokes_to_edits
 
 UNSURE = "unsure (void)"  # the brush that marks pixels as no class (255 in the saved PNG)
 #: Keyboard shortcuts (when no text box has the focus): key -> (button elem_id, what it does).
@@ -277,7 +277,7 @@ class AnnotatePanel:
             return None
 
     def push_dataset(self, repo: str, tab: Any, place: Any, token: gr.OAuthToken | None = None) -> str:
-        """The data set to a dataset repo of the signed-in person's (guide/hubpush.py) -> a message."""
+        """The data set to a dataset repo of the signed-in person's (guide/annotation/hubpush.py) -> a message."""
         try:
             return self.annotator.push(tab, place, str(repo or ""), token)
         except (UserError, DatasetError) as e:

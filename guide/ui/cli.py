@@ -9,13 +9,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from guide.conversation import text_guide_ready
-from guide.dataset import DatasetError
-from guide.domain import example_images
-from guide.hub import load_model
-from guide.model import ModelLoadError
-from guide.pool import MAX_MODELS, ModelShelf
-from guide.settings import Settings
+from guide.dialogue.conversation import text_guide_ready
+from guide.annotation.dataset import DatasetError
+from guide.models.domain import example_images
+from guide.models.hub import load_model
+from guide.core.guided import ModelLoadError
+from guide.serving.pool import MAX_MODELS, ModelShelf
+from guide.core.settings import Settings
 from guide.ui.guard import patient_startup_probe
 from guide.ui.layout import build_demo, launch_kwargs
 
@@ -46,7 +46,7 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     p.add_argument("--images", nargs="+", default=None, help="image files, folders or zips to add to --out before starting")
     p.add_argument("--allow-other-model", action="store_true", help="continue an --out data set made by another model (same classes)")
     p.add_argument("--settings", default=os.environ.get("GUIDE_SETTINGS") or None,
-                   help="JSON file of session settings (guide/settings.py Settings.to_dict(); fields left out keep their defaults; env GUIDE_SETTINGS)")
+                   help="JSON file of session settings (guide/core/settings.py Settings.to_dict(); fields left out keep their defaults; env GUIDE_SETTINGS)")
     args = p.parse_args(argv)
     if args.images and not args.out:
         p.error("--images needs --out DATASET (the folder the labels are saved in)")

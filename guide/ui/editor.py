@@ -11,7 +11,7 @@ from typing import Any
 import gradio as gr
 
 from guide.ui.uploads import Refused, accept
-from guide.uivalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS
+from guide.serving.pagevalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS
 
 MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads
 MAX_BLOB_SETS = 32  # sketches waiting to be read, per editor
@@ -86,7 +86,7 @@ def _sketch_accept_blobs(self: gr.ImageEditor, data: Any) -> Any:
 
 _sketch_accept_blobs.__name__ = "accept_blobs"  # the frontend calls it by this name
 _sketch_accept_blobs._is_server_fn = True  # type: ignore[attr-defined]
-# An ImageEditor that hands the handler its layers unopened, so guide.uivalues checks their
+# An ImageEditor that hands the handler its layers unopened, so guide.serving.pagevalues checks their
 # size before decoding and a malformed payload gets a message, not a traceback. A subclass
 # (not an instance override) because Gradio rebuilds a component from its class when an
 # event updates it (the brush colour); made without Gradio's metaclass hook, which would

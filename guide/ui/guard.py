@@ -72,7 +72,7 @@ def guard_events(demo: Any) -> Any:
     import gradio as gr
     from gradio.exceptions import InvalidPathError
 
-    from .uploads import NOT_UPLOADED, Refused, accept_path, named_paths
+    from guide.ui.uploads import NOT_UPLOADED, Refused, accept_path, named_paths
 
     debug = bool(os.environ.get("GUIDE_DEBUG"))  # Gradio's tracebacks kept; the upload check never switches off
     preprocess, call = demo.preprocess_data, demo.call_function

@@ -1,4 +1,4 @@
-"""The app's event handlers: UI values <-> the tab's :class:`Conversation` (guide/conversation.py).
+"""The app's event handlers: UI values <-> the tab's :class:`Conversation` (guide/dialogue/conversation.py).
 Layout and wiring: guide/ui/layout.py; the many-images panel: guide/ui/annotate.py."""
 
 from __future__ import annotations
@@ -11,22 +11,22 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from guide.backprop import BackpropSettings
-from guide.conversation import NO_IMAGE, Conversation, Reply, UserError, text_guide_ready
-from guide.domain import example_images
-from guide.export import ExportFolders, write_export
-from guide.hub import describe_model, load_model
-from guide.model import GuidedModel, ModelLoadError
-from guide.pool import ConversationPool, ModelShelf, blank_tab, is_tab
-from guide.render import EditorBackgrounds, legend, render_layer
-from guide.settings import Settings
-from guide.suggest import Suggestion
+from guide.core.backprop import BackpropSettings
+from guide.dialogue.conversation import NO_IMAGE, Conversation, Reply, UserError, text_guide_ready
+from guide.models.domain import example_images
+from guide.core.export import ExportFolders, write_export
+from guide.models.hub import describe_model, load_model
+from guide.core.guided import GuidedModel, ModelLoadError
+from guide.serving.pool import ConversationPool, ModelShelf, blank_tab, is_tab
+from guide.serving.render import EditorBackgrounds, legend, render_layer
+from guide.core.settings import Settings
+from guide.dialogue.suggest import Suggestion
 from guide.ui.annotate import AnnotatePanel
 from guide.ui.editor import SketchEditor
 from guide.ui.teach import TeachPanel
 from guide.ui.tools import steps_time_line, suggestion_line, time_line
 from guide.ui.uploads import Refused
-from guide.uivalues import load_image, parse_points, readable_text, strokes_to_points
+from guide.serving.pagevalues import load_image, parse_points, readable_text, strokes_to_points
 
 MAX_UPLOAD = "20mb"  # per uploaded file (Gradio refuses larger ones before the app sees them)
 EXPORT_TTL = 15 * 60  # seconds an export stays downloadable
@@ -54,7 +54,7 @@ def brush_colours(palette: np.ndarray) -> list[str]:
 class GuideApp:
     """UI values <-> the tab's :class:`Conversation`. Events return (tab, overlay, chat, legend, status[, extra]).
 
-    Models: ``shelf`` holds the loaded ones (a bounded LRU, guide/pool.py); a tab's state
+    Models: ``shelf`` holds the loaded ones (a bounded LRU, guide/serving/pool.py); a tab's state
     names its model (``tab["model"]``, None: ``model``, the default, held as ``spec``).
     The many-images panel annotates with the default model."""
 
@@ -62,12 +62,12 @@ class GuideApp:
                  allow_other_model: bool = False, shelf: ModelShelf | None = None, spec: str | None = None,
                  settings: Settings | None = None) -> None:
         self.default = spec or model.source or "default"
-        # settings (guide/settings.py): how every tab's session behaves, whole (python app.py --settings FILE.json)
+        # settings (guide/core/settings.py): how every tab's session behaves, whole (python app.py --settings FILE.json)
         self.shelf = shelf or ModelShelf(load_model, backprop, examples=example_images, settings=settings)
         self.pool = self.shelf.pool(self.default) if self.default in self.shelf.loaded() else self.shelf.add(self.default, model)
         self.model, self.classes, self.palette = model, self.pool.classes, self.pool.palette  # the default's
         self.annotate = AnnotatePanel(self, out, allow_other_model, MAX_UPLOAD)  # many images (guide/ui/annotate.py)
-        self.teach = TeachPanel(self)  # "Teach this model words" (guide/ui/teach.py, job in guide/teach.py)
+        self.teach = TeachPanel(self)  # "Teach this model words" (guide/ui/teach.py, job in guide/training/teach.py)
         # inside Gradio's file cache, so the page fetches each export at its random folder's URL (no hashed copy)
         self.exports = ExportFolders(parent=Path(gr.utils.get_upload_folder()) / "guideme-exports", ttl=EXPORT_TTL)
         self.backgrounds = EditorBackgrounds()
@@ -111,7 +111,7 @@ class GuideApp:
         """The editor's value as one canvas: the photo with the shown label map's class colours over it
         at ``opacity`` (the slider's value), the question's crosshair and a ring where the suggested next
         action points (``suggestion``, else ``conv.suggest()``); no strokes. The strokes a person paints
-        on it are read as before (its layers, guide/uivalues.py)."""
+        on it are read as before (its layers, guide/serving/pagevalues.py)."""
         lut = self.annotate.lut if pool is self.pool else pool.palette
         suggestion = suggestion or conv.suggest()
         ring = suggestion.point if suggestion.action == "relabel" else None
@@ -124,8 +124,8 @@ class GuideApp:
         """What the page runs after every turn -> (editor, canvas shown, time line, suggestion, strip,
         progress): the one canvas (sent only when its picture changed, or ``force``: strokes applied;
         ``refilled``: the event drew it at the starting opacity), the time spent against the same fixes
-        by hand (guide/cost.py), the suggested next action (guide/suggest.py), and the data set strip
-        (each image's status and time spent: guide/annotate.py)."""
+        by hand (guide/dialogue/cost.py), the suggested next action (guide/dialogue/suggest.py), and the data set strip
+        (each image's status and time spent: guide/annotation/annotator.py)."""
         tab = tab if is_tab(tab) else blank_tab()
         strip, progress = self.annotate.strip_now(tab, place)
         if tab["image"] is None:

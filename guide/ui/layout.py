@@ -16,14 +16,14 @@ from typing import Any
 
 import gradio as gr
 
-from guide.backprop import BackpropSettings
-from guide.conversation import MAX_TEXT, NO_IMAGE
-from guide.domain import scene_examples
-from guide.gradio_cache import write_cache_files_atomically
-from guide.hub import describe_model
-from guide.model import GuidedModel
-from guide.pool import ModelShelf, blank_tab
-from guide.settings import Settings
+from guide.core.backprop import BackpropSettings
+from guide.dialogue.conversation import MAX_TEXT, NO_IMAGE
+from guide.models.domain import scene_examples
+from guide.serving.gradio_cache import write_cache_files_atomically
+from guide.models.hub import describe_model
+from guide.core.guided import GuidedModel
+from guide.serving.pool import ModelShelf, blank_tab
+from guide.core.settings import Settings
 from guide.ui.editor import SketchEditor
 from guide.ui.guard import BodyLimit, guard_events
 from guide.ui import handlers
@@ -102,7 +102,7 @@ def build_demo(model: GuidedModel, backprop: BackpropSettings | None = None, exa
     annotates into (without it, each tab's images go to a data set of its own, to download).
     ``choices`` (model specs, held by ``shelf``; ``spec`` names ``model``) fill a model
     selector when there are two or more; ``examples`` replaces the default model's own
-    examples (guide/domain.py); ``bench`` (default: ``GUIDE_BENCH=1``) adds the benchmarks' pings."""
+    examples (guide/models/domain.py); ``bench`` (default: ``GUIDE_BENCH=1``) adds the benchmarks' pings."""
     app = GuideApp(model, backprop, out, allow_other_model, shelf, spec, settings)
     if examples is not None:
         app.pool.examples = [str(p) for p in examples]

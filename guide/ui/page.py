@@ -13,7 +13,7 @@ import gradio as gr
 @dataclass
 class Page:
     demo: gr.Blocks
-    state: gr.State  # the tab's conversation state (guide/pool.py: blank_tab)
+    state: gr.State  # the tab's conversation state (guide/serving/pool.py: blank_tab)
     outs: list  # every turn's outputs: (state, overlay, chat, legend, status)
     view_in: list  # every turn's view inputs: [show_changes]
     editor: Any  # the visible SketchEditor (set when the image changes; never an event's input)

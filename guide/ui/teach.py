@@ -1,6 +1,6 @@
 """The app's "Teach this model words" panel: a button under the many-images panel,
 progress polled by a timer while the job runs, a cancel button. UI only: the job itself is
-guide/teach.py (:class:`~guide.teach.Teacher`, no Gradio there).
+guide/training/teach.py (:class:`~guide.training.teach.Teacher`, no Gradio there).
 
 Wiring in guide/ui/layout.py (``app`` is guide/ui/handlers.py's ``GuideApp``; its many-images panel keeps the tab's data-set
 place as ``app.annotate.place`` after wiring)::
@@ -20,9 +20,9 @@ from typing import Any
 
 import gradio as gr
 
-from guide.conversation import UserError
-from guide.dataset import DatasetError
-from guide.teach import RUNNING, TEACH_MIN_IMAGES, Teacher, TeachError
+from guide.dialogue.conversation import UserError
+from guide.annotation.dataset import DatasetError
+from guide.training.teach import RUNNING, TEACH_MIN_IMAGES, Teacher, TeachError
 
 POLL_S = 2.0  # seconds between progress polls while a job runs (one cheap event per open tab)
 #: Where taught model folders go (GUIDE_TEACH_DIR overrides; runs/ is ignored by git).

@@ -1,8 +1,8 @@
 """The app's hand tools: click the picture to relabel a predicted segment, sweep
 superpixels, draw a polygon, or mark pixels "unsure"; and the per-image time line.
 
-Each tool is a priced :class:`~guide.conversation.Conversation` method (a hand step over the
-guided prediction, undoable; guide/cost.py prices it). In the page the tools act where the
+Each tool is a priced :class:`~guide.dialogue.conversation.Conversation` method (a hand step over the
+guided prediction, undoable; guide/dialogue/cost.py prices it). In the page the tools act where the
 person clicks on the segmentation overlay (``gr.Image.select``: (x, y) in image pixels, the
 overlay being drawn at the image's size); scripts call the API events with JSON:
 
@@ -27,12 +27,12 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from ..conversation import Conversation, UserError
-from ..cost import effort
-from ..pool import is_tab
-from ..suggest import Suggestion
-from ..tools import polygon_mask
-from .page import Page
+from guide.dialogue.conversation import Conversation, UserError
+from guide.dialogue.cost import effort
+from guide.serving.pool import is_tab
+from guide.dialogue.suggest import Suggestion
+from guide.dialogue.tools import polygon_mask
+from guide.ui.page import Page
 
 TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
 MAX_JSON = 20_000  # characters of a tool's JSON argument
@@ -63,8 +63,8 @@ def _pairs(value: Any, what: str, most: int = MAX_VERTICES) -> list[tuple[float,
 
 
 def time_line(seconds_spent: float, hand_seconds: float | None = None) -> str:
-    """The per-image line: time spent (priced by guide/cost.py) and the estimated time the same
-    fixes would take by hand (``guide.cost.effort``), with what that saved."""
+    """The per-image line: time spent (priced by guide/dialogue/cost.py) and the estimated time the same
+    fixes would take by hand (``guide.dialogue.cost.effort``), with what that saved."""
     line = f"⏱ time spent on this image ≈ **{seconds_spent:.0f} s**"
     if hand_seconds is not None:
         saved = hand_seconds - seconds_spent
@@ -84,7 +84,7 @@ def conversation_time_line(conv: Conversation) -> str:
 
 
 def suggestion_line(s: Suggestion | None) -> str:
-    """The suggested next action (guide/suggest.py) as a short line of the page."""
+    """The suggested next action (guide/dialogue/suggest.py) as a short line of the page."""
     if s is None:
         return ""
     return f"💡 **Next:** {s.text}" + (" (the yellow ring on the picture you paint on)" if s.action == "relabel" else "")
@@ -105,7 +105,7 @@ class ToolsPanel:
                                          elem_id="gm-tool-class", scale=1, min_width=120)
                 self.close_btn = gr.Button("Close polygon", min_width=90, elem_id="gm-close-polygon", scale=0)
             self.time = gr.Markdown(time_line(0.0), elem_id="gm-time")
-            self.suggest = gr.Markdown("", elem_id="gm-suggest")  # the next action (guide/suggest.py), after every turn
+            self.suggest = gr.Markdown("", elem_id="gm-suggest")  # the next action (guide/dialogue/suggest.py), after every turn
         self.vertices = gr.State([])  # the polygon being drawn, [[row, col], ...]
         self.time_btn = gr.Button("time", visible=False)
         # API-only arguments (hidden; their submit events are the API).

@@ -7,7 +7,7 @@ whole upload folder (every other tab's uploads, overlays and exports) as "images
 So every component that takes files from the page passes each one through :func:`accept`:
 
 * a ``data:`` URL is base64-decoded here, bounded in length *before* decoding, to bytes
-  (the image decoders then measure pixels before decoding: guide/uivalues.py);
+  (the image decoders then measure pixels before decoding: guide/serving/pagevalues.py);
 * a path must be a regular file (not a folder, not a link) that this server received through
   its upload route (``Blocks.upload_file_set``, which Gradio fills as files arrive) or that is
   one of the component's examples (:func:`freeze_examples`). Upload paths are named
