@@ -99,7 +99,7 @@ def test_preprocessing_is_the_weights_own(offline_cache, photo):
     assert torch.allclose(mine, theirs, atol=1e-5)
     # Elongated images: the longer side is capped, as Resize(520, max_size=1024) does.
     for h, w in [(100, 800), (800, 100), (520, 520), (37, 1000)]:
-        expected = T.Resize(520, max_size=pretrained.MAX_SIDE)(Image.new("RGB", (w, h))).size[::-1]
+        expected = T.Resize(520, max_size=pretrained.INPUT_MAX_SIDE)(Image.new("RGB", (w, h))).size[::-1]
         assert network_size(model.config, h, w) == expected
 
 

@@ -46,6 +46,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
+from guide.core.digest import array_digest
 from guide.annotation.intake import MAX_FILE_BYTES, SNIFF_BYTES, Batch, BadImage, IdMaker, ImageFile, collect, safe_id, sniff_image, zip_refusal
 from guide.dialogue.conversation import UserError, image_key
 from guide.data.voc import LABELMAP, write_labelmap
@@ -133,8 +134,7 @@ def _sha1(data: bytes) -> str:
 
 def labels_sha1(labels: np.ndarray) -> str:
     """Hash of a label map's pixels and shape (what a conversation record names)."""
-    a = np.ascontiguousarray(labels, dtype=np.uint8)
-    return _sha1(a.tobytes() + str(a.shape).encode())
+    return array_digest(np.ascontiguousarray(labels, dtype=np.uint8))
 
 
 def read_labels(path: str | os.PathLike) -> np.ndarray:

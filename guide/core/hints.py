@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 FIND = "find"
 REMOVE = "remove"
 OPERATIONS = (FIND, REMOVE)
+# --ops of train-guide and evaluate text: which operations a run draws hints of
+OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ Errors the person caused (an empty message, an unknown class, nothing to undo) r
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ import numpy as np
 from guide.dialogue import cost
 
 from guide.dialogue import tools
+from guide.core.digest import array_digest
 from guide.core.errors import UserError  # noqa: F401 - defined in the leaf guide/core/errors.py, long importable from here
 from guide.core.backprop import BackpropSettings
 from guide.core.classnames import close_classes, find_class, resolve_class
@@ -120,7 +120,7 @@ def quote(text: str, n: int = 40) -> str:
 
 def image_key(image: np.ndarray) -> str:
     """A content hash of an image: which head features and which tab state belong to it."""
-    return hashlib.sha1(image.tobytes() + str(image.shape).encode()).hexdigest()
+    return array_digest(image)
 
 
 def describe_changes(gained: dict[str, int]) -> str:

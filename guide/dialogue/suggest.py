@@ -14,7 +14,7 @@ network's question (Ask me, paper §4.1) is for. So, in order:
 
 A pixel is *uncertain* when its largest class probability is under ``UNSURE_PROB``; pixels a
 person set by hand are certain. Label maps are HxW class indices (``VOID`` = 255 ignored),
-coordinates (row, col). Maps larger than ``MAX_SIDE`` are read at every k-th pixel (the point
+coordinates (row, col). Maps larger than ``READ_SIDE`` are read at every k-th pixel (the point
 suggested is then on that grid).
 """
 
@@ -32,7 +32,7 @@ UNSURE_PROB = 0.6  # a pixel whose most probable class has less than this is unc
 DONE_SHARE = 0.02  # at most this share of uncertain pixels: "looks done"
 SEGMENT_SHARE = 0.5  # a segment with at least this share of uncertain pixels is worth relabelling whole
 MIN_SEGMENT = 16  # pixels: smaller segments are never suggested (a speck is not worth a click of its own)
-MAX_SIDE = 256  # larger label maps are read at every k-th pixel (k = ceil(side / MAX_SIDE)): ~same answer, a fraction of the time
+READ_SIDE = 256  # larger label maps are read at every k-th pixel (k = ceil(side / READ_SIDE)): ~same answer, a fraction of the time
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def suggest_next(labels: np.ndarray, confidence: np.ndarray, second: np.ndarray,
     ``confidence`` (HxW largest class probability; 1 where set by hand) and ``second`` (HxW its
     second most probable class); ``pending``: the pixel a pending question asks about."""
     labels, confidence, second = np.asarray(labels), np.asarray(confidence), np.asarray(second)
-    step = -(-max(labels.shape) // MAX_SIDE)  # large images: every step-th pixel (a segment's shape survives)
+    step = -(-max(labels.shape) // READ_SIDE)  # large images: every step-th pixel (a segment's shape survives)
     if step > 1:
         labels, confidence, second = labels[::step, ::step], confidence[::step, ::step], second[::step, ::step]
     unsure = (confidence < UNSURE_PROB) & (labels != VOID)

@@ -43,7 +43,7 @@ LICENSE = "bsd-3-clause"  # torchvision's licence, which covers its published we
 METRICS_KEY = "COCO-val2017-VOC-labels"
 # The longer network-input side is capped here, so an elongated photo (the app keeps
 # uploads within 1024 px) does not turn into a 520 x 2600 input.
-MAX_SIDE = 1024
+INPUT_MAX_SIDE = 1024  # ModelConfig.max_side: the network input, not the upload (pagevalues.MAX_SIDE)
 # VOC's category names run words together; these are the words people type.
 WORDS = {"__background__": "background", "diningtable": "dining table", "pottedplant": "potted plant", "tvmonitor": "tv monitor"}
 
@@ -152,7 +152,7 @@ def pretrained_config(arch: str, net: nn.Module, split_layer: str | None = None)
         mean=[float(v) for v in transform.mean],
         std=[float(v) for v in transform.std],
         resize="shorter",
-        max_side=MAX_SIDE,
+        max_side=INPUT_MAX_SIDE,
         domain=DOMAIN,
         guide={"variant": "guide", "alpha_size": h, "beta_size": wd},
         name=f"{arch}-voc",

@@ -12,7 +12,6 @@ against ~270 KB), and looks the same on screen. Exports use the label map, never
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from guide.core.digest import array_digest
 
 DISPLAY_SIDE = 512
 
@@ -65,7 +66,7 @@ class EditorBackgrounds:
 
     def path(self, image: np.ndarray) -> str:
         """A PNG of ``image`` (HxWx3 uint8) at display size."""
-        key = hashlib.sha1(image.tobytes() + str(image.shape).encode()).hexdigest()
+        key = array_digest(image)
         return self._png(key, lambda: resize(image, display_size(*image.shape[:2])))
 
     def canvas(self, image: np.ndarray, layer: np.ndarray, opacity: float) -> str:
@@ -74,8 +75,7 @@ class EditorBackgrounds:
         display size (the size the editor's strokes are drawn at). The same picture gives the same
         path, so a caller can tell whether the canvas changed."""
         opacity = round(float(np.clip(opacity, 0.0, 1.0)), 3)
-        key = hashlib.sha1(image.tobytes() + str(image.shape).encode() + layer.tobytes() + str(layer.shape).encode()
-                           + str(opacity).encode()).hexdigest()
+        key = array_digest(image, layer, extra=str(opacity))
 
         def draw() -> np.ndarray:
             size = display_size(*image.shape[:2])

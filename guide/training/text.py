@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from guide.core.hints import FIND, OPERATIONS, REMOVE, TextHint
+from guide.core.hints import OPS_CHOICES, REMOVE, TextHint
 from guide.core.labels import VOID
 from guide.core.split import Features, SplitSegmenter
 from guide.text.encoder import TextGuide, encode_texts
@@ -57,7 +57,6 @@ from guide.text.generator import find_candidates, generate_hint
 from guide.text.templates import BOOKS
 from guide.training.state import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
 
-OPS_CHOICES = {"find": (FIND,), "remove": (REMOVE,), "both": OPERATIONS}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -3,6 +3,8 @@ Layout and wiring: guide/ui/layout.py; the many-images panel: guide/ui/annotate.
 
 from __future__ import annotations
 
+import html
+
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +46,7 @@ def legend_html(classes: list[str], palette: np.ndarray, labels: np.ndarray | No
 
 
 def _html(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return html.escape(s, quote=False)
 
 
 def brush_colours(palette: np.ndarray) -> list[str]:
