@@ -16,11 +16,11 @@ from pathlib import Path
 old, out = sys.argv[1], sys.argv[2]
 classes = json.loads((Path(__file__).resolve().parents[1] / "checkpoints/scenes-lraspp/config.json").read_text())["classes"]
 sys.path.insert(0, old)
-from guide.text import heldout_blind as mod  # noqa: E402
 from guide.evaluation.reader import canonical_places  # noqa: E402
+from guide.text import heldout_blind as mod  # noqa: E402
+from guide.text.reader import interpret  # noqa: E402
 from guide.text.templates import UP, UPPER, article, place_kind  # noqa: E402
 from guide.text.tokenizer import tokenize  # noqa: E402
-from guide.text.reader import interpret  # noqa: E402
 from guide.text.vectors import load_vectors  # noqa: E402
 
 assert Path(sys.modules["guide.text.reader"].__file__).is_relative_to(old), "not the old tree's reader"

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from guide.evaluation.annotators import CARRIED  # noqa: E402
 from guide.dialogue.carry import CarrySettings  # noqa: E402
+from guide.evaluation.annotators import CARRIED  # noqa: E402
 from guide.evaluation.evaluate import EvalSetup, evaluate_effort_seconds  # noqa: E402
 from guide.models.hub import load_model  # noqa: E402
 

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import gradio as gr  # noqa: E402
 
 import app  # noqa: E402
-from guide.serving import render  # noqa: E402
 from guide.models.hub import load_model  # noqa: E402
+from guide.serving import render  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

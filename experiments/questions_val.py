@@ -22,12 +22,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from guide.core.backprop import BackpropSettings  # noqa: E402
-from guide.dialogue.conversation import Conversation  # noqa: E402
-from guide.data import get_dataset  # noqa: E402
-from guide.models.hub import load_model  # noqa: E402
 from guide.core.metrics import confusion_matrix, miou  # noqa: E402
-from guide.evaluation.simulated import play_twenty_questions  # noqa: E402
+from guide.data import get_dataset  # noqa: E402
+from guide.dialogue.conversation import Conversation  # noqa: E402
 from guide.dialogue.session import ASK_SPREAD  # noqa: E402
+from guide.evaluation.simulated import play_twenty_questions  # noqa: E402
+from guide.models.hub import load_model  # noqa: E402
 
 #: Every setting below applies on top of the defaults before the val choice of lr 0.1 and spread 3 (lr 0.05, spread 0),
 #: so the val tables in docs/results.md reproduce whatever today's defaults are.

@@ -18,11 +18,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from guide.core.block import GuideParams  # noqa: E402
+from guide.core.settings import Settings, TextSettings  # noqa: E402
+from guide.evaluation.evaluate import EvalSetup  # noqa: E402
+from guide.evaluation.text import evaluate_text  # noqa: E402
 from guide.models.hub import load_model  # noqa: E402
 from guide.text import understand  # noqa: E402
-from guide.evaluation.evaluate import EvalSetup  # noqa: E402
-from guide.core.settings import Settings, TextSettings  # noqa: E402
-from guide.evaluation.text import evaluate_text  # noqa: E402
 from guide.text.templates import PAPER  # noqa: E402
 
 

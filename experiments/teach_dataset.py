@@ -29,9 +29,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from guide.evaluation.simulated import hand_fix, image_pixel_accuracy  # noqa: E402
-from guide.data import SceneDataset  # noqa: E402
 from guide.annotation.dataset import AnnotationDataset  # noqa: E402
+from guide.data import SceneDataset  # noqa: E402
+from guide.evaluation.simulated import hand_fix, image_pixel_accuracy  # noqa: E402
 from guide.models.hub import load_model  # noqa: E402
 
 

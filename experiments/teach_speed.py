@@ -33,8 +33,9 @@ from guide.models.architectures import ARCHITECTURES, build_segmenter  # noqa: E
 def photo_dataset(root: Path, model, n: int) -> Path:
     """``n`` random photos of mixed sizes (VOC's typical 500 x 375 and others), saved with random
     label maps through the app's data-set code."""
-    from guide.annotation.dataset import AnnotationDataset
     from PIL import Image
+
+    from guide.annotation.dataset import AnnotationDataset
 
     rng = np.random.default_rng(0)
     sizes = [(375, 500), (500, 375), (333, 500), (480, 640), (500, 500), (281, 500)]

@@ -18,9 +18,9 @@ from guide.moved import OldNames
 if not any(isinstance(f, OldNames) for f in sys.meta_path):  # old module names keep working (guide/moved.py)
     sys.meta_path.append(OldNames())
 
-from guide.models.folder import DEFAULT_MODEL  # noqa: E402
-from guide.models.hub import load_model  # noqa: E402
 from guide.core.guided import GuidedModel, ModelConfig  # noqa: E402
 from guide.dialogue.session import GuideSession  # noqa: E402
+from guide.models.folder import DEFAULT_MODEL  # noqa: E402
+from guide.models.hub import load_model  # noqa: E402
 
 __all__ = ["DEFAULT_MODEL", "GuideSession", "GuidedModel", "ModelConfig", "load_model"]

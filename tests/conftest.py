@@ -20,9 +20,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from guide.models.hub import save_model  # noqa: E402
 from guide.core.guided import ModelConfig  # noqa: E402
 from guide.models.architectures import build_segmenter  # noqa: E402
+from guide.models.hub import save_model  # noqa: E402
 
 # The fast tier (python -m pytest -m "not slow") leaves these modules out: a real browser, servers in
 # subprocesses, many tabs, long training runs.
@@ -151,8 +151,8 @@ APP_CLASSES = [
 def app_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random model folder with the scenes classes (input 64 px) and, when the
     text module is there, a tiny random text guide, so the app tests need no weights."""
-    from guide.data.scenes import PALETTE
     from guide.core.split import SplitSegmenter, default_layer
+    from guide.data.scenes import PALETTE
 
     torch.manual_seed(0)
     net = build_segmenter("lraspp_mobilenet_v3_large", len(APP_CLASSES)).eval()
@@ -184,7 +184,6 @@ def launched(demo):
     import socket
 
     import app
-
     from guide.ui.guard import patient_startup_probe
 
     patient_startup_probe()  # as app.py's main: a loaded machine may answer Gradio's first probe slowly

@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-
 from guide.annotation.annotator import Annotator  # noqa: E402
+from guide.annotation.dataset import CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, ModelMismatch  # noqa: E402
 from guide.core.backprop import BackpropSettings  # noqa: E402
 from guide.dialogue.conversation import UserError  # noqa: E402
-from guide.annotation.dataset import CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, ModelMismatch  # noqa: E402
 from guide.serving.pool import ConversationPool  # noqa: E402
 
 
@@ -121,8 +120,8 @@ def test_no_images_and_other_models_get_messages(tiny_model, tmp_path: Path) -> 
 
 
 def test_hand_paint_is_a_layer_over_the_guided_prediction(tiny_model) -> None:
-    from guide.dialogue.conversation import UNTOUCHED, Conversation
     from guide.core.labels import VOID
+    from guide.dialogue.conversation import UNTOUCHED, Conversation
 
     img = np.random.default_rng(0).integers(0, 255, (40, 48, 3), dtype=np.uint8)
     conv = Conversation(tiny_model, BackpropSettings(max_steps=5))

@@ -18,10 +18,10 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 import app  # noqa: E402
-from guide.core.backprop import BackpropSettings  # noqa: E402
-from guide.data.voc import VOCSegmentation  # noqa: E402
 from guide.annotation.dataset import coco_to_labels  # noqa: E402
+from guide.core.backprop import BackpropSettings  # noqa: E402
 from guide.core.labels import VOID  # noqa: E402
+from guide.data.voc import VOCSegmentation  # noqa: E402
 
 STATUS, STRIP, PROGRESS = 3, 6, 7  # outputs: overlay, chat, legend, status, editor, photo, strip, progress
 

@@ -25,9 +25,9 @@ gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
 import app  # noqa: E402
+from guide.annotation.hubpush import SIGN_IN  # noqa: E402
 from guide.core.backprop import BackpropSettings  # noqa: E402
 from guide.dialogue.conversation import NO_IMAGE  # noqa: E402
-from guide.annotation.hubpush import SIGN_IN  # noqa: E402
 
 # /open_images, /save, /next ... outputs as a client sees them (States are not sent):
 STATUS, STRIP, PROGRESS = 3, 6, 7  # overlay, chat, legend, status, editor, photo, strip, progress

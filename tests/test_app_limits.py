@@ -381,9 +381,11 @@ def test_sketch_uploads_waiting_are_bounded_in_bytes_and_expire(monkeypatch) -> 
     """The page uploads a sketch's layers before the event that reads them; a page that never sends
     that event left them on the server for ever (~150 MB an id). Now only layers are kept, in at most
     MAX_BLOB_BYTES per editor, oldest first out, and none older than BLOB_TTL."""
-    import gradio as gr
-    import guide.ui.editor
     from types import SimpleNamespace
+
+    import gradio as gr
+
+    import guide.ui.editor
 
     editor = app.SketchEditor()
     part = lambda blob_id, kind="layer", n=1000: SimpleNamespace(  # noqa: E731

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REAL_MODEL
 from PIL import Image
 
 import app
-from guide.ui.annotate import UNSURE
-from conftest import REAL_MODEL
 from guide.models.domain import domain_note
 from guide.models.hub import load_model
-from guide.serving.pool import ConversationPool, ModelShelf, blank_tab
 from guide.serving.pagevalues import load_image
+from guide.serving.pool import ConversationPool, ModelShelf, blank_tab
+from guide.ui.annotate import UNSURE
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guide.dialogue.cost import COST
 from guide.core.labels import VOID
+from guide.dialogue.cost import COST
 from guide.dialogue.tools import segment_at
 
 gradio_client = pytest.importorskip("gradio_client")

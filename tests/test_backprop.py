@@ -1,9 +1,8 @@
 import torch
+from conftest import DEVICE
 
 from guide.core.backprop import BackpropSettings, guide_by_backprop, hints_satisfied
 from guide.core.pointtail import dense_point_forward, pick
-
-from conftest import DEVICE
 
 
 def _t(*values):

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
-
 from conftest import launched  # noqa: E402
+from PIL import Image
 from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_page  # noqa: E402  (tests/ is on sys.path: pytest prepends it)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")

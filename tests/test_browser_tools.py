@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_page, overlay_src  # noqa: E402  (tests/ is on sys.path)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")

@@ -99,8 +99,8 @@ def test_clicks_compose_on_top_of_the_carried_guide_and_undo_back_to_it(tiny_mod
 
 
 def test_annotate_carried_learns_from_the_final_label_map(text_model, scene) -> None:
-    from guide.evaluation.annotators import annotate_carried
     from guide.dialogue.conversation import Conversation
+    from guide.evaluation.annotators import annotate_carried
 
     conv = Conversation(text_model, max_turns=50)
     learner = CarryLearner(text_model, CarrySettings(steps=2))

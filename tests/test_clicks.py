@@ -2,6 +2,9 @@ import numpy as np
 import pytest
 
 from guide.core.backprop import BackpropSettings
+from guide.core.labels import VOID
+from guide.dialogue.conversation import Conversation
+from guide.dialogue.session import GuideSession
 from guide.evaluation.simulated import (
     annotate,
     clicks_to_reach,
@@ -16,9 +19,6 @@ from guide.evaluation.simulated import (
     play_twenty_questions,
     wrong_regions,
 )
-from guide.dialogue.conversation import Conversation
-from guide.core.labels import VOID
-from guide.dialogue.session import GuideSession
 
 
 def _maps():

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from guide.core.backprop import BackpropSettings
+from guide.core.labels import VOID
 from guide.dialogue.conversation import Conversation, UserError
 from guide.dialogue.cost import COST, CostModel, outline_length, polygon_vertices, scratch_seconds, step_seconds
-from guide.models.hub import load_model
-from guide.core.labels import VOID
 from guide.dialogue.tools import polygon_mask, segment_at, superpixel_mask, superpixels
+from guide.models.hub import load_model
 
 FAST = BackpropSettings(optimizer="lbfgs", max_steps=5)
 
@@ -202,8 +202,8 @@ def test_hand_seconds_prices_each_region_by_the_cheaper_hand_tool():
 
 
 def test_effort_from_steps_alone():
-    from guide.dialogue.cost import effort, hand_seconds, step_hand_seconds
     from guide.core.export import rle_encode
+    from guide.dialogue.cost import effort, hand_seconds, step_hand_seconds
 
     changed = np.zeros((64, 64), dtype=bool)
     changed[5:25, 5:25] = True

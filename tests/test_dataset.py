@@ -18,16 +18,24 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from guide.annotation import intake as batch_mod
 from guide.annotation import dataset as dataset_mod
-from guide.serving import pagevalues as uivalues
+from guide.annotation import intake as batch_mod
+from guide.annotation.dataset import (
+    CHANGED,
+    IN_PROGRESS,
+    SAVED,
+    TODO,
+    AnnotationDataset,
+    DatasetError,
+    ModelMismatch,
+    coco_to_labels,
+    model_identity,
+)
 from guide.annotation.intake import collect, safe_id
+from guide.core.labels import VOID
 from guide.data import get_dataset
 from guide.data.voc import VOCSegmentation, read_labelmap
-from guide.annotation.dataset import (
-    CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, DatasetError, ModelMismatch, coco_to_labels, model_identity,
-)
-from guide.core.labels import VOID
+from guide.serving import pagevalues as uivalues
 
 CLASSES = ["sky", "grass", "coat", "shirt"]
 PALETTE = [[135, 206, 235], [60, 180, 75], [230, 25, 75], [255, 225, 25]]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from guide.core.guided import ModelConfig, ModelLoadError, network_size
 from guide.models.domain import PHOTOS, REAL_MODEL, domain_note, example_images, is_synthetic
 from guide.models.hub import read_config
-from guide.core.guided import ModelConfig, ModelLoadError, network_size
 
 REPO = Path(__file__).resolve().parent.parent
 EMBEDDED = REPO / "checkpoints" / "scenes-lraspp"

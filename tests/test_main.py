@@ -8,7 +8,6 @@ import pytest
 
 from guide.__main__ import main
 
-
 ALL_COMMANDS = ["train-segmenter", "train-guide", "evaluate", "evaluate text", "evaluate reader", "bench", "examples", "import", "space"]
 
 

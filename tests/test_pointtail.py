@@ -7,14 +7,13 @@ borders and corners: the guiding parameters after every backprop step are the de
 
 import pytest
 import torch
+from conftest import DEVICE, calibrate_batchnorm
 
 from guide.core.backprop import BackpropSettings, guide_by_backprop
 from guide.core.block import GuideParams, GuidingBlock
-from guide.models.architectures import build_segmenter
 from guide.core.pointtail import click_forward, dense_point_forward, point_tail
 from guide.core.split import SplitSegmenter
-
-from conftest import DEVICE, calibrate_batchnorm
+from guide.models.architectures import build_segmenter
 
 K = 5
 # The dense reference must run in full float32: on a GPU cuDNN would otherwise use TF32 for its

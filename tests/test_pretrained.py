@@ -18,16 +18,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from conftest import CACHED, calibrate_batchnorm, file_name
 from PIL import Image
 from torchvision import transforms as T
 
-from conftest import CACHED, calibrate_batchnorm, file_name
-from guide.models import pretrained
 from guide.core.backprop import BackpropSettings
-from guide.models.hub import describe_model, load_model, model_choices
 from guide.core.guided import ModelLoadError, network_size
-from guide.models.architectures import ARCHITECTURES, build_segmenter, has_aux
 from guide.dialogue.session import GuideSession
+from guide.models import pretrained
+from guide.models.architectures import ARCHITECTURES, build_segmenter, has_aux
+from guide.models.hub import describe_model, load_model, model_choices
 
 VOC_WORDS = [
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from guide.text.operation import read_operation, typed_words
-from guide.text.tokenizer import MAX_TOKENS, tokenize
 from guide.text.reader import find_place, interpret
+from guide.text.tokenizer import MAX_TOKENS, tokenize
 
 CLASSES = ["sky", "grass", "gravel", "wall", "water", "sand", "t-shirt", "trousers", "pullover", "dress", "coat",
            "sandal", "shirt", "sneaker", "bag", "ankle boot"]
@@ -137,7 +137,9 @@ def test_the_blind_held_out_set_is_frozen_and_never_trained_on() -> None:
     assert hashlib.sha256(BLIND.read_bytes()).hexdigest() == BLIND_SHA256, "guide/text/heldout_blind.py changed"
     train = (BLIND.parents[1] / "training" / "text.py").read_text()
     assert "heldout_blind" not in train and "devset" not in train
-    from guide.text.heldout_blind import BLIND as BOOK, CASES as BLIND_CASES, FIND_FRAMES, REMOVE_FRAMES
+    from guide.text.heldout_blind import BLIND as BOOK
+    from guide.text.heldout_blind import CASES as BLIND_CASES
+    from guide.text.heldout_blind import FIND_FRAMES, REMOVE_FRAMES
 
     assert len(FIND_FRAMES) + len(REMOVE_FRAMES) + len(BLIND_CASES) >= 150
     assert BOOK.find and BOOK.remove

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,7 +14,15 @@ if not fashion_mnist_available():
 
 from guide.data import CLASSES, PALETTE, VOID, SceneDataset, get_dataset  # noqa: E402
 from guide.data.scenes import (  # noqa: E402
-    ALPHA_HI, ALPHA_LO, SPLIT_ITEMS, SPLIT_LENGTHS, SPLITS, T10K_OFFSET, THING_OFFSET, label_to_png, write_examples,
+    ALPHA_HI,
+    ALPHA_LO,
+    SPLIT_ITEMS,
+    SPLIT_LENGTHS,
+    SPLITS,
+    T10K_OFFSET,
+    THING_OFFSET,
+    label_to_png,
+    write_examples,
 )
 
 

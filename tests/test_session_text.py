@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from guide.core.block import GuideParams
-from guide.models.hub import load_model
 from guide.dialogue.conversation import turn_reply
 from guide.dialogue.session import NOTHING_TO_REMOVE, TAKEN_BACK, TEXT_COMPOSE_MODES, GuideSession
+from guide.models.hub import load_model
 
 
 def most_predicted(session: GuideSession) -> str:

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from guide.core.backprop import BackpropSettings
+from guide.core.settings import AskSettings, Limits, Settings, TextSettings
 from guide.dialogue.conversation import Conversation
 from guide.dialogue.session import GuideSession
-from guide.core.settings import AskSettings, Limits, Settings, TextSettings
 
 
 def test_round_trips_through_json():
@@ -64,8 +64,8 @@ def test_the_app_pool_passes_settings_to_each_conversation(tiny_model):
 def test_a_model_folder_carries_its_own_default_settings(tiny_model_dir, tmp_path):
     import shutil
 
-    from guide.models.hub import load_model
     from guide.core.guided import ModelLoadError
+    from guide.models.hub import load_model
     from guide.serving.pool import ConversationPool
 
     folder = tmp_path / "tuned"

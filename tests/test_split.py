@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from guide.models.architectures import ARCHITECTURES, build_segmenter
 from guide.core.split import SplitSegmenter, default_layer, layer_names
+from guide.models.architectures import ARCHITECTURES, build_segmenter
 
 # Every supported architecture at every split point: tail(head(x)) == model(x)["out"].
 

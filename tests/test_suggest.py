@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from guide.core.backprop import BackpropSettings
-from guide.dialogue.conversation import Conversation
-from guide.models.hub import load_model
 from guide.core.labels import VOID
+from guide.dialogue.conversation import Conversation
 from guide.dialogue.suggest import DONE_SHARE, UNSURE_PROB, suggest_next, uncertainty
+from guide.models.hub import load_model
 
 CLASSES = ["sky", "grass", "coat", "bag"]
 

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_CLASSES, TINY_PALETTE, calibrate_batchnorm
 from PIL import Image
 from safetensors.torch import load_file
 
-from conftest import TINY_CLASSES, TINY_PALETTE, calibrate_batchnorm
+from guide.core.guided import ModelConfig
+from guide.core.labels import VOID, palette_image
+from guide.core.split import SplitSegmenter
 from guide.data import crop_to_input
 from guide.data.voc import write_labelmap
-from guide.models.hub import load_model, save_model
-from guide.core.labels import VOID, palette_image
-from guide.core.guided import ModelConfig
 from guide.models.architectures import build_segmenter
-from guide.core.split import SplitSegmenter
+from guide.models.hub import load_model, save_model
 
 SIZES = [(48, 64), (80, 50), (64, 64), (37, 91), (100, 70), (60, 40), (52, 78)]
 
@@ -173,8 +173,8 @@ def test_real_photo_path_end_to_end(hub_cache: Path, monkeypatch: pytest.MonkeyP
     photos of mixed sizes annotated with the app's data-set code -> train-guide at the real
     520 px -> a folder with a text guide and a model card -> typed hints with multi-word VOC
     class names guide it, in a session and in a conversation."""
-    from guide.dialogue.conversation import Conversation
     from guide.annotation.dataset import AnnotationDataset
+    from guide.dialogue.conversation import Conversation
     from guide.dialogue.session import GuideSession
 
     monkeypatch.setenv("TORCH_HOME", str(hub_cache))
@@ -225,6 +225,7 @@ def test_a_longer_side_model_pads_as_fit_square_and_trains(voc: Path, tmp_path: 
     """The embedded kind of model (longer side to the input size): the training view is the whole
     image, scaled and padded (guide.data.fit_square), and train-guide runs on the mixed-size folder."""
     from conftest import make_model_folder
+
     from guide.data import fit_square
 
     folder = make_model_folder(tmp_path / "longer")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_CLASSES, launched, make_model_folder
 from PIL import Image
 
-from conftest import TINY_CLASSES, launched, make_model_folder
 from guide.annotation.dataset import AnnotationDataset
-from guide.models.hub import load_model
 from guide.core.labels import VOID
+from guide.models.hub import load_model
 from guide.training.teach import CANCELLED, DONE, RUNNING, TEACH_LR, Teacher, TeachError
 
 SIZES = [(48, 64), (80, 50), (64, 64), (37, 91), (100, 70), (60, 40), (52, 78), (70, 70), (44, 66), (90, 60)]

@@ -7,12 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from guide.data.voc import VOC_CLASSES
 from guide.core.hints import FIND, REMOVE
+from guide.data.voc import VOC_CLASSES
 from guide.text.generator import generate_hint, grid_bounds, hint_mask
+from guide.text.reader import canonical_hint, interpret, split_clauses
 from guide.text.templates import TRAINING
 from guide.text.tokenizer import tokenize
-from guide.text.reader import canonical_hint, interpret, split_clauses
 from guide.text.vectors import load_vectors
 
 MULTI = ["potted plant", "tv monitor", "dining table"]

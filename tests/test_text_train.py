@@ -79,11 +79,11 @@ def test_training_steps_decrease_the_loss(residual: bool) -> None:
 @pytest.fixture(scope="module")
 def tiny_model_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real (random-weight) LR-ASPP model folder at 64 px input, written by guide.models.hub."""
-    from guide.data import CLASSES, PALETTE
-    from guide.models.hub import save_model
     from guide.core.guided import ModelConfig
-    from guide.models.architectures import build_segmenter
     from guide.core.split import SplitSegmenter, default_layer
+    from guide.data import CLASSES, PALETTE
+    from guide.models.architectures import build_segmenter
+    from guide.models.hub import save_model
 
     torch.manual_seed(0)
     net = build_segmenter("lraspp_mobilenet_v3_large", len(CLASSES)).eval()
@@ -182,8 +182,8 @@ def test_init_fine_tunes_an_existing_guide_with_place_dropout(tiny_model_folder:
 def test_feature_cache_takes_pairs_of_mixed_sizes(tiny_model_folder: Path) -> None:
     """A data set of mixed image sizes (VOC, an annotated folder) caches at the model's input size:
     scaled and padded with VOID labels (the text trainer used to stack them and fail)."""
-    from guide.models.hub import load_model
     from guide.core.labels import VOID
+    from guide.models.hub import load_model
     from guide.training.text import build_cache
 
     model = load_model(tiny_model_folder, device="cpu")

@@ -1,8 +1,8 @@
 import pytest
 
-from guide.text.tokenizer import Tokens, tokenize
 from guide.dialogue.conversation import describe_text_turn
 from guide.text.reader import find_class, find_place, interpret, name_class, read_op, split_clauses
+from guide.text.tokenizer import Tokens, tokenize
 
 CLASSES = ["sky", "grass", "t-shirt", "coat", "ankle boot"]
 # A stand-in for GloVe: two-dimensional vectors where "jacket" sits next to "coat".

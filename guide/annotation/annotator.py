@@ -47,16 +47,16 @@ from typing import Any
 
 import numpy as np
 
+from guide.annotation.dataset import CHANGED, IN_PROGRESS, MANIFEST, SAVED, TODO, AnnotationDataset, lock_folder
+from guide.annotation.hubpush import write_hub_files
 from guide.annotation.intake import limits_text
+from guide.annotation.store import LocalStore, Store
+from guide.core.guided import GuidedModel
+from guide.core.labels import VOID
 from guide.dialogue.carry import CarryLearner, CarrySettings
 from guide.dialogue.conversation import UserError
 from guide.dialogue.cost import effort
-from guide.annotation.dataset import MANIFEST, CHANGED, IN_PROGRESS, SAVED, TODO, AnnotationDataset, lock_folder
-from guide.core.labels import VOID
-from guide.core.guided import GuidedModel
 from guide.serving.pool import ConversationPool, blank_tab, conversation_state, is_tab
-from guide.annotation.hubpush import write_hub_files
-from guide.annotation.store import LocalStore, Store
 
 NO_DATASET = "Open some images first: drop image files or a zip on “Images to annotate”."
 ABANDON_AFTER = 24 * 3600  # seconds without activity after which a browser data set (no --out) is removed

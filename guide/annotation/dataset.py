@@ -46,12 +46,23 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
+from guide.annotation.intake import (
+    MAX_FILE_BYTES,
+    SNIFF_BYTES,
+    BadImage,
+    Batch,
+    IdMaker,
+    ImageFile,
+    collect,
+    safe_id,
+    sniff_image,
+    zip_refusal,
+)
 from guide.core.digest import array_digest
-from guide.annotation.intake import MAX_FILE_BYTES, SNIFF_BYTES, Batch, BadImage, IdMaker, ImageFile, collect, safe_id, sniff_image, zip_refusal
-from guide.dialogue.conversation import UserError, image_key
-from guide.data.voc import LABELMAP, write_labelmap
 from guide.core.export import rle_encode
 from guide.core.labels import VOID, palette_image
+from guide.data.voc import LABELMAP, write_labelmap
+from guide.dialogue.conversation import UserError, image_key
 from guide.serving.pagevalues import load_image
 
 FORMAT = "guide-me-dataset"

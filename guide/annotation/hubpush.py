@@ -29,8 +29,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from guide.core.errors import UserError
 from guide.annotation.dataset import IMAGES, LABELS, LISTS, AnnotationDataset, atomic_write
+from guide.core.errors import UserError
 
 METADATA = "metadata.jsonl"
 CARD = "README.md"

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from guide.dialogue.conversation import image_key
 from guide.annotation.dataset import atomic_write
-from guide.serving.pool import is_tab
 from guide.annotation.store import Store
+from guide.dialogue.conversation import image_key
+from guide.serving.pool import is_tab
 
 
 def dump_tab(store: Store, tab: Any) -> dict[str, Any] | None:

@@ -7,7 +7,6 @@ import numpy as np
 from guide.core.labels import VOID
 
 
-
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int, ignore_index: int = VOID) -> np.ndarray:
     """KxK counts, rows = ground truth class, columns = predicted class.
 

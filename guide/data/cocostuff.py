@@ -30,9 +30,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from guide.data.voc import read_label_png
 from guide.core.labels import VOID, voc_palette
-
+from guide.data.voc import read_label_png
 
 #: The 182 COCO-Stuff classes in label order (official labels.txt ids 1..182 -> 0..181).
 COCOSTUFF_CLASSES: list[str] = [

@@ -65,8 +65,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from guide.data.fashion_mnist import FASHION_CLASSES, PART_SIZES, load_fashion_mnist
 from guide.core.labels import VOID, palette_image
+from guide.data.fashion_mnist import FASHION_CLASSES, PART_SIZES, load_fashion_mnist
 
 CLASSES: list[str] = [
     "sky", "grass", "gravel", "wall", "water", "sand",

@@ -45,21 +45,25 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from guide.dialogue import cost
-
-from guide.dialogue import tools
-from guide.core.digest import array_digest
-from guide.core.errors import UserError  # noqa: F401 - defined in the leaf guide/core/errors.py, long importable from here
 from guide.core.backprop import BackpropSettings
 from guide.core.classnames import close_classes, find_class, resolve_class
-from guide.models.domain import domain_note
+from guide.core.digest import array_digest
+from guide.core.errors import UserError  # noqa: F401 - defined in the leaf guide/core/errors.py, long importable from here
 from guide.core.export import rle_decode, rle_encode
-from guide.core.hints import FIND, REMOVE
-from guide.dialogue.session import NOTHING_TO_REMOVE, TAKEN_BACK  # what a text turn came to (TurnResult.outcome)
-from guide.core.labels import VOID
 from guide.core.guided import GuidedModel
-from guide.dialogue.session import GuideSession, SessionOrderError, TurnResult, empty_state
+from guide.core.hints import FIND, REMOVE
+from guide.core.labels import VOID
 from guide.core.settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
+from guide.dialogue import cost, tools
+from guide.dialogue.session import (  # what a text turn came to (TurnResult.outcome)
+    NOTHING_TO_REMOVE,
+    TAKEN_BACK,
+    GuideSession,
+    SessionOrderError,
+    TurnResult,
+    empty_state,
+)
+from guide.models.domain import domain_note
 
 if TYPE_CHECKING:
     from guide.dialogue.suggest import Suggestion
@@ -372,8 +376,8 @@ class Conversation:
             self._say("user", text)
             self._say("assistant", NO_TEXT_GUIDE)
             return Reply(NO_TEXT_GUIDE)
-        from guide.text.tokenizer import tokenize
         from guide.text.reader import interpret, split_clauses
+        from guide.text.tokenizer import tokenize
         from guide.text.vectors import load_vectors
 
         # One message may hold several hints ("a coat on the left and no grass on the bottom"):

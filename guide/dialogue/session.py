@@ -31,21 +31,26 @@ from torch import Tensor
 
 from guide.core.backprop import BackpropSettings, guide_by_backprop
 from guide.core.block import GuideParams
-from guide.dialogue.carry import CarriedGuide
-from guide.core.hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from guide.core.guided import GuidedModel
+from guide.core.hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from guide.core.pointtail import MAX_FRACTION, click_forward
 from guide.core.questions import most_uncertain_pixel
-from guide.core.split import Features
-from guide.text.compose import TextComposer, turn_params
-
-
 
 # The defaults live in guide/core/settings.py (one place); the names stay importable from here.
 from guide.core.settings import (  # noqa: F401
-    ASK_REGION, ASK_SPREAD, TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK,
-    AskSettings, Settings, TextSettings,
+    ASK_REGION,
+    ASK_SPREAD,
+    TEXT_CLASS_SCOPE,
+    TEXT_COMPOSE,
+    TEXT_COMPOSE_MODES,
+    TEXT_PLACE_MASK,
+    AskSettings,
+    Settings,
+    TextSettings,
 )
+from guide.core.split import Features
+from guide.dialogue.carry import CarriedGuide
+from guide.text.compose import TextComposer, turn_params
 
 _GIVEN = object()  # a keyword argument left out (None means something for some of them)
 
@@ -437,8 +442,8 @@ class GuideSession:
         self._require_image("add_text")
         if self.model.text_guide is None:
             raise SessionOrderError("this model has no text guide: train one with `python -m guide train-guide`")
-        from guide.text.tokenizer import tokenize
         from guide.text.reader import NoClassError, canonical_hint, encode_hint, interpret, no_class_message
+        from guide.text.tokenizer import tokenize
         from guide.text.vectors import load_vectors
 
         if op is not None and op not in (FIND, REMOVE):

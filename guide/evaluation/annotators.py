@@ -37,11 +37,11 @@ from typing import Callable
 
 import numpy as np
 
-from guide.evaluation.simulated import interior_point, next_click, wrong_regions
-from guide.dialogue.conversation import Conversation, UserError
-from guide.dialogue.cost import COST, CostModel, outline_length, polygon_vertices
 from guide.core.labels import VOID
 from guide.core.metrics import confusion_matrix, per_class_iou
+from guide.dialogue.conversation import Conversation, UserError
+from guide.dialogue.cost import COST, CostModel, outline_length, polygon_vertices
+from guide.evaluation.simulated import interior_point, next_click, wrong_regions
 
 PIXEL_TARGET = 0.95
 MIOU_TARGET = 0.90
@@ -297,8 +297,8 @@ def _plan_hint(conv: Conversation, labels: np.ndarray, gt: np.ndarray, rng: np.r
 def scratch_trace(gt: np.ndarray, num_classes: int, cost: CostModel = COST) -> Trace:
     """Drawing from an empty map with polygons, one per connected ground-truth region (largest
     first, each drawn at the cost model's tolerance); unlabelled pixels count as wrong."""
-    from guide.evaluation.simulated import class_regions
     from guide.dialogue.tools import polygon_mask
+    from guide.evaluation.simulated import class_regions
 
     keep = gt != VOID
     labels = np.full(gt.shape, VOID, dtype=np.int64)

@@ -36,11 +36,11 @@ import numpy as np
 import torch
 
 from guide.core.backprop import BackpropSettings, guide_by_backprop
-from guide.models.hub import load_model
-from guide.models.architectures import ARCHITECTURES, build_segmenter
 from guide.core.pointtail import click_forward, pick
-from guide.dialogue.session import GuideSession
 from guide.core.split import SplitSegmenter
+from guide.dialogue.session import GuideSession
+from guide.models.architectures import ARCHITECTURES, build_segmenter
+from guide.models.hub import load_model
 
 CLICK_STEPS = 28  # the benchmark's click turn: a fixed number of steps, never stopping early
 

@@ -21,8 +21,8 @@ import json
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +31,22 @@ import torch
 from tqdm import tqdm
 
 from guide.core.backprop import BackpropSettings
-from guide.dialogue.conversation import Conversation
-from guide.models.hub import load_model
-from guide.evaluation.simulated import (annotate, clicks_to_reach, hand_fix, image_miou, image_pixel_accuracy, paint_from_scratch,
-                     play_clicks, play_twenty_questions)
-from guide.core.metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from guide.core.guided import GuidedModel
-from guide.dialogue.session import GuideSession
+from guide.core.metrics import confusion_matrix, miou, per_class_iou, pixel_accuracy
 from guide.core.settings import ASK_REGION, ASK_SPREAD, AskSettings, Settings
+from guide.dialogue.conversation import Conversation
+from guide.dialogue.session import GuideSession
+from guide.evaluation.simulated import (
+    annotate,
+    clicks_to_reach,
+    hand_fix,
+    image_miou,
+    image_pixel_accuracy,
+    paint_from_scratch,
+    play_clicks,
+    play_twenty_questions,
+)
+from guide.models.hub import load_model
 
 
 @dataclass(frozen=True)
@@ -335,8 +343,8 @@ def _seconds_row(trace, cap: float, targets: tuple[float, float], fit: float | N
 def _carried_rows(name: str, model: GuidedModel, settings: Settings, jobs: list[int], carry) -> list[dict]:
     """One carrying annotator (guide/evaluation/annotators.py: CARRIED) through the scenes in order, in
     this process (each image learns from the ones before it, so they cannot be split up)."""
-    from guide.evaluation.annotators import CARRIED, annotate_carried
     from guide.dialogue.carry import CarryLearner
+    from guide.evaluation.annotators import CARRIED, annotate_carried
 
     guides, tools = CARRIED[name]
     conversation = Conversation(model, session=GuideSession(model, settings=settings), max_turns=200)
@@ -379,9 +387,9 @@ def evaluate_effort_seconds(
     seconds of that learning per image are under ``machine_seconds_carry_fit_per_image``.
     ``annotators``: only these names (default: all; "scratch: polygons" included).
     """
-    from guide.evaluation.annotators import ANNOTATORS, CAP_SECONDS, CARRIED, LOWER_BOUNDS, PRIORS
     from guide.dialogue.carry import CarrySettings
     from guide.dialogue.cost import COST
+    from guide.evaluation.annotators import ANNOTATORS, CAP_SECONDS, CARRIED, LOWER_BOUNDS, PRIORS
 
     carry = CarrySettings() if carry is None else carry
     names = [*ANNOTATORS, *CARRIED, "scratch: polygons"]

@@ -39,9 +39,9 @@ def reader_accuracy(classes: Sequence[str], phrasings: str = "heldout", vectors:
     class. Place: the canonical phrase ("" and "everywhere" both mean no place). Returns
     accuracies of op, class, place and all three, overall and per operation, plus the misses
     (first 40)."""
+    from guide.text.reader import interpret
     from guide.text.templates import article, place_kind, place_phrase
     from guide.text.tokenizer import tokenize
-    from guide.text.reader import interpret
     from guide.text.vectors import load_vectors
 
     vectors = vectors if vectors is not None else load_vectors()
@@ -127,9 +127,9 @@ def reader_by_kind(classes: Sequence[str], phrasings: str = "blind", vectors: An
     what is acted on is right once a truthful user has answered the question (yes when the
     reading is right, "find/remove it instead" when only the operation is wrong, "no" when the
     class is wrong: nothing is done). ``silent_wrong``: a wrong operation acted on without asking."""
+    from guide.text.reader import interpret
     from guide.text.templates import UP, UPPER, article, place_kind
     from guide.text.tokenizer import tokenize
-    from guide.text.reader import interpret
     from guide.text.vectors import load_vectors
 
     vectors = vectors if vectors is not None else load_vectors()

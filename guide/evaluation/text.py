@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from guide.evaluation.evaluate import EvalSetup
 from guide.core.hints import OPERATIONS, OPS_CHOICES
 from guide.core.metrics import confusion_matrix, miou
 from guide.core.settings import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK, Settings, TextSettings
+from guide.evaluation.evaluate import EvalSetup
 from guide.text.generator import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
 

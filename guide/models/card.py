@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from guide.models.folder import CARD_NAME
 from guide.core.guided import ModelConfig
+from guide.models.folder import CARD_NAME
 
 
 def _table(rows: Sequence[Sequence[str]]) -> str:

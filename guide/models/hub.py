@@ -24,13 +24,25 @@ os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "20")
 
 import torch  # noqa: E402
 
-from guide.models.folder import (  # noqa: E402,F401 - the folder names and readers, also importable from here
-    CARD_NAME, CHECKPOINTS, DEFAULT_MODEL, REPO_ROOT, TEXT_GUIDE_NAME, TORCHVISION, WEIGHTS_NAME, available_models,
-    load_segmenter, load_state, load_weights, read_config, read_safetensors, save_model,
-)
 from guide.core.guided import CONFIG_NAME, GuidedModel, ModelConfig, ModelLoadError  # noqa: E402,F401
-from guide.models.architectures import ARCHITECTURES, build_segmenter  # noqa: E402
 from guide.core.online import hub_reachable, offline, reachable  # noqa: E402,F401 - the one Hub probe (guide/core/online.py)
+from guide.models.architectures import ARCHITECTURES, build_segmenter  # noqa: E402
+from guide.models.folder import (  # noqa: E402,F401 - the folder names and readers, also importable from here
+    CARD_NAME,
+    CHECKPOINTS,
+    DEFAULT_MODEL,
+    REPO_ROOT,
+    TEXT_GUIDE_NAME,
+    TORCHVISION,
+    WEIGHTS_NAME,
+    available_models,
+    load_segmenter,
+    load_state,
+    load_weights,
+    read_config,
+    read_safetensors,
+    save_model,
+)
 
 log = logging.getLogger(__name__)
 

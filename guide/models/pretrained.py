@@ -30,12 +30,12 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import get_model_weights
 
-from guide.models.folder import TORCHVISION, WEIGHTS_NAME, load_segmenter, read_safetensors, save_model
-from guide.core.online import offline, reachable
-from guide.core.labels import voc_palette
 from guide.core.guided import GuidedModel, ModelConfig, ModelLoadError
-from guide.models.architectures import ARCHITECTURES, build_segmenter, drop_aux, has_aux
+from guide.core.labels import voc_palette
+from guide.core.online import offline, reachable
 from guide.core.split import SplitSegmenter, default_layer
+from guide.models.architectures import ARCHITECTURES, build_segmenter, drop_aux, has_aux
+from guide.models.folder import TORCHVISION, WEIGHTS_NAME, load_segmenter, read_safetensors, save_model
 
 WEIGHTS = "COCO_WITH_VOC_LABELS_V1"
 DOMAIN = "photos (COCO with VOC labels)"

@@ -292,8 +292,8 @@ def strokes_to_edits(
     every painted image pixel (``VOID`` where painted in ``void_colour``, "unsure"),
     ``UNTOUCHED`` elsewhere; and the number of stroke pixels ignored. Every painted pixel
     counts (no subsampling: this sets labels, it is not a hint)."""
-    from guide.dialogue.conversation import UNTOUCHED
     from guide.core.labels import VOID
+    from guide.dialogue.conversation import UNTOUCHED
 
     H, W = image_size
     pal = np.asarray(palette, dtype=np.int64).reshape(-1, 3)

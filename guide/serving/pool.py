@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from guide.core.backprop import BackpropSettings
+from guide.core.guided import GuidedModel, ModelConfig
 from guide.core.settings import Settings
 from guide.dialogue.conversation import NO_IMAGE, Conversation, UserError, empty_conversation, image_key
-from guide.core.guided import GuidedModel, ModelConfig
 
 CACHE_SIZE = 16  # images whose head features stay cached
 MAX_MODELS = 3  # models a ModelShelf keeps loaded (each with its pool): ~10-250 MB of weights each

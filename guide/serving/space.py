@@ -36,9 +36,20 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from guide.models.hub import (CARD_NAME, CHECKPOINTS, CONFIG_NAME, REPO_ROOT, TEXT_GUIDE_NAME, TORCHVISION, WEIGHTS_NAME,
-                  looks_like_path, offline, parse_spec, read_config)
 from guide.core.guided import ModelLoadError
+from guide.models.hub import (
+    CARD_NAME,
+    CHECKPOINTS,
+    CONFIG_NAME,
+    REPO_ROOT,
+    TEXT_GUIDE_NAME,
+    TORCHVISION,
+    WEIGHTS_NAME,
+    looks_like_path,
+    offline,
+    parse_spec,
+    read_config,
+)
 
 # The Hub keeps a file in plain git only when it is text and under 10 MB; anything else
 # must go to large-file storage (https://huggingface.co/docs/hub/repositories-recommendations).

@@ -26,8 +26,8 @@ from guide.core.classnames import find_class  # the one class-name resolver (als
 from guide.core.hints import FIND, REMOVE
 from guide.text.encoder import TextGuide, encode_texts
 from guide.text.generator import render_text
-from guide.text.templates import PAPER, article
 from guide.text.operation import ASK_BELOW, parts, read_operation, typed_words
+from guide.text.templates import PAPER, article
 from guide.text.tokenizer import Tokens
 from guide.text.vectors import load_vectors
 

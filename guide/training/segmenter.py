@@ -22,13 +22,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from guide.models.hub import save_model
 from guide.core.guided import ModelConfig, default_device
 from guide.core.labels import VOID
-from guide.models.architectures import ARCHITECTURES, build_segmenter
 from guide.core.split import default_layer
+from guide.models.architectures import ARCHITECTURES, build_segmenter
+from guide.models.hub import save_model
 from guide.training.state import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
-
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -215,8 +215,8 @@ class Teacher:
             self._status.eta_s = report["eta_s"]
 
     def _run(self, args: Any, model: Any) -> None:
-        from guide.models.hub import load_model
         from guide.core.guided import ModelLoadError
+        from guide.models.hub import load_model
         from guide.training.text import Cancelled, Hooks, train_guide
 
         try:

@@ -58,7 +58,6 @@ from guide.text.templates import BOOKS
 from guide.training.state import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
 
 
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m guide train-guide", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None,
@@ -481,8 +480,8 @@ def train_step(step_module: nn.Module, segmenter: SplitSegmenter, opt: torch.opt
 def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegmenter, text_guide: TextGuide,
                       out: Path, step: int, minutes: float) -> Any:
     """Write ``out`` as a complete model folder with the text guide; returns its ModelConfig."""
-    from guide.models.hub import save_model
     from guide.core.guided import ModelConfig
+    from guide.models.hub import save_model
     from guide.text.vectors import VECTORS_SOURCE
 
     config = ModelConfig.from_dict(model.config.to_dict())
@@ -509,9 +508,9 @@ def save_guided_model(args: argparse.Namespace, model: Any, segmenter: SplitSegm
 def validate(args: argparse.Namespace, config: Any, segmenter: SplitSegmenter, text_guide: TextGuide, out: Path,
              device: torch.device) -> dict[str, Any] | None:
     """mIoU of ``--val`` val scenes with no hint and with one (guide/evaluation/text.py); printed and returned."""
-    from guide.evaluation.evaluate import EvalSetup
     from guide.core.guided import GuidedModel
     from guide.core.settings import Settings, TextSettings
+    from guide.evaluation.evaluate import EvalSetup
     from guide.evaluation.text import evaluate_text
 
     guided = GuidedModel(config, segmenter.model, text_guide, device=device, source="training", folder=out)

@@ -40,15 +40,15 @@ import numpy as np
 from gradio.state_holder import SessionState, StateHolder
 
 from guide.annotation.annotator import ABANDON_AFTER, MARKS_HELP, Annotator, blank_place
-from guide.dialogue.conversation import Conversation, Reply, UserError
 from guide.annotation.dataset import DatasetError
-from guide.core.labels import VOID
-from guide.serving.pool import blank_tab, is_tab
 from guide.annotation.store import LocalStore, Store, default_root
 from guide.annotation.tabstore import dump_tab, load_tab
+from guide.core.labels import VOID
+from guide.dialogue.conversation import Conversation, Reply, UserError
+from guide.serving.pagevalues import strokes_to_edits
+from guide.serving.pool import blank_tab, is_tab
 from guide.ui.page import Page
 from guide.ui.uploads import uploads_only
-from guide.serving.pagevalues import strokes_to_edits
 
 UNSURE = "unsure (void)"  # the brush that marks pixels as no class (255 in the saved PNG)
 #: Keyboard shortcuts (when no text box has the focus): key -> (button elem_id, what it does).

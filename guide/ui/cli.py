@@ -9,13 +9,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from guide.dialogue.conversation import text_guide_ready
 from guide.annotation.dataset import DatasetError
+from guide.core.guided import ModelLoadError
+from guide.core.settings import Settings
+from guide.dialogue.conversation import text_guide_ready
 from guide.models.domain import example_images
 from guide.models.hub import load_model
-from guide.core.guided import ModelLoadError
 from guide.serving.pool import MAX_MODELS, ModelShelf
-from guide.core.settings import Settings
 from guide.ui.guard import patient_startup_probe
 from guide.ui.layout import build_demo, launch_kwargs
 

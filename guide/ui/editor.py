@@ -10,8 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from guide.ui.uploads import Refused, accept
 from guide.serving.pagevalues import BAD_SKETCH, MAX_LAYERS, TOO_MANY_LAYERS
+from guide.ui.uploads import Refused, accept
 
 MAX_BLOB = 16 * 2**20  # bytes per sketch layer the editor uploads
 MAX_BLOB_SETS = 32  # sketches waiting to be read, per editor

@@ -4,7 +4,6 @@ Layout and wiring: guide/ui/layout.py; the many-images panel: guide/ui/annotate.
 from __future__ import annotations
 
 import html
-
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -14,21 +13,21 @@ import gradio as gr
 import numpy as np
 
 from guide.core.backprop import BackpropSettings
-from guide.dialogue.conversation import NO_IMAGE, Conversation, Reply, UserError, text_guide_ready
-from guide.models.domain import example_images
 from guide.core.export import ExportFolders, write_export
-from guide.models.hub import describe_model, load_model
 from guide.core.guided import GuidedModel, ModelLoadError
+from guide.core.settings import Settings
+from guide.dialogue.conversation import NO_IMAGE, Conversation, Reply, UserError, text_guide_ready
+from guide.dialogue.suggest import Suggestion
+from guide.models.domain import example_images
+from guide.models.hub import describe_model, load_model
+from guide.serving.pagevalues import load_image, parse_points, readable_text, strokes_to_points
 from guide.serving.pool import ConversationPool, ModelShelf, blank_tab, is_tab
 from guide.serving.render import EditorBackgrounds, legend, render_layer
-from guide.core.settings import Settings
-from guide.dialogue.suggest import Suggestion
 from guide.ui.annotate import AnnotatePanel
 from guide.ui.editor import SketchEditor
 from guide.ui.teach import TeachPanel
 from guide.ui.tools import steps_time_line, suggestion_line, time_line
 from guide.ui.uploads import Refused
-from guide.serving.pagevalues import load_image, parse_points, readable_text, strokes_to_points
 
 MAX_UPLOAD = "20mb"  # per uploaded file (Gradio refuses larger ones before the app sees them)
 EXPORT_TTL = 15 * 60  # seconds an export stays downloadable

@@ -17,16 +17,16 @@ from typing import Any
 import gradio as gr
 
 from guide.core.backprop import BackpropSettings
+from guide.core.guided import GuidedModel
+from guide.core.settings import Settings
 from guide.dialogue.conversation import MAX_TEXT, NO_IMAGE
 from guide.models.domain import scene_examples
-from guide.serving.gradio_cache import write_cache_files_atomically
 from guide.models.hub import describe_model
-from guide.core.guided import GuidedModel
+from guide.serving.gradio_cache import write_cache_files_atomically
 from guide.serving.pool import ModelShelf, blank_tab
-from guide.core.settings import Settings
+from guide.ui import handlers
 from guide.ui.editor import SketchEditor
 from guide.ui.guard import BodyLimit, guard_events
-from guide.ui import handlers
 from guide.ui.handlers import MAX_UPLOAD, GuideApp, legend_html
 from guide.ui.page import Page
 from guide.ui.tools import ToolsPanel

@@ -20,8 +20,8 @@ from typing import Any
 
 import gradio as gr
 
-from guide.dialogue.conversation import UserError
 from guide.annotation.dataset import DatasetError
+from guide.dialogue.conversation import UserError
 from guide.training.teach import RUNNING, TEACH_MIN_IMAGES, Teacher, TeachError
 
 POLL_S = 2.0  # seconds between progress polls while a job runs (one cheap event per open tab)

@@ -29,9 +29,9 @@ import numpy as np
 
 from guide.dialogue.conversation import Conversation, UserError
 from guide.dialogue.cost import effort
-from guide.serving.pool import is_tab
 from guide.dialogue.suggest import Suggestion
 from guide.dialogue.tools import polygon_mask
+from guide.serving.pool import is_tab
 from guide.ui.page import Page
 
 TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
