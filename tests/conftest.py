@@ -29,9 +29,23 @@ from guide.models.hub import save_model  # noqa: E402
 SLOW_MODULES = {"test_browser", "test_browser_annotate", "test_browser_tools"}
 
 
+# ...and the ResNet cases of tests run per architecture (the MobileNets and the embedded model take the
+# same code paths in seconds less), plus the slowest single tests whose paths other fast tests cover.
+SLOW_CASES = ("resnet50]", "resnet101]")
+SLOW_TESTS = {
+    "tests/test_annotate_durable.py::test_a_voc_zip_resumes_its_labels",
+    "tests/test_app_models.py::test_guide_model_segments_a_real_photo_and_a_tab_switches_models",
+    "tests/test_bench.py::test_cli_writes_json_for_an_arch",
+    "tests/test_gradio_cache.py::test_readers_never_see_a_partial_file_while_writers_race",
+    "tests/test_pretrained.py::test_import_writes_a_folder_that_loads_back_identically",
+    "tests/test_train.py::test_train_segmenter_resumes_as_if_uninterrupted",
+}
+
+
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+        if (item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES or item.nodeid.endswith(SLOW_CASES)
+                or item.nodeid in SLOW_TESTS):
             item.add_marker(pytest.mark.slow)
 
 

@@ -47,6 +47,18 @@ def chat_has(page, text: str, timeout: float = 60_000) -> None:
     )
 
 
+def stroke_on_editor(page, dx: int, dy: int, steps: int) -> None:
+    """A diagonal brush stroke on the editor's canvas, from (dx, dy) px off its centre, 6 x 3 px a step."""
+    box = page.locator("#gm-editor canvas").last.bounding_box()
+    assert box and box["width"] > 100
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx + dx, cy + dy)
+    page.mouse.down()
+    for i in range(1, steps):
+        page.mouse.move(cx + dx + 6 * i, cy + dy + 3 * i, steps=2)
+    page.mouse.up()
+
+
 def overlay_src(page) -> str | None:
     return page.locator("#gm-overlay img").first.get_attribute("src")
 
@@ -81,14 +93,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         assert overlay_src(page) == first and posts == []
 
         # 2. a stroke on the editor canvas (default brush: the first class, sky)
-        box = page.locator("#gm-editor canvas").last.bounding_box()
-        assert box and box["width"] > 100
-        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(cx - 80, cy - 40)
-        page.mouse.down()
-        for i in range(1, 25):
-            page.mouse.move(cx - 80 + 6 * i, cy - 40 + 3 * i, steps=2)
-        page.mouse.up()
+        stroke_on_editor(page, -80, -40, 25)
         page.locator("#gm-guide").click()
         chat_has(page, "Guided by")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_page, overlay_src  # noqa: E402  (tests/ is on sys.path)
+from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_page, overlay_src, stroke_on_editor  # noqa: E402  (tests/ is on sys.path)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
 
@@ -74,13 +74,7 @@ def test_annotator_paints_on_the_segmentation_and_sees_the_time_line(app_server)
         seen = len(canvases)
 
         # a stroke painted on the segmentation itself, then Guide
-        box = page.locator("#gm-editor canvas").last.bounding_box()
-        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(cx - 60, cy - 30)
-        page.mouse.down()
-        for i in range(1, 20):
-            page.mouse.move(cx - 60 + 6 * i, cy - 30 + 3 * i, steps=2)
-        page.mouse.up()
+        stroke_on_editor(page, -60, -30, 20)
         page.locator("#gm-guide").click()
         chat_has(page, "Guided by")
         # one class painted: priced as one click (2.4 s); the same fixes by hand are shown beside it
