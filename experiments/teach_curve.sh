@@ -3,7 +3,9 @@
 # remove hint on the 300 test scenes, against the shipped guide (trained on all 3000 guide-train scenes).
 # Same budget rule for every N: STEPS steps of batch 32 at learning rate LR (train-guide --steps --lr;
 # --time-limit 40 only as a safety cap), 1 thread (a shared 2-core CPU), seed 0.
-#   STEPS=1000 LR=1e-3 (default; LR chosen on val by experiments/teach_lr_val.sh) -> eval/teach/steps1000-lr1e-3/
+#   STEPS=2000 LR=1e-3 (default; LR chosen on val by experiments/teach_lr_val.sh, STEPS by
+#                       experiments/teach_steps_val.sh)                        -> eval/teach/steps2000-lr1e-3/
+#   STEPS=1000 LR=1e-3 (the second rule)                                      -> eval/teach/steps1000-lr1e-3/
 #   STEPS=333 LR=3e-4  (the first rule)                                           -> eval/teach/ (top level)
 # The first rule: 333 is what N=50 got from the first rule tried,
 # "--steps 1500 --time-limit 12" (the cosine schedule then follows the 12 minutes, so it ends as a
@@ -16,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/work/main/.venv/bin/python}
 export OMP_NUM_THREADS=1
-STEPS=${STEPS:-1000} LR=${LR:-1e-3}
+STEPS=${STEPS:-2000} LR=${LR:-1e-3}
 BASE=checkpoints/scenes-lraspp/eval/teach
 EVAL=$BASE/steps$STEPS-lr$LR
 [ "$STEPS-$LR" = "333-3e-4" ] && EVAL=$BASE

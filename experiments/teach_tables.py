@@ -57,7 +57,9 @@ def speed(path: Path) -> None:
 
 
 if __name__ == "__main__":
-    curve(CURVE / "steps1000-lr1e-3", "1e-3")  # the second rule (the rate chosen on val)
+    curve(CURVE / "steps2000-lr1e-3", "1e-3")  # the rule: the rate and the steps chosen on val
+    print("\nThe second rule:\n")
+    curve(CURVE / "steps1000-lr1e-3", "1e-3")
     print("\nThe first rule:\n")
     curve()
     for path in SPEEDS:

@@ -418,3 +418,52 @@ def test_debug_mode_keeps_the_upload_check(monkeypatch, tmp_path: Path) -> None:
     guard_events(demo)
     with pytest.raises(gr.Error, match="not uploaded from this page"):
         asyncio.run(demo.preprocess_data(None, [{"path": str(tmp_path), "meta": {"_type": "gradio.FileData"}}], None))
+
+
+def test_hostile_class_names_numbers_and_corners_to_the_tools_get_messages(tab, url: str, capfd) -> None:
+    """What a probe of every api_name found (lone surrogates, huge numbers, far corners, NaN opacity):
+    a lone surrogate echoed in "Unknown class" broke the event stream (a traceback, the call cut
+    off); a 10**30 or 5,000-digit coordinate was "Something went wrong"; a polygon's corners at
+    1e15 asked for 14 PiB. Each gets a message now, the log has no traceback, the tab still works."""
+    import httpx
+
+    c, before = tab
+    capfd.readouterr()
+    s = c.session_hash
+    fn = {d["api_name"]: d["id"] for d in httpx.get(url + "config").json()["dependencies"]}
+
+    def joined(api: str, data: list) -> tuple[str, object]:
+        """As the page sends it: queue/join, the answer on the session's event stream."""
+        body = json.dumps({"data": data, "fn_index": fn[api], "session_hash": s, "event_data": None, "trigger_id": None})
+        event = httpx.post(f"{url}gradio_api/queue/join", content=body, headers={"content-type": "application/json"}, timeout=30).json()["event_id"]
+        with httpx.stream("GET", f"{url}gradio_api/queue/data?session_hash={s}", timeout=60) as stream:
+            for line in stream.iter_lines():
+                msg = json.loads(line[5:]) if line.startswith("data:") else {}
+                if msg.get("event_id") == event and msg.get("msg") == "process_completed":
+                    out = msg.get("output") or {}
+                    return ("complete", out["data"]) if msg.get("success") else ("error", out)
+        return "no answer", None
+
+    for api, data in [("guide_points", ['[[1, 2, "\\ud800"]]', None, False]), ("relabel_segment", ['[1, 2, "\\ud800"]', None, False]),
+                      ("local_click", ['[1, 2, "\\ud800"]', None, False]),
+                      ("superpixel_brush", ['{"points": [[1, 2]], "label": "\\ud800"}', None, False]),
+                      ("polygon", ['{"vertices": [[1, 2], [3, 40], [50, 9]], "label": "\\ud800"}', None, False]),
+                      ("close_polygon", ["\ud800", None, None, False])]:
+        event, out = joined(api, data)
+        assert event == "complete" and out[RAW_STATUS].startswith("Unknown class “?”"), (api, out)
+    event, out = joined("load_model", ["\ud800", None])  # the dropdown's own refusal quotes it
+    assert event == "error" and "not in the list of choices" in out["error"], out
+    digits = "1" + "0" * 5000
+    for api, text in [("relabel_segment", '[%d, 5, "coat"]' % 10**30), ("relabel_segment", f'[{digits}, 5, "coat"]'),
+                      ("superpixel_brush", '{"points": [[%d, 5]], "label": "coat"}' % 10**30),
+                      ("erase", '{"vertices": [[0, 0], [%s, 0], [0, 5]]}' % digits)]:
+        event, out = raw(url, api, [text, None, False], s)
+        assert event == "complete" and ("[row, column] numbers" in out[RAW_STATUS] or "too large to read" in out[RAW_STATUS]), (api, out)
+    event, out = raw(url, "after_turn", [None, float("nan"), None, None], s)  # NaN opacity: the starting one
+    assert event == "complete" and "time spent" in out[2], out
+    unchanged_and_still_working(c, before)
+    event, out = raw(url, "polygon", ['{"vertices": [[-1e15, -1e15], [1e15, 0], [0, 1e15]], "label": "coat"}', None, False], s)
+    whole = f"{before[0].size:,} px"  # the polygon covers the image: clipped to it, drawn at the image's cost
+    assert event == "complete" and whole in out[RAW_STATUS] and "by hand" in out[RAW_STATUS], out
+    assert c.predict('[[20, 20, "coat"]]', api_name="/guide_points")[STATUS].startswith("Guided by 1 labelled pixel")
+    assert "Traceback" not in capfd.readouterr().err

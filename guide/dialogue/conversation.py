@@ -117,8 +117,10 @@ class Reply:
 
 
 def quote(text: str, n: int = 40) -> str:
-    """“text”, cut to ``n`` characters: user text echoed in a reply never grows unbounded."""
-    text = " ".join(str(text).split())
+    """“text”, cut to ``n`` characters: user text echoed in a reply never grows unbounded, and
+    is valid UTF-8 (a lone surrogate a script sent becomes "?": echoed as it is, the reply could
+    not be sent, which broke the event stream with a traceback)."""
+    text = " ".join(str(text).split()).encode("utf-8", "replace").decode("utf-8")
     return f"\u201c{text[:n]}{'…' if len(text) > n else ''}\u201d"
 
 

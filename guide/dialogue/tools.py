@@ -61,6 +61,14 @@ def polygon_mask(vertices: Sequence[Sequence[float]], shape: tuple[int, int]) ->
     if v.ndim != 2 or v.shape[1] != 2 or len(v) < 3:
         raise ValueError("a polygon needs at least 3 (row, col) vertices")
     mask = np.zeros(shape, dtype=bool)
+    # Rasterising costs memory in the polygon's extent (the outline is drawn as lines, pixel by
+    # pixel, before ``shape`` crops them): corners at 1e9 took gigabytes. So the polygon is clipped
+    # to a box one image side around the image (a polygon within it is drawn exactly as given;
+    # one reaching further may differ by a pixel where its outline crosses the image's edge).
+    m = float(max(shape))
+    v = clip_polygon(v, (-m, -m, shape[0] + m, shape[1] + m))
+    if len(v) < 3:  # nothing of it over the image
+        return mask
     rr, cc = polygon(v[:, 0], v[:, 1], shape)
     mask[rr, cc] = True
     # The outline itself belongs to the polygon too (a thin polygon still sets its edge pixels).
@@ -69,3 +77,22 @@ def polygon_mask(vertices: Sequence[Sequence[float]], shape: tuple[int, int]) ->
     rr, cc = polygon_perimeter(v[:, 0], v[:, 1], shape)
     mask[rr, cc] = True
     return mask
+
+
+def clip_polygon(v: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Nx2 (row, col) polygon -> the part of it inside ``box`` = (row0, col0, row1, col1), as a
+    polygon (Sutherland-Hodgman; the box is convex, so the part inside is one polygon). Mx2."""
+    for axis, bound, keep_above in ((0, box[0], True), (0, box[2], False), (1, box[1], True), (1, box[3], False)):
+        if len(v) == 0:
+            break
+        inside = v[:, axis] >= bound if keep_above else v[:, axis] <= bound
+        out = []
+        for i in range(len(v)):
+            j = i - 1  # the edge from the previous vertex to this one
+            if inside[i] != inside[j]:  # it crosses the bound: keep the crossing
+                t = (bound - v[j, axis]) / (v[i, axis] - v[j, axis])
+                out.append(v[j] + t * (v[i] - v[j]))
+            if inside[i]:
+                out.append(v[i])
+        v = np.asarray(out, dtype=np.float64).reshape(-1, 2)
+    return v

@@ -233,7 +233,7 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
         if not isinstance(item, list) or len(item) != 3:
             raise UserError(f"Each point must be [y, x, class]; got {_short_json(item)}.")
         y, x, c = item
-        if not all(_coordinate(v) for v in (y, x)):
+        if not all(is_coordinate(v) for v in (y, x)):
             raise UserError(f"Point coordinates must be numbers; got {_short_json(item)}.")
         label = class_index(c, classes)
         if label is None:
@@ -245,8 +245,9 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
     return subsample(points, MAX_POINTS)
 
 
-def _coordinate(v: Any) -> bool:
-    """A usable pixel coordinate: a finite number of sane size (huge ints and NaN are not)."""
+def is_coordinate(v: Any) -> bool:
+    """A usable pixel coordinate: a finite number of sane size (huge ints and NaN are not; a
+    large float is, as far outside the image as it says)."""
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return False
     return abs(v) < 2**31 if isinstance(v, int) else math.isfinite(v)

@@ -67,6 +67,13 @@ async def _too_large(send: Any, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def sendable(text: str, limit: int) -> str:
+    """``text``'s first ``limit`` characters as valid UTF-8: a lone surrogate a script sent (which a
+    component's refusal quotes back) becomes "?". Unsendable, it broke the event stream (orjson
+    refuses it, a traceback in the log) and the log line (a logging error)."""
+    return text[:limit].encode("utf-8", "replace").decode("utf-8")
+
+
 def guard_events(demo: Any) -> Any:
     """Make ``demo`` (a gr.Blocks) answer unreadable payloads with a message (see module doc)."""
     import gradio as gr
@@ -79,7 +86,7 @@ def guard_events(demo: Any) -> Any:
 
     def refusal(block_fn: Any, e: Exception) -> Exception:
         name = getattr(block_fn, "api_name", None) or getattr(block_fn, "name", "?")
-        log.warning("refused a request to /%s: %s: %s", name, type(e).__name__, str(e)[:200])
+        log.warning("refused a request to /%s: %s: %s", name, type(e).__name__, sendable(str(e), 200))
         message = NOT_UPLOADED if isinstance(e, InvalidPathError) else UNREADABLE.format(what=f"/{name}: {type(e).__name__}")
         return gr.Error(message, print_exception=False)
 
@@ -97,8 +104,8 @@ def guard_events(demo: Any) -> Any:
         try:
             return await preprocess(block_fn, inputs, *args, **kwargs)
         except gr.Error as e:  # a component's own refusal ("Value: x is not in the list of choices"): no traceback
-            log.warning("refused a request to /%s: %s", getattr(block_fn, "api_name", "?"), str(e.message)[:200])
-            raise gr.Error(str(e.message)[:300], print_exception=False) from None
+            log.warning("refused a request to /%s: %s", getattr(block_fn, "api_name", "?"), sendable(str(e.message), 200))
+            raise gr.Error(sendable(str(e.message), 300), print_exception=False) from None
         except Exception as e:  # noqa: BLE001 - any payload Gradio could not turn into inputs
             raise refusal(block_fn, e) from None
 

@@ -25,13 +25,16 @@ from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
-import numpy as np
 
 from guide.dialogue.conversation import Conversation, UserError
 from guide.dialogue.cost import effort
 from guide.dialogue.suggest import Suggestion
 from guide.dialogue.tools import polygon_mask
+<<<<<<< HEAD
 from guide.serving.pool import is_tab
+=======
+from guide.serving.pagevalues import is_coordinate
+>>>>>>> wprobe
 from guide.ui.page import Page
 
 TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
@@ -47,6 +50,8 @@ def _load(text: Any, what: str) -> Any:
             return json.loads(text)
         except (json.JSONDecodeError, RecursionError):
             raise UserError(f"The {what} is not valid JSON.") from None
+        except ValueError:  # an integer of more than 4,300 digits
+            raise UserError(f"The {what} holds a number too large to read; give image pixels.") from None
     return text
 
 
@@ -55,8 +60,7 @@ def _pairs(value: Any, what: str, most: int = MAX_VERTICES) -> list[tuple[float,
         raise UserError(f"Give the {what} as a list of 1 to {most} [row, column] pairs.")
     out = []
     for p in value:
-        if not (isinstance(p, list) and len(p) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                             and np.isfinite(v) for v in p)):
+        if not (isinstance(p, list) and len(p) == 2 and all(is_coordinate(v) for v in p)):
             raise UserError(f"Each of the {what} must be [row, column] numbers.")
         out.append((float(p[0]), float(p[1])))
     return out
