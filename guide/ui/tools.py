@@ -30,11 +30,8 @@ from guide.dialogue.conversation import Conversation, UserError
 from guide.dialogue.cost import effort
 from guide.dialogue.suggest import Suggestion
 from guide.dialogue.tools import polygon_mask
-<<<<<<< HEAD
-from guide.serving.pool import is_tab
-=======
 from guide.serving.pagevalues import is_coordinate
->>>>>>> wprobe
+from guide.serving.pool import is_tab
 from guide.ui.page import Page
 
 TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
