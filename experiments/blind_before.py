@@ -16,14 +16,15 @@ from pathlib import Path
 old, out = sys.argv[1], sys.argv[2]
 classes = json.loads((Path(__file__).resolve().parents[1] / "checkpoints/scenes-lraspp/config.json").read_text())["classes"]
 sys.path.insert(0, old)
-from guide.evaluation.reader import canonical_places  # noqa: E402
+# The old tree's module names (its flat layout, before guide/ had one folder per layer).
 from guide.text import heldout_blind as mod  # noqa: E402
-from guide.text.reader import interpret  # noqa: E402
+from guide.text.evaluate_reader import canonical_places  # noqa: E402
+from guide.text.understand import interpret  # noqa: E402
 from guide.text.templates import UP, UPPER, article, place_kind  # noqa: E402
 from guide.text.tokenizer import tokenize  # noqa: E402
 from guide.text.vectors import load_vectors  # noqa: E402
 
-assert Path(sys.modules["guide.text.reader"].__file__).is_relative_to(old), "not the old tree's reader"
+assert Path(sys.modules["guide.text.understand"].__file__).is_relative_to(old), "not the old tree's reader"
 vectors = load_vectors()
 places = {"corner": mod.CORNER, "side_h": mod.SIDE_H, "side_v": mod.SIDE_V, "middle": mod.MIDDLE, "anywhere": mod.ANYWHERE}
 rows = {"find": [], "remove": []}
