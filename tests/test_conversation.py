@@ -200,3 +200,17 @@ def test_a_class_named_by_a_synonym_is_read(model, scene):
     reply = c.say("there is a jacket on the left")  # jacket -> coat (guide/text/reader.py SYNONYMS)
     assert "coat" in reply.text and "could not find a class" not in reply.text
     assert len(c.session.turns) == 1
+
+
+def test_a_bare_sessions_turn_result_says_the_apps_words(tiny_model, image):
+    from guide.dialogue.replies import turn_reply
+    from guide.dialogue.session import GuideSession
+
+    session = GuideSession(tiny_model)
+    session.set_image(image)
+    result = session.add_clicks([(5, 5, 1), (40, 60, 2)])
+    assert result.reply == turn_reply(result, tiny_model.classes)  # what the app's chat says of this turn
+    assert result.reply.startswith("Guided by 2 labelled pixels (")
+    conversation = Conversation(tiny_model)
+    conversation.set_image(image)
+    assert conversation.guide_points([(5, 5, 1), (40, 60, 2)]).text.startswith(result.reply.split(" in ")[0])

@@ -50,6 +50,7 @@ from guide.core.settings import (  # noqa: F401
 )
 from guide.core.split import Features
 from guide.dialogue.carry import CarriedGuide
+from guide.dialogue.replies import GUIDED, NOTHING_TO_REMOVE, TAKEN_BACK, turn_reply
 from guide.text.compose import TextComposer, turn_params
 
 _GIVEN = object()  # a keyword argument left out (None means something for some of them)
@@ -59,16 +60,10 @@ class SessionOrderError(RuntimeError):
     """A session method was called before what it needs (the message names the fix)."""
 
 
-# What a text turn came to (``TurnResult.outcome``); the conversation words each (guide/dialogue/conversation.py).
-GUIDED = "guided"  # the turn was applied
-NOTHING_TO_REMOVE = "nothing to remove"  # "remove" a class predicted nowhere: no turn added
-TAKEN_BACK = "taken back"  # it moved its class the wrong way (``moved`` px) and was undone
-
-
 @dataclass
 class TurnResult:
-    """What one turn did, as data: the session says no English (``guide.dialogue.conversation.turn_reply``
-    words a result as the app shows it)."""
+    """What one turn did, as data; its words come from guide/dialogue/replies.py (the app's conversation
+    says them; ``reply`` gives them to a script that drives a bare session)."""
 
     kind: str  # "pixels" or "text", as the turn in the state
     gained: dict[str, int] = field(default_factory=dict)  # class name -> pixels gained (negative: lost)
@@ -82,6 +77,13 @@ class TurnResult:
     steps: int = 0  # backprop steps (0 for text turns)
     satisfied: bool = True  # pixel turns: every hinted pixel shows its label after the steps
     reading: Any = None  # text turns: the reader's understand.Reading (operation, class, place, confidence)
+    names: tuple[str, ...] = ()  # the model's class names (what ``reading.label`` indexes), for ``reply``
+
+    @property
+    def reply(self) -> str:
+        """The result in the app's words (``replies.turn_reply``), e.g. "Guided by 3 labelled pixels (coat)
+        in 12 steps."; kept for scripts written when the session worded its turns itself."""
+        return turn_reply(self, self.names)
 
 
 def frozen(value: Any) -> Any:
@@ -397,7 +399,7 @@ class GuideSession:
         gained = self._changes(before, self.predict())
         names = sorted({self.model.classes[p[2]] for p in clean})
         return TurnResult("pixels", gained, points=len(clean), classes=names, hint=PixelHint(tuple(map(tuple, clean))),
-                          steps=result.steps, satisfied=result.satisfied)
+                          steps=result.steps, satisfied=result.satisfied, names=tuple(self.model.classes))
 
     def _all_points(self) -> list[list[int]]:
         return [p for t in self._state["turns"] if t["kind"] == "pixels" for p in t["points"]]
@@ -462,6 +464,7 @@ class GuideSession:
         before = self.predict()
         params, _ = encode_hint(self.model.text_guide, canonical or text)  # one GRU pass, on what it reads
         said = {"words": list(tokens.words), "ignored_words": list(tokens.ignored), "hint": hint or TextHint(text),
+                "names": tuple(self.model.classes),
                 "reading": reading}
         if reading.op == REMOVE and reading.label is not None and not (before == reading.label).any():
             # The guide only ever learnt to remove what the network predicts; asked to remove a
