@@ -88,6 +88,14 @@ class ModelConfig:
         return config
 
 
+def image_to_network(ys: Any, xs: Any, image_size: tuple[int, int], net_size: tuple[int, int]) -> tuple[Any, Any]:
+    """Image pixels (rows ``ys``, columns ``xs``: ints or int arrays, broadcast) of an HxW image
+    (``image_size``) -> the network pixels (h x w, ``net_size``) they fall in, clipped to it. Integer
+    arithmetic: exact at any size, the same for one click and for a whole map."""
+    (H, W), (h, w) = image_size, net_size
+    return np.clip(np.asarray(ys) * h // H, 0, h - 1), np.clip(np.asarray(xs) * w // W, 0, w - 1)
+
+
 def network_size(config: ModelConfig, height: int, width: int) -> tuple[int, int]:
     """(h, w) fed to the network for an HxW image.
 

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from guide.core.block import GuideParams, GuidingBlock
+from guide.core.guided import image_to_network
 from guide.core.labels import VOID
 from guide.core.split import Features
 
@@ -180,10 +181,8 @@ class CarryLearner:
             return False
         pick = self._rng.choice(flat, min(self.settings.pixels, len(flat)), replace=False)
         y, x = pick // W, pick % W
-        h, w = features.input_size
         dev = features.guided.device
-        ys = torch.from_numpy(np.minimum(h - 1, (y * h) // H)).to(dev)  # = session.to_network, vectorised
-        xs = torch.from_numpy(np.minimum(w - 1, (x * w) // W)).to(dev)
+        ys, xs = (torch.from_numpy(v).to(dev) for v in image_to_network(y, x, (H, W), features.input_size))
         labels = torch.from_numpy(label_map.ravel()[pick].astype(np.int64)).to(dev)
         detached = Features(features.guided.detach(), {k: v.detach() for k, v in features.skips.items()}, features.input_size)
         self.done.append(_Done(detached, ys, xs, labels))

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from guide.core.backprop import BackpropSettings, guide_by_backprop
 from guide.core.block import GuideParams
-from guide.core.guided import GuidedModel
+from guide.core.guided import GuidedModel, image_to_network
 from guide.core.hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from guide.core.pointtail import MAX_FRACTION, click_forward
 from guide.core.questions import most_uncertain_pixel
@@ -361,8 +361,8 @@ class GuideSession:
 
     def to_network(self, y: int, x: int) -> tuple[int, int]:
         """Image pixel (row, col) -> network pixel (row, col)."""
-        (H, W), (h, w) = self.image_size, self.network_size
-        return min(h - 1, max(0, int(y * h / H))), min(w - 1, max(0, int(x * w / W)))
+        r, c = image_to_network(y, x, self.image_size, self.network_size)
+        return int(r), int(c)
 
     def to_image(self, y: int, x: int) -> tuple[int, int]:
         """Network pixel (row, col) -> centre image pixel (row, col)."""

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from guide.core.guided import image_to_network
 from guide.core.labels import VOID
 
 UNSURE_PROB = 0.6  # a pixel whose most probable class has less than this is uncertain
@@ -58,9 +59,7 @@ def uncertainty(logits: Any, size: tuple[int, int]) -> tuple[np.ndarray, np.ndar
     resolution), taken at the network pixel each image pixel falls in (as ``GuideSession.to_network``)."""
     top = logits.detach().float().softmax(0).topk(2, dim=0)
     conf, second = top.values[0].cpu().numpy(), top.indices[1].cpu().numpy()
-    (H, W), (h, w) = size, conf.shape
-    rows = np.minimum((np.arange(H) * h / H).astype(int), h - 1)
-    cols = np.minimum((np.arange(W) * w / W).astype(int), w - 1)
+    rows, cols = image_to_network(np.arange(size[0]), np.arange(size[1]), size, conf.shape)
     return conf[rows][:, cols].astype(np.float32), second[rows][:, cols].astype(np.int64)
 
 
