@@ -36,7 +36,6 @@ SLOW_TESTS = {
     "tests/test_annotate_durable.py::test_a_voc_zip_resumes_its_labels",
     "tests/test_app_models.py::test_guide_model_segments_a_real_photo_and_a_tab_switches_models",
     "tests/test_bench.py::test_cli_writes_json_for_an_arch",
-    "tests/test_gradio_cache.py::test_readers_never_see_a_partial_file_while_writers_race",
     "tests/test_pretrained.py::test_import_writes_a_folder_that_loads_back_identically",
     "tests/test_train.py::test_train_segmenter_resumes_as_if_uninterrupted",
 }

@@ -47,6 +47,14 @@ def chat_has(page, text: str, timeout: float = 60_000) -> None:
     )
 
 
+def open_first_example(page) -> str | None:
+    """Click the first example scene, wait for its greeting and overlay; returns the overlay's src."""
+    page.locator(".gallery-item").first.click()
+    chat_has(page, "New image")
+    page.wait_for_selector("#gm-overlay img", timeout=30_000)
+    return overlay_src(page)
+
+
 def stroke_on_editor(page, dx: int, dy: int, steps: int) -> None:
     """A diagonal brush stroke on the editor's canvas, from (dx, dy) px off its centre, 6 x 3 px a step."""
     box = page.locator("#gm-editor canvas").last.bounding_box()
@@ -71,10 +79,7 @@ def test_paint_guide_chat_ask_in_browser(app_server) -> None:
         page.wait_for_selector("#gm-editor canvas", timeout=60_000)
 
         # 1. an example scene: the overlay and the greeting appear
-        page.locator(".gallery-item").first.click()
-        chat_has(page, "New image")
-        page.wait_for_selector("#gm-overlay img", timeout=30_000)
-        first = overlay_src(page)
+        first = open_first_example(page)
         # the class colours lie exactly over the photo, at the slider's opacity, which the page sets alone
         boxes = "['#gm-photo img', '#gm-overlay img'].map(s => JSON.stringify(document.querySelector(s).getBoundingClientRect()))"
         page.wait_for_function(f"() => {{ const [a, b] = {boxes}; return a === b; }}", timeout=30_000)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_page, overlay_src, stroke_on_editor  # noqa: E402  (tests/ is on sys.path)
+from test_browser import ARTIFACTS, CHROMIUM, chat_has, open_first_example, open_page, stroke_on_editor  # noqa: E402  (tests/ is on sys.path)
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)")
 
@@ -18,10 +18,7 @@ def test_annotator_uses_the_hand_tools(app_server) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with open_page(sync_api, url, ARTIFACTS / "browser-tools-failure.png", height=1400) as page:
         page.wait_for_selector("#gm-editor canvas", timeout=60_000)
-        page.locator(".gallery-item").first.click()
-        chat_has(page, "New image")
-        page.wait_for_selector("#gm-overlay img", timeout=30_000)
-        first = overlay_src(page)
+        first = open_first_example(page)
         time_text = "() => document.querySelector('#gm-time').innerText"
         assert "time spent on this image ≈ 0 s" in page.evaluate(time_text)
 
