@@ -50,6 +50,8 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     args = p.parse_args(argv)
     if args.images and not args.out:
         p.error("--images needs --out DATASET (the folder the labels are saved in)")
+    if args.images and (problem := images_problem(args.images, args.out)):
+        p.error(problem)  # before a model loads or --out is made: a typo must not start an empty data set
     if args.max_models < 1:
         raise SystemExit("--max-models must be at least 1.")
     settings = read_settings(args.settings) if args.settings else None
@@ -68,6 +70,26 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     except DatasetError as e:  # another model's data set, or a folder that is not one
         raise SystemExit(f"Could not open the data set: {e}") from None
     return demo, args
+
+
+def images_problem(paths: list[str], out: str | None) -> str | None:
+    """Why ``--images`` would open nothing, naming the paths (None when it holds an image or a data
+    set to resume). Reads file headers only (:func:`guide.annotation.intake.collect`, the check
+    :meth:`AnnotationDataset.add` runs again), so a typo stops the start before ``--out`` is made;
+    when some paths are missing and others hold images, the data set's own "skipped" lines say which."""
+    from guide.annotation.dataset import dataset_source
+    from guide.annotation.intake import collect
+
+    missing = [p for p in paths if not os.path.exists(p)]
+    if len(missing) == len(paths):
+        return f"--images: no such file or folder: {', '.join(missing)}"
+    if any(dataset_source(p) is not None for p in paths):
+        return None
+    batch = collect(paths, exclude=out if out and os.path.isdir(out) else None)
+    if batch.images:
+        return None
+    shown = batch.messages[:5] + ([f"and {len(batch.messages) - 5} more"] if len(batch.messages) > 5 else [])
+    return f"--images: no image found in {', '.join(paths)}" + (f" ({' '.join(shown)})" if shown else " (an empty folder?)")
 
 
 def read_settings(path: str) -> Settings:
