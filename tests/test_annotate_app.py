@@ -187,6 +187,33 @@ def test_images_that_open_nothing_stop_the_start_before_anything_is_made(tmp_pat
     assert cli.images_problem([str(photo)], None) is None
 
 
+def test_images_that_all_fail_to_decode_leave_no_data_set_behind(app_model_dir: Path, tmp_path: Path, monkeypatch,
+                                                                 capsys) -> None:
+    """An image whose header reads but whose pixels do not (a cut-short PNG) passes the header check; when
+    no image at all could be opened, the start stops (exit 2) and the --out folder it made is removed."""
+    import io
+
+    import guide.ui.cli as cli
+
+    def no_server() -> None:
+        raise AssertionError("the server started on a data set without images")
+
+    monkeypatch.setattr(cli, "patient_startup_probe", no_server)
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(buf.getvalue()[:100])  # the header and the start of the pixels
+    out = tmp_path / "ds3"
+    assert cli.images_problem([str(cut)], str(out)) is None  # headers only: it looks like an image
+    with pytest.raises(SystemExit) as e:
+        app.main(["--model", str(app_model_dir), "--images", str(cut), "--out", str(out)])
+    assert e.value.code == 2
+    captured = capsys.readouterr()
+    assert "cut.png: skipped" in captured.out
+    assert f"error: --images: no image could be opened from {cut}; {out} was not kept" in captured.err
+    assert not out.exists()
+
+
 @pytest.mark.slow  # a server and a whole batch (the fast tier, -m "not slow", leaves it out)
 def test_readme_batch_snippet_runs_as_written(app_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """README's "Annotating a batch from a script" against a server on a fresh data set."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -65,6 +67,7 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
             raise SystemExit(f"Could not load the model {spec!r} (from {where}): {e}\n"
                              "Give models as a model folder, a checkpoints/ name, owner/name@rev, or torchvision:ARCH.") from None
         default = shelf.pool(specs[0])  # kept the most recently used (reloaded if --max-models 1)
+    args.out_is_new = bool(args.out) and not os.path.exists(args.out)  # main() removes it again if --images opened nothing
     try:
         demo = build_demo(default.model, out=args.out, allow_other_model=args.allow_other_model, shelf=shelf, spec=specs[0], choices=specs)
     except DatasetError as e:  # another model's data set, or a folder that is not one
@@ -109,6 +112,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.images:
             report = ds.open_paths(args.images)  # a data set folder or zip among them (this app's, or VOC) resumes
             print(report.summary(), *report.messages, sep="\n  ")
+            if not ds.ids and args.out_is_new:  # every image failed to decode (images_problem reads headers only)
+                shutil.rmtree(ds.root, ignore_errors=True)  # the folder this start made, holding no image
+                print(f"error: --images: no image could be opened from {', '.join(args.images)}; "
+                      f"{ds.root} was not kept", file=sys.stderr)
+                raise SystemExit(2)
         print(f"Data set {ds.root}: {ds.progress_text()}")
     if any(text_guide_ready(m) for m in demo.guide_app.shelf.models()):  # type: ignore[attr-defined]
         # the GloVe vectors load once (~0.5 s): now, not at the first hint someone types
