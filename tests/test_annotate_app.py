@@ -158,6 +158,62 @@ def test_command_line_images_out_and_mismatch(app_model_dir: Path, tmp_path: Pat
     assert {p: p.read_bytes() for p in (tmp_path / "theirs").rglob("*") if p.is_file()} == before  # nothing touched
 
 
+
+def test_images_that_open_nothing_stop_the_start_before_anything_is_made(tmp_path: Path, monkeypatch, capsys) -> None:
+    """A typo in --images (or a folder without images) is an argument error (exit 2) naming the path: no
+    model loads, no --out folder is made. Some paths missing and others holding images still start."""
+    import guide.ui.cli as cli
+
+    def no_model(*a, **k):
+        raise AssertionError("the model loaded before --images was checked")
+
+    monkeypatch.setattr(cli, "load_model", no_model)
+    out = tmp_path / "ds2"
+    texts = tmp_path / "texts"
+    texts.mkdir()
+    (texts / "notes.txt").write_text("not an image")
+    for images, words in ([[str(tmp_path / "nope")], f"--images: no such file or folder: {tmp_path / 'nope'}"],
+                          [[str(tmp_path / "nope"), str(tmp_path / "nope2")], f"{tmp_path / 'nope'}, {tmp_path / 'nope2'}"],
+                          [[str(texts)], f"--images: no image found in {texts} (notes.txt: skipped, not an image.)"]):
+        with pytest.raises(SystemExit) as e:
+            app.main(["--images", *images, "--out", str(out)])
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err
+        assert not out.exists()
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    assert cli.images_problem([str(tmp_path / "nope"), str(photo)], str(out)) is None  # the partial case: "skipped" lines
+    assert cli.images_problem([str(photo)], None) is None
+
+
+def test_images_that_all_fail_to_decode_leave_no_data_set_behind(app_model_dir: Path, tmp_path: Path, monkeypatch,
+                                                                 capsys) -> None:
+    """An image whose header reads but whose pixels do not (a cut-short PNG) passes the header check; when
+    no image at all could be opened, the start stops (exit 2) and the --out folder it made is removed."""
+    import io
+
+    import guide.ui.cli as cli
+
+    def no_server() -> None:
+        raise AssertionError("the server started on a data set without images")
+
+    monkeypatch.setattr(cli, "patient_startup_probe", no_server)
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, format="PNG")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(buf.getvalue()[:100])  # the header and the start of the pixels
+    out = tmp_path / "ds3"
+    assert cli.images_problem([str(cut)], str(out)) is None  # headers only: it looks like an image
+    with pytest.raises(SystemExit) as e:
+        app.main(["--model", str(app_model_dir), "--images", str(cut), "--out", str(out)])
+    assert e.value.code == 2
+    captured = capsys.readouterr()
+    assert "cut.png: skipped" in captured.out
+    assert f"error: --images: no image could be opened from {cut}; {out} was not kept" in captured.err
+    assert not out.exists()
+
+
 @pytest.mark.slow  # a server and a whole batch (the fast tier, -m "not slow", leaves it out)
 def test_readme_batch_snippet_runs_as_written(app_model_dir: Path, tmp_path: Path, monkeypatch) -> None:
     """README's "Annotating a batch from a script" against a server on a fresh data set."""

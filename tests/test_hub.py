@@ -194,3 +194,32 @@ def test_hub_ids_are_not_paths():
 
     assert not any(looks_like_path(s) for s in ["owner/name", "owner/name@v1", "owner/name.v2@abc", "scenes-lraspp"])
     assert all(looks_like_path(s) for s in ["./x", "../x", "/x", "~/x", "~", ".", "a/b/c", "./x@v1"])
+
+
+def test_a_mistyped_folder_that_is_also_a_hub_id_says_both(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """``checkpoints/nope`` may be a folder or a Hub repo id: the message says it is neither here nor on
+    the Hub, and names the model folders that do exist beside it (the Hub is asked once, as before)."""
+    import guide.models.hub as hub
+    from guide.__main__ import main
+
+    shutil.copytree(tiny_model_dir, tmp_path / "checkpoints" / "mine")
+    (tmp_path / "checkpoints" / "eval").mkdir()  # not a model folder: not listed
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    probes = []
+    monkeypatch.setattr(hub, "hub_reachable", lambda: probes.append(1) or False)
+    with pytest.raises(ModelLoadError) as e:
+        load_model("checkpoints/nope")
+    message = str(e.value)
+    assert message.startswith("no model folder checkpoints/nope here")
+    assert str(tmp_path / "checkpoints" / "nope") in message and "model folders in checkpoints/: mine)" in message
+    assert "could not fetch checkpoints/nope@main: the Hugging Face Hub" in message and "not in the local cache" in message
+    assert probes == [1]
+
+    assert main(["evaluate", "questions", "--model", "checkpoints/nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no model folder checkpoints/nope here") and err.count("\n") == 1
+
+    shutil.rmtree(tmp_path / "checkpoints" / "mine")
+    with pytest.raises(ModelLoadError, match=r"checkpoints/ holds no model folder\); as a Hub repo id: could not fetch"):
+        load_model("checkpoints/nope")

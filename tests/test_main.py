@@ -111,3 +111,33 @@ def test_app_takes_session_settings_from_a_file(tmp_path) -> None:
     bad.write_text(json.dumps({"anchors": 3}))
     with pytest.raises(SystemExit, match="Could not read the settings file"):
         demo_from_args(["--settings", str(bad)])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "questions", "--limit", "0"], "argument --limit: must be at least 1, not 0"),
+    (["evaluate", "effort", "--limit", "2", "--cap", "-1"], "argument --cap: must be more than 0, not -1"),
+    (["evaluate", "effort", "--cap", "0"], "argument --cap: must be more than 0, not 0"),
+    (["evaluate", "effort", "--cap", "nan"], "argument --cap: must be more than 0, not nan"),
+    (["evaluate", "clicks", "--max-clicks", "0"], "argument --max-clicks: must be at least 1, not 0"),
+    (["evaluate", "effort", "--target", "1.5"], "argument --target: must be more than 0 and at most 1, not 1.5"),
+    (["evaluate", "questions", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
+    (["evaluate", "questions", "--lr", "0"], "argument --lr: must be more than 0, not 0"),
+    (["evaluate", "questions", "--limit", "two"], "argument --limit: expected an integer, not 'two'"),
+    (["evaluate", "questions", "--questions", "0,-1"], "argument --questions: question counts must be at least 0, not 0,-1"),
+    (["evaluate", "questions", "--questions", "0,a"], "argument --questions: expected a comma list of whole numbers"),
+    (["evaluate", "text", "--limit", "0"], "argument --limit: must be at least 1, not 0"),
+    (["evaluate", "text", "--runs", "0"], "argument --runs: must be at least 1, not 0"),
+])
+def test_bad_numbers_are_refused_before_any_work(argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    import guide.evaluation.evaluate
+    import guide.models.hub
+
+    def no_model(*a: object, **k: object) -> None:
+        raise AssertionError("a bad number must stop the command before the model loads")
+
+    monkeypatch.setattr(guide.evaluation.evaluate, "load_model", no_model)
+    monkeypatch.setattr(guide.models.hub, "load_model", no_model)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.startswith("usage: python -m guide evaluate") and "Traceback" not in err

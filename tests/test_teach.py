@@ -159,6 +159,54 @@ def test_bad_data_sets_are_refused_with_a_message(shorter_model: Path, voc: Path
     assert not any((tmp_path / o).exists() for o in ("o1", "o2", "o3"))
 
 
+def app_dataset(root: Path, photos: Path) -> Path:
+    """A data set written by the app's data-set code (guide/annotation/dataset.py: train / val /
+    trainval lists, no guide-train), every image saved with a label map."""
+    from guide.annotation.dataset import AnnotationDataset
+
+    photos.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i, (h, w) in enumerate(SIZES):
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(photos / f"photo_{i}.png")
+    ds = AnnotationDataset(root, TINY_CLASSES, TINY_PALETTE, {"name": "tiny", "source": "test"})
+    assert len(ds.add([photos]).added) == len(SIZES)
+    for image_id, (h, w) in zip(ds.ids, SIZES, strict=True):
+        label = np.zeros((h, w), np.uint8)
+        label[h // 2 :, : w // 2] = 1
+        label[: h // 3, w // 2 :] = 3
+        ds.save(image_id, label, None)
+    return root
+
+
+def test_readme_command_on_a_data_set_the_app_wrote(shorter_model: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """README's `train-guide --model MODEL --data voc --root DATASET --out FOLDER` (no --split) on the app's
+    data set trains on its train list and says so in one line; a split list that is missing names those
+    there are and --split."""
+    root = app_dataset(tmp_path / "dataset", tmp_path / "photos")
+    lists = sorted(p.name for p in (root / "ImageSets" / "Segmentation").iterdir())
+    assert lists == ["train.txt", "trainval.txt", "val.txt"]
+    train_ids = (root / "ImageSets" / "Segmentation" / "train.txt").read_text().split()
+    out = tmp_path / "taught"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    command = "python -m guide train-guide --model MODEL --data voc --root DATASET --out FOLDER"
+    assert f"`{command}`" in readme, "README's train-guide command changed: update this test"
+    words = {"MODEL": str(shorter_model), "DATASET": str(root), "FOLDER": str(out)}
+    argv = [words.get(w, w) for w in command.split()[4:]]  # README's words, then small-run settings
+    argv += ["--work-dir", str(tmp_path / "work"), "--steps", "2", "--batch", "3", "--hidden", "16", "--threads", "1", "--val", "0"]
+    assert run(argv) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "guide-train" in line]
+    assert said == [f"voc {root}: no guide-train split, training on split train ({len(train_ids)} images; --split picks another)"]
+    assert f"split `train`: {len(train_ids)} images" in (out / "README.md").read_text()
+    assert load_model(out, device="cpu").config.text_guide["trained"]["split"] == "train"
+
+    assert run([*argv, "--split", "guide-train", "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: VOC split list ") and err.count("\n") == 1
+    assert "this data set has the split lists train, trainval, val: pick one with --split (e.g. --split train)" in err
+    assert not (tmp_path / "o2").exists()
+
+
 @pytest.mark.parametrize("arch", ["deeplabv3_mobilenet_v3_large", "fcn_resnet50"])
 def test_other_architectures_train_on_voc(arch: str, voc: Path, tmp_path: Path) -> None:
     model = torchvision_like(tmp_path / "m", arch, size=48)

@@ -103,6 +103,15 @@ def read_label_png(path: str, palette: list[tuple[int, int, int]] | None = None)
     return out
 
 
+def split_lists(root: str) -> list[str]:
+    """The split names ``root`` (a VOC folder as :class:`VOCSegmentation` finds it) has lists for:
+    ``ImageSets/Segmentation/<split>.txt``, sorted (an app-written data set: train, trainval, val)."""
+    folder = os.path.join(_find_root(root), "ImageSets", "Segmentation")
+    if not os.path.isdir(folder):
+        return []
+    return sorted(n[: -len(".txt")] for n in os.listdir(folder) if n.endswith(".txt") and not n.startswith("."))
+
+
 class VOCSegmentation:
     """PASCAL VOC 2012 segmentation split: ``dataset[i] -> (H x W x 3 uint8, H x W uint8)``."""
 
@@ -115,6 +124,10 @@ class VOCSegmentation:
         self.split = split
         list_path = os.path.join(self.root, "ImageSets", "Segmentation", f"{split}.txt")
         if not os.path.isfile(list_path):
+            there = split_lists(self.root)
+            if there:  # name the lists the folder does have, and how to pick one
+                raise FileNotFoundError(f"VOC split list {list_path} not found; this data set has the split lists "
+                                        f"{', '.join(there)}: pick one with --split (e.g. --split {there[0]})")
             raise FileNotFoundError(f"VOC split list {list_path} not found: expected {LAYOUT}")
         with open(list_path) as f:
             self.ids: list[str] = [line.split()[0] for line in f if line.strip()]

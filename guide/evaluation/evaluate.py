@@ -515,6 +515,41 @@ def plot_confusion(cm: np.ndarray, classes: list[str], path: str) -> None:
     plt.close(fig)
 
 
+# ---------------------------------------------------------------- command line
+
+
+def number_arg(kind: type, low: float, *, above: bool = False, high: float | None = None) -> Callable[[str], Any]:
+    """An argparse ``type``: ``kind(text)`` at least ``low`` (more than it with ``above``; at most ``high``),
+    so a value that would make the report meaningless (``--limit 0``: a table of nan; ``--cap -1``) is
+    refused before any work, with argparse's one ``error: argument --x: ...`` line and exit status 2."""
+    what = {int: "an integer", float: "a number"}[kind]
+    bound = f"more than {low:g}" if above else f"at least {low:g}"
+    if high is not None:
+        bound += f" and at most {high:g}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+        if value != value or value < low or (above and value == low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
+        return value
+
+    return parse
+
+
+def counts_arg(text: str) -> str:
+    """``--questions``: a comma list of question counts >= 0 (kept as text; main splits it)."""
+    try:
+        counts = [int(c) for c in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma list of whole numbers like 0,1,5, not {text!r}") from None
+    if any(c < 0 for c in counts):
+        raise argparse.ArgumentTypeError(f"question counts must be at least 0, not {text}")
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m guide evaluate", description=__doc__.splitlines()[0])
     p.add_argument("what", choices=["segmenter", "questions", "clicks", "effort", "reference"],
@@ -524,24 +559,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", default="scenes")
     p.add_argument("--root", default=None)
     p.add_argument("--split", default="test")
-    p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
-    p.add_argument("--questions", default="0,1,5,10,15,20", help="question counts (questions mode)")
+    p.add_argument("--limit", type=number_arg(int, 1), default=None, help="evaluate the first N images only")
+    p.add_argument("--questions", type=counts_arg, default="0,1,5,10,15,20", help="question counts (questions mode)")
     p.add_argument("--optimizer", default=BackpropSettings.optimizer, choices=["sgd", "lbfgs"])
-    p.add_argument("--margin", type=float, default=BackpropSettings.margin, help="logit margin a hinted pixel must win by; 0 = the paper's bare flip")
-    p.add_argument("--lr", type=float, default=BackpropSettings.lr, help="backprop learning rate")
-    p.add_argument("--l2", type=float, default=BackpropSettings.l2, help="weight of the L2 penalty on the guiding parameters")
-    p.add_argument("--max-steps", type=int, default=BackpropSettings.max_steps, help="backprop steps per turn at most")
-    p.add_argument("--spread", type=int, default=ASK_SPREAD,
+    p.add_argument("--margin", type=number_arg(float, 0), default=BackpropSettings.margin, help="logit margin a hinted pixel must win by; 0 = the paper's bare flip")
+    p.add_argument("--lr", type=number_arg(float, 0, above=True), default=BackpropSettings.lr, help="backprop learning rate")
+    p.add_argument("--l2", type=number_arg(float, 0), default=BackpropSettings.l2, help="weight of the L2 penalty on the guiding parameters")
+    p.add_argument("--max-steps", type=number_arg(int, 1), default=BackpropSettings.max_steps, help="backprop steps per turn at most")
+    p.add_argument("--spread", type=number_arg(int, 0), default=ASK_SPREAD,
                    help="skip pixels this close to earlier questions (network pixels; 0 = anywhere, the paper)")
-    p.add_argument("--region", type=int, default=ASK_REGION,
+    p.add_argument("--region", type=number_arg(int, 0), default=ASK_REGION,
                    help="ask inside uncertain areas of this radius; 0 = the paper's single most uncertain pixel")
-    p.add_argument("--max-clicks", type=int, default=20, help="clicks / questions per image at most (clicks, effort modes)")
-    p.add_argument("--target", type=float, default=0.95, help="pixel accuracy the annotator stops at (effort mode)")
-    p.add_argument("--miou-target", type=float, default=0.90, help="per-image mIoU the annotator also aims at (effort mode)")
-    p.add_argument("--cap", type=float, default=None, help="seconds per image an annotator spends at most (effort mode; default 120)")
+    p.add_argument("--max-clicks", type=number_arg(int, 1), default=20, help="clicks / questions per image at most (clicks, effort modes)")
+    p.add_argument("--target", type=number_arg(float, 0, above=True, high=1), default=0.95, help="pixel accuracy the annotator stops at (effort mode)")
+    p.add_argument("--miou-target", type=number_arg(float, 0, above=True, high=1), default=0.90, help="per-image mIoU the annotator also aims at (effort mode)")
+    p.add_argument("--cap", type=number_arg(float, 0, above=True), default=None, help="seconds per image an annotator spends at most (effort mode; default 120)")
     p.add_argument("--interactions", action="store_true",
                    help="effort mode: count interactions (each one costs 1) instead of seconds")
-    p.add_argument("--workers", type=int, default=1, help="scenes in parallel, one process (one thread) each")
+    p.add_argument("--workers", type=number_arg(int, 1), default=1, help="scenes in parallel, one process (one thread) each")
     p.add_argument("--json", default=None, help="write the report here")
     p.add_argument("--plot", default=None, help="confusion-matrix PNG (segmenter mode)")
     args = p.parse_args(argv)

@@ -38,7 +38,7 @@ from tqdm import tqdm
 from guide.core.hints import OPERATIONS, OPS_CHOICES
 from guide.core.metrics import confusion_matrix, miou
 from guide.core.settings import TEXT_CLASS_SCOPE, TEXT_COMPOSE, TEXT_COMPOSE_MODES, TEXT_PLACE_MASK, Settings, TextSettings
-from guide.evaluation.evaluate import EvalSetup
+from guide.evaluation.evaluate import EvalSetup, number_arg
 from guide.text.generator import ABLATIONS, generate_hint
 from guide.text.vectors import vectors_source
 
@@ -218,8 +218,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--hints", default="0,1,2,3,4", help="hint counts to report (default: 0,1,2,3,4)")
     p.add_argument("--ops", default=None, choices=sorted(OPS_CHOICES), help="default: the ops the guide was trained with")
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--limit", type=int, default=None, help="evaluate the first N images only")
+    p.add_argument("--runs", type=number_arg(int, 1), default=5)
+    p.add_argument("--limit", type=number_arg(int, 1), default=None, help="evaluate the first N images only")
     p.add_argument("--ablation", default="none", choices=list(ABLATIONS))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--compose", default=TEXT_COMPOSE, choices=list(TEXT_COMPOSE_MODES),

@@ -126,12 +126,25 @@ def resolve_model_folder(spec: str | os.PathLike | None = None) -> tuple[Path, s
         )
     try:
         return _hub_folder(repo_id, revision)
-    except ModelLoadError:
+    except ModelLoadError as e:
         fallback = CHECKPOINTS / repo_id.split("/")[1]
         if fallback.is_dir():
             log.warning("using embedded checkpoints/%s instead of %s", fallback.name, spec)
             return fallback, f"embedded checkpoints/{fallback.name} (Hub and cache unavailable for {spec})"
-        raise
+        # owner/name is also a relative folder path (checkpoints/nope): say that it is not one, then the Hub's answer
+        raise ModelLoadError(f"{_no_local_folder(spec, local)}; as a Hub repo id: {e}") from e.__cause__
+
+
+def _no_local_folder(spec: str, local: Path) -> str:
+    """Why ``spec`` is not a local model folder, naming the model folders its parent holds (if any)."""
+    what = "is a file, not a model folder" if local.exists() else "does not exist"
+    parent = local.parent
+    if not parent.is_dir():
+        return f"no model folder {spec} here ({local.resolve()} {what}, nor does its folder {parent}/)"
+    found = sorted(p.name for p in parent.iterdir() if (p / CONFIG_NAME).is_file())
+    shown = ", ".join(found[:12]) + (f" and {len(found) - 12} more" if len(found) > 12 else "")
+    there = f"model folders in {parent}/: {shown}" if found else f"{parent}/ holds no model folder"
+    return f"no model folder {spec} here ({local.resolve()} {what}; {there})"
 
 
 def model_choices(extra: list[str] | tuple[str, ...] = ()) -> list[tuple[str, str]]:

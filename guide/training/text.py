@@ -57,6 +57,12 @@ from guide.text.generator import find_candidates, generate_hint
 from guide.text.templates import BOOKS
 from guide.training.state import agree_to_stop, cosine_lr, load_state, save_state, setup_distributed
 
+#: The training split when --split is not given; a data set without it trains on FALLBACK_SPLIT
+#: (:func:`open_training_split`): the app's data sets (guide/annotation/dataset.py) and Pascal VOC
+#: list train / val / trainval.
+DEFAULT_SPLIT = "guide-train"
+FALLBACK_SPLIT = "train"
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m guide train-guide", description=__doc__.splitlines()[0])
@@ -69,7 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--work-dir", default=None, help="resumable training state (default: runs/<out name>-text)")
     p.add_argument("--data", default="scenes", help="dataset name for guide.data (default: scenes)")
     p.add_argument("--root", default=None, help="dataset root folder, for data sets read from disk")
-    p.add_argument("--split", default="guide-train", help="training split (default: guide-train)")
+    p.add_argument("--split", default=None,
+                   help=f"training split (default: {DEFAULT_SPLIT}; a data set without one, such as a folder the app "
+                        "wrote or Pascal VOC, trains on its train split, saying so)")
     p.add_argument("--scenes", type=int, default=3000, help="training scenes whose features are cached (default: 3000)")
     p.add_argument("--steps", type=int, default=6000)
     p.add_argument("--batch", type=int, default=32, help="global batch size (split across DDP ranks)")
@@ -335,6 +343,31 @@ def resume(work: Path, text_guide: TextGuide, opt: torch.optim.Optimizer, device
     return int(meta["step"]), float(meta.get("seconds", 0.0))
 
 
+def open_training_split(args: argparse.Namespace, size: int, say: bool = True) -> Any:
+    """The training data set at ``--split``; without ``--split`` (None) at :data:`DEFAULT_SPLIT`, or
+    :data:`FALLBACK_SPLIT` where the data set has no ``guide-train`` but a ``train`` list (said in one
+    line when ``say``). Sets ``args.split`` to the split used (the model card and state name it).
+    A missing split list raises FileNotFoundError naming the lists there are (guide/data/voc.py)."""
+    from guide.data import get_dataset
+
+    if args.split is not None:
+        return get_dataset(args.data, args.split, root=args.root, size=size)
+    try:
+        dataset = get_dataset(args.data, DEFAULT_SPLIT, root=args.root, size=size)
+        args.split = DEFAULT_SPLIT
+        return dataset
+    except FileNotFoundError as missing:
+        try:
+            dataset = get_dataset(args.data, FALLBACK_SPLIT, root=args.root, size=size)
+        except FileNotFoundError:
+            raise missing from None  # a wrong --root: the first message says what is expected
+    args.split = FALLBACK_SPLIT
+    if say:
+        print(f"{args.data} {args.root or ''}: no {DEFAULT_SPLIT} split, training on split {FALLBACK_SPLIT} "
+              f"({len(dataset)} images; --split picks another)")
+    return dataset
+
+
 def check_dataset(args: argparse.Namespace, model: Any, dataset: Any) -> None:
     """Refuse, with a message, a training split that cannot teach this model (SystemExit)."""
     where = f"{args.data} split {args.split!r}" + (f" in {args.root}" if args.root else "")
@@ -378,14 +411,9 @@ def training_cache(args: argparse.Namespace, model: Any, segmenter: SplitSegment
     Memory is bounded: each scene is one ``input_size`` square (:func:`training_view`), and when
     the shard's features would take more than ``--cache-mb`` only predictions and labels are
     kept and each step recomputes its scenes' features (slower, same result)."""
-    from guide import data
 
     size = int(model.config.input_size)
-    get_dataset = getattr(data, "get_dataset", None)
-    if get_dataset is not None:
-        dataset = get_dataset(args.data, args.split, root=args.root, size=size)
-    else:
-        dataset = data.SceneDataset(args.split, size=size)
+    dataset = open_training_split(args, size, say=rank == 0)
     check_dataset(args, model, dataset)
     scenes = np.arange(min(args.scenes, len(dataset)))[rank::world]
     view = training_view(model, args.seed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import gradio as gr
@@ -50,6 +52,8 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
     args = p.parse_args(argv)
     if args.images and not args.out:
         p.error("--images needs --out DATASET (the folder the labels are saved in)")
+    if args.images and (problem := images_problem(args.images, args.out)):
+        p.error(problem)  # before a model loads or --out is made: a typo must not start an empty data set
     if args.max_models < 1:
         raise SystemExit("--max-models must be at least 1.")
     settings = read_settings(args.settings) if args.settings else None
@@ -63,11 +67,32 @@ def demo_from_args(argv: list[str] | None = None) -> tuple[gr.Blocks, argparse.N
             raise SystemExit(f"Could not load the model {spec!r} (from {where}): {e}\n"
                              "Give models as a model folder, a checkpoints/ name, owner/name@rev, or torchvision:ARCH.") from None
         default = shelf.pool(specs[0])  # kept the most recently used (reloaded if --max-models 1)
+    args.out_is_new = bool(args.out) and not os.path.exists(args.out)  # main() removes it again if --images opened nothing
     try:
         demo = build_demo(default.model, out=args.out, allow_other_model=args.allow_other_model, shelf=shelf, spec=specs[0], choices=specs)
     except DatasetError as e:  # another model's data set, or a folder that is not one
         raise SystemExit(f"Could not open the data set: {e}") from None
     return demo, args
+
+
+def images_problem(paths: list[str], out: str | None) -> str | None:
+    """Why ``--images`` would open nothing, naming the paths (None when it holds an image or a data
+    set to resume). Reads file headers only (:func:`guide.annotation.intake.collect`, the check
+    :meth:`AnnotationDataset.add` runs again), so a typo stops the start before ``--out`` is made;
+    when some paths are missing and others hold images, the data set's own "skipped" lines say which."""
+    from guide.annotation.dataset import dataset_source
+    from guide.annotation.intake import collect
+
+    missing = [p for p in paths if not os.path.exists(p)]
+    if len(missing) == len(paths):
+        return f"--images: no such file or folder: {', '.join(missing)}"
+    if any(dataset_source(p) is not None for p in paths):
+        return None
+    batch = collect(paths, exclude=out if out and os.path.isdir(out) else None)
+    if batch.images:
+        return None
+    shown = batch.messages[:5] + ([f"and {len(batch.messages) - 5} more"] if len(batch.messages) > 5 else [])
+    return f"--images: no image found in {', '.join(paths)}" + (f" ({' '.join(shown)})" if shown else " (an empty folder?)")
 
 
 def read_settings(path: str) -> Settings:
@@ -87,6 +112,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.images:
             report = ds.open_paths(args.images)  # a data set folder or zip among them (this app's, or VOC) resumes
             print(report.summary(), *report.messages, sep="\n  ")
+            if not ds.ids and args.out_is_new:  # every image failed to decode (images_problem reads headers only)
+                shutil.rmtree(ds.root, ignore_errors=True)  # the folder this start made, holding no image
+                print(f"error: --images: no image could be opened from {', '.join(args.images)}; "
+                      f"{ds.root} was not kept", file=sys.stderr)
+                raise SystemExit(2)
         print(f"Data set {ds.root}: {ds.progress_text()}")
     if any(text_guide_ready(m) for m in demo.guide_app.shelf.models()):  # type: ignore[attr-defined]
         # the GloVe vectors load once (~0.5 s): now, not at the first hint someone types
