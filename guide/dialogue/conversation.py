@@ -52,6 +52,7 @@ from guide.core.digest import array_digest
 from guide.core.errors import UserError  # noqa: F401 - defined in the leaf guide/core/errors.py, long importable from here
 from guide.core.export import rle_decode, rle_encode
 from guide.core.guided import GuidedModel, rgb_image
+from guide.core.hints import FIND, REMOVE  # noqa: F401  (long importable from here)
 from guide.core.labels import VOID
 from guide.core.settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
 from guide.dialogue import cost, tools

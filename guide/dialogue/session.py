@@ -127,7 +127,7 @@ def _click_points(points: Any) -> list[tuple[int, int, int]]:
     for p in points:
         if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 3:
             raise ValueError(f"{CLICKS_FORMAT}; got {p!r:.40}")
-        if isinstance(p[2], str):
+        if isinstance(p[2], str) and not p[2].strip().lstrip("-").isdigit():  # "3" still reads as before
             raise ValueError(f"{CLICKS_FORMAT}; got the class name {p[2][:40]!r}: give its index "
                              f"(model.classes.index(name)), or use Conversation.guide_points, which reads names")
         try:
