@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -567,7 +567,7 @@ class Conversation:
 
     def _points(self, points: Any) -> tuple[list[tuple[int, int, int]], list[str]]:
         """``guide_points``' points as (row, col, class index) ints, and the class names given."""
-        if isinstance(points, (str, bytes)) or not isinstance(points, (Sequence, np.ndarray)):
+        if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
             kind = type(points).__name__
             got = ("a JSON string: pass the list itself" if isinstance(points, str) and points.lstrip()[:1] in "[{"
                    else f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}")
@@ -576,7 +576,7 @@ class Conversation:
         names: list[str] = []
         index: dict[Any, int] = {}  # one lookup per class as given (a sketch has thousands of points)
         for p in points:
-            if isinstance(p, (str, bytes)) or not isinstance(p, (Sequence, np.ndarray)) or len(p) != 3:
+            if isinstance(p, (str, bytes, Mapping)) or not hasattr(p, "__len__") or len(p) != 3:
                 raise UserError(f"{POINTS_FORMAT} Got {quote(repr(p), 30)}.")
             row, col, label = p
             if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) for v in (row, col)):
