@@ -283,8 +283,12 @@ class Annotator:
                     ds.save(image_id, conv.labels(), conv.get_state())  # the same labels, now with their conversation
             tab = self.pool.tab(conv)
         place = {"dataset": place["dataset"] if self.out is None else None, "current": image_id, "key": tab["key"]}
-        k = ds.index(image_id)
-        return tab, place, f"Image {k + 1} of {len(ds)}: {image_id} ({ds.status(image_id)}). {ds.progress_text()}."
+        return tab, place, f"{self._where(ds, image_id)} {ds.progress_text()}."
+
+    @staticmethod
+    def _where(ds: AnnotationDataset, image_id: str) -> str:
+        """"Image 2 of 3: scene_01 (to do).": which image is in view (without the saved count)."""
+        return f"Image {ds.index(image_id) + 1} of {len(ds)}: {image_id} ({ds.status(image_id)})."
 
     def go_index(self, tab: Any, place: Any, index: int) -> tuple[Tab, Place, str]:
         """Show the ``index``-th image of the strip's window (a click on the thumbnail strip)."""
@@ -350,8 +354,8 @@ class Annotator:
         target = next((i for i in ids[k + 1 :] + ids[:k] if ds.status(i) != SAVED), None)
         if target is None:
             return tab, place, f"{said} Every image is saved: download the data set, or open more images."
-        tab, place, where = self.go(tab, place, target)
-        return tab, place, f"{said} {where}"
+        tab, place, _ = self.go(tab, place, target)
+        return tab, place, f"{said} {self._where(ds, target)}"  # the saved count once: ``said`` has it
 
     # ------------------------------------------------------------ what to show
 

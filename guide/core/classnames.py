@@ -8,7 +8,8 @@ Two entry points over one matcher:
   on the left"): the longest class name wins, exact words and plurals only (a
   typo-tolerant match inside a sentence would read "coast" as "coat").
 
-:func:`close_classes` lists the nearest spellings for a "did you mean ...?".
+:func:`close_classes` lists the nearest spellings for a "did you mean ...?"; :func:`respelt` says
+when :func:`resolve_class` read a typo ("coaat" as coat), for a reply to say so.
 To add synonyms or word-vector neighbours, extend :func:`_match` (one phrase -> class
 index); both entry points go through it.
 """
@@ -97,3 +98,15 @@ def close_classes(text: str, classes: Sequence[str], n: int = 3) -> list[str]:
             if names[m] not in out:
                 out.append(names[m])
     return out[:n]
+
+
+def respelt(text: str, classes: Sequence[str]) -> str | None:
+    """The class name :func:`resolve_class` reads ``text`` as when only a close spelling matched it
+    ("coaat" -> "coat"), so a reply can say so instead of correcting a typo silently; None when
+    ``text`` names a class as typed (any case, a plural, without hyphens or spaces, after filler
+    words such as "it's a") or names none."""
+    t = _FILLER.sub("", normalise(text)).strip()
+    if not t or len(t) > MAX_NAME or _match(t, classes, fuzzy=False) is not None:
+        return None
+    k = _match(t, classes, fuzzy=True)
+    return None if k is None else classes[k]

@@ -8,13 +8,14 @@ that one side is ``config.input_size`` (the longer side, or the shorter one with
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch import Tensor, nn
 
 from guide.core.block import GuidingBlock
@@ -94,6 +95,31 @@ def image_to_network(ys: Any, xs: Any, image_size: tuple[int, int], net_size: tu
     arithmetic: exact at any size, the same for one click and for a whole map."""
     (H, W), (h, w) = image_size, net_size
     return np.clip(np.asarray(ys) * h // H, 0, h - 1), np.clip(np.asarray(xs) * w // W, 0, w - 1)
+
+
+IMAGE_KINDS = "an HxWx3 uint8 array, a PIL image or an image path"
+
+
+def rgb_image(image: Any, who: str = "set_image") -> np.ndarray:
+    """``image`` as the HxWx3 uint8 RGB array a session takes: such an array as it is, a PIL image
+    or an image file (``str`` / ``pathlib.Path``, opened with PIL) converted to RGB. Anything else
+    raises TypeError (not an image) or ValueError (an array of another shape or type, a file PIL
+    cannot read), naming what ``who`` takes; a missing file raises FileNotFoundError."""
+    if isinstance(image, (str, os.PathLike)):
+        try:
+            with Image.open(image) as im:
+                return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+        except UnidentifiedImageError:
+            raise ValueError(f"{who}: {os.fspath(image)!r} is not an image file PIL can read; {who} takes {IMAGE_KINDS}") from None
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    if not isinstance(image, np.ndarray) and hasattr(image, "__array__"):  # e.g. a CPU tensor
+        image = np.asarray(image)
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{who} takes {IMAGE_KINDS}, not {type(image).__name__}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"{who} takes {IMAGE_KINDS}; got a {image.dtype} array of shape {image.shape}")
+    return image
 
 
 def network_size(config: ModelConfig, height: int, width: int) -> tuple[int, int]:

@@ -38,20 +38,21 @@ Errors the person caused (an empty message, an unknown class, nothing to undo) r
 
 from __future__ import annotations
 
+import numbers
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from guide.core.backprop import BackpropSettings
-from guide.core.classnames import close_classes, find_class, resolve_class
+from guide.core.classnames import close_classes, find_class, resolve_class, respelt
 from guide.core.digest import array_digest
 from guide.core.errors import UserError  # noqa: F401 - defined in the leaf guide/core/errors.py, long importable from here
 from guide.core.export import rle_decode, rle_encode
-from guide.core.guided import GuidedModel
-from guide.core.hints import FIND, REMOVE
+from guide.core.guided import GuidedModel, rgb_image
+from guide.core.hints import FIND, REMOVE  # noqa: F401  (long importable from here)
 from guide.core.labels import VOID
 from guide.core.settings import MAX_TURNS, Settings  # noqa: F401  (MAX_TURNS: session turns one conversation may hold)
 from guide.dialogue import cost, tools
@@ -130,6 +131,27 @@ def quote(text: str, n: int = 40) -> str:
     return f"\u201c{text[:n]}{'…' if len(text) > n else ''}\u201d"
 
 
+def read_as_note(labels: Iterable[Any], classes: Sequence[str]) -> str:
+    """" (Read “coaat” as coat.)": the class names among ``labels`` (names or indices, as given to
+    :meth:`Conversation.guide_points`, :meth:`Conversation.answer` or a hand tool) that were read only
+    by a close spelling (``guide.core.classnames.respelt``), so a typo is never corrected silently;
+    "" when every name was a class name as typed."""
+    read: dict[str, str] = {}
+    for label in labels:
+        if isinstance(label, str) and " ".join(label.split()) not in read:
+            name = respelt(label[:MAX_ANSWER], classes)
+            if name is not None:
+                read[" ".join(label.split())] = name
+    if not read:
+        return ""
+    shown = [f"{quote(t, 20)} as {n}" for t, n in list(read.items())[:4]]
+    return f" (Read {', '.join(shown)}{', …' if len(read) > 4 else ''}.)"
+
+
+POINTS_FORMAT = ('Give the points as a list of (row, column, class) triples in image pixels, the class a name or an index, '
+                 'e.g. [(40, 30, "coat"), (120, 80, 2)].')
+
+
 def image_key(image: np.ndarray) -> str:
     """A content hash of an image: which head features and which tab state belong to it."""
     return array_digest(image)
@@ -184,18 +206,17 @@ class Conversation:
 
     # ------------------------------------------------------------------ image and state
 
-    def set_image(self, image: np.ndarray, name: str = "image", note: str = "", key: str | None = None,
+    def set_image(self, image: np.ndarray | Any, name: str = "image", note: str = "", key: str | None = None,
                   own: bool = False, intro: str = "", carry: Any = None) -> Reply:
-        """Start a conversation about ``image`` (HxWx3 uint8 RGB); ``note`` is appended to
+        """Start a conversation about ``image`` (HxWx3 uint8 RGB; or a PIL image or an image path,
+        converted to RGB: ``guide.core.guided.rgb_image``); ``note`` is appended to
         the greeting's size (e.g. " (downscaled from ...)"). Runs the head unless the
         session already holds this image. ``own``: a person's own image, not one of the
         model's examples; a model trained on synthetic images then says what it knows and
         how to load one for real photos (guide/models/domain.py). ``intro``: said first (e.g.
         "Switched to model ..."). ``carry``: a guide carried over from a batch's finished images
         (guide/dialogue/carry.py: a CarriedGuide or its dict) the image starts from; None: the network alone."""
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.dtype} {image.shape}")
+        image = rgb_image(image, "Conversation.set_image")  # a PIL image or a path too; TypeError / ValueError otherwise
         self.session.set_carry(carry)  # ValueError (a carry for another model) before anything changes
         self._hold_image(image, key or image_key(image))
         self.session.reset()
@@ -252,7 +273,7 @@ class Conversation:
             self.transcript = [dict(m) for m in state["transcript"]]
             return
         if image is not None:
-            self._hold_image(np.asarray(image), state["key"])
+            self._hold_image(rgb_image(image, "Conversation.set_state"), state["key"])
         elif state["key"] != self.key or self.image is None:
             raise ValueError("this state belongs to another image: pass the image to set_state")
         if sum(int(s["turns"]) for s in state["steps"]) != len(state["session"]["turns"]):
@@ -317,6 +338,8 @@ class Conversation:
             if answer is not None:
                 return self._confirmed(answer, text)
             self.confirm = None  # another message instead of an answer: the question lapses
+        elif confirmation_answer(text) in (YES_ANSWER, NO_ANSWER):  # "yes" to nothing (a "Did you mean coat?" that asked no yes/no)
+            return self._nothing_to_confirm(text)
         if text.lower().strip(" .!") == "undo" and (self.steps or self.pending):
             self._say("user", text)
             return self.undo()
@@ -345,7 +368,7 @@ class Conversation:
         vectors = load_vectors()
         readings = [interpret(tokenize(c, vectors), self.classes, vectors, text=c) for c in clauses]
         if all(r.label is None for r in readings):
-            return self._which_class(text, words)
+            return self._ask_respelt(text) or self._which_class(text, words)
         ops: list[str | None] = [None] * len(clauses)
         for i, r in enumerate(readings):
             why = self._doubt(r)
@@ -394,6 +417,45 @@ class Conversation:
         self._say("user", said)
         self._say("assistant", reply)
         return Reply(reply)
+
+    def _nothing_to_confirm(self, said: str) -> Reply:
+        """A bare "yes" / "no" with no "Do you mean ...?" waiting: say so and what to type instead."""
+        reply = "There is no question waiting for a yes or no, so I changed nothing."
+        if self.pending:
+            reply += " To answer my question, type a class name."
+        if self.has_text_guide:
+            reply += f" Say what to change with a class name, e.g. \u201cthere is no {self.classes[-1]} on the left\u201d."
+        self._say("user", said)
+        self._say("assistant", reply)
+        return Reply(reply)
+
+    def _ask_respelt(self, text: str) -> Reply | None:
+        """A message naming no class, one of whose words is spelt like one ("delete the gras at the
+        bottom": "gras" is a word GloVe knows, so the reader does not respell it): ask about the
+        message with that word read as the class, as a misspelt unknown word is asked about ("I read
+        “gras” as grass. Do you mean: remove the grass on the bottom? (yes / no / find it instead)"),
+        so "yes" does it. None when no word is spelt like a class (then: which class?)."""
+        from guide.text.operation import typed_words
+        from guide.text.reader import interpret, respelling, split_clauses
+        from guide.text.tokenizer import tokenize
+        from guide.text.vectors import load_vectors
+
+        typed = typed_words(text)
+        k, i = respelling(typed, self.classes)
+        if k is None:
+            return None
+        word, name = typed[i], self.classes[k]
+        fixed = re.sub(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", lambda m: name, text, count=1, flags=re.IGNORECASE)
+        if fixed == text:
+            return None
+        clauses = split_clauses(fixed, self.classes)
+        clauses = [fixed] if len(clauses) <= 1 else clauses
+        vectors = load_vectors()
+        readings = [interpret(tokenize(c, vectors), self.classes, vectors, text=c) for c in clauses]
+        at = next((j for j, r in enumerate(readings) if r.label == k), None)
+        if at is None:
+            return None
+        return self._ask_to_confirm(text, clauses, [None] * len(clauses), at, readings[at], f"I read {quote(word)} as {name}.")
 
     def _confirmed(self, answer: str, said: str) -> Reply:
         """The person answered the pending "Do you mean ...?": do it, do the other operation, or nothing."""
@@ -484,11 +546,14 @@ class Conversation:
         self._say("assistant", reply)
         return Reply(reply)
 
-    def guide_points(self, points: Sequence[Sequence[int]], how: str = "marked", note: str = "") -> Reply:
-        """Guide by backprop with labelled pixels ``(row, col, class index)``; ``how`` is
-        "painted" (a sketch: the same strokes twice in a row are refused) or "marked"."""
+    def guide_points(self, points: Sequence[Sequence[int | str]], how: str = "marked", note: str = "") -> Reply:
+        """Guide by backprop with labelled pixels ``(row, col, class)`` in image pixels, the class an
+        index or a name as a person types it ("coat", "Coats"; a typo is read and the reply says so:
+        :func:`read_as_note`); ``how`` is "painted" (a sketch: the same strokes twice in a row are
+        refused) or "marked". Anything else (a JSON string, a pair) is a UserError naming the format."""
         self._require_image()
-        points = [tuple(int(v) for v in p) for p in points]
+        points, names_given = self._points(points)
+        note = read_as_note(names_given, self.classes) + note
         if not points:
             raise UserError("Nothing painted yet: pick a class colour in the brush and paint over the part the network got wrong, then press Guide."
                             if how == "painted" else "No points given.")
@@ -499,6 +564,36 @@ class Conversation:
         said = f"({how}) {', '.join(names)} ({len(points)} px)"
         return self._step(said, lambda: self.session.add_clicks(points),
                           lambda r: f"{click_reply(r)} {describe_changes(r.gained)}{note}")
+
+    def _points(self, points: Any) -> tuple[list[tuple[int, int, int]], list[str]]:
+        """``guide_points``' points as (row, col, class index) ints, and the class names given."""
+        if isinstance(points, (str, bytes, Mapping)) or not isinstance(points, Iterable):
+            kind = type(points).__name__
+            got = ("a JSON string: pass the list itself" if isinstance(points, str) and points.lstrip()[:1] in "[{"
+                   else f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}")
+            raise UserError(f"{POINTS_FORMAT} Got {got}.")
+        out: list[tuple[int, int, int]] = []
+        names: list[str] = []
+        index: dict[Any, int] = {}  # one lookup per class as given (a sketch has thousands of points)
+        for p in points:
+            if isinstance(p, (str, bytes, Mapping)) or not hasattr(p, "__len__") or len(p) != 3:
+                raise UserError(f"{POINTS_FORMAT} Got {quote(repr(p), 30)}.")
+            row, col, label = p
+            if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and np.isfinite(v) for v in (row, col)):
+                raise UserError(f"{POINTS_FORMAT} Got {quote(repr(p), 30)}: row and column must be numbers.")
+            if isinstance(label, str):
+                if label not in index:
+                    index[label] = self._class_index(label, void=False)
+                    names.append(label)
+                k = index[label]
+            elif isinstance(label, numbers.Real) and not isinstance(label, bool) and np.isfinite(label):
+                k = int(label)
+                if not 0 <= k < len(self.classes):
+                    raise UserError(f"Unknown class {k}: this model has classes 0 to {len(self.classes) - 1}.")
+            else:
+                raise UserError(f"{POINTS_FORMAT} Got {quote(repr(p), 30)}: the class must be a name or an index.")
+            out.append((int(row), int(col), k))
+        return out, names
 
     def ask(self, exclude: np.ndarray | None = None) -> Reply:
         """The network asks about its least certain pixel (paper §4.1); it becomes
@@ -534,8 +629,9 @@ class Conversation:
                 raise UserError(f"Unknown class {k}: this model has classes 0 to {len(self.classes) - 1}.")
         y, x = self.pending
         name = self.classes[k]
+        note = read_as_note([label], self.classes)
         reply = self._step(said or f"It's {name}.", lambda: self.session.add_clicks([(y, x, k)]),
-                           lambda r: f"Thanks: that's {name}. {describe_changes(r.gained)}")
+                           lambda r: f"Thanks: that's {name}. {describe_changes(r.gained)}{note}")
         self.pending = None
         return reply
 
@@ -655,7 +751,8 @@ class Conversation:
     def click(self, row: int, col: int, label: int | str) -> Reply:
         """One labelled click, sent to the network as a hint (priced as a click)."""
         k = self._class_index(label, void=False)
-        return self._priced(lambda: self.guide_points([(int(row), int(col), k)]), "click", cost.COST.click)
+        note = read_as_note([label], self.classes)
+        return self._priced(lambda: self.guide_points([(int(row), int(col), k)], note=note), "click", cost.COST.click)
 
     def answer_priced(self, label: int | str) -> Reply:
         """:meth:`answer`, priced as an answer to "what is here?"."""
@@ -674,7 +771,7 @@ class Conversation:
             mask = tools.segment_at(self.labels(), int(row), int(col))
         except ValueError as e:
             raise UserError(str(e)) from None
-        return self._tool_paint(mask, k, "relabel", cost.COST.relabel)
+        return self._noted(self._tool_paint(mask, k, "relabel", cost.COST.relabel), [label])
 
     def superpixels(self) -> np.ndarray:
         """HxW int32 superpixel ids of the image (SLIC, computed once per image)."""
@@ -695,7 +792,7 @@ class Conversation:
         except (ValueError, TypeError, IndexError):
             raise UserError("Brush over the image: give (row, column) points inside it.") from None
         n = len(np.unique(segments[mask]))
-        return self._tool_paint(mask, k, "superpixel", cost.COST.superpixel_brush(n))
+        return self._noted(self._tool_paint(mask, k, "superpixel", cost.COST.superpixel_brush(n)), [label])
 
     def polygon(self, vertices: Sequence[Sequence[float]], label: int | str) -> Reply:
         """Set the pixels inside a polygon ((row, col) vertices, at least 3) to ``label``, by hand."""
@@ -705,7 +802,7 @@ class Conversation:
             mask = tools.polygon_mask(vertices, self.image.shape[:2])
         except (ValueError, TypeError):
             raise UserError("A polygon needs at least 3 (row, column) corners.") from None
-        return self._tool_paint(mask, k, "polygon", cost.COST.polygon(len(vertices)))
+        return self._noted(self._tool_paint(mask, k, "polygon", cost.COST.polygon(len(vertices))), [label])
 
     def erase(self, mask: np.ndarray) -> Reply:
         """Mark the pixels of ``mask`` (HxW bool) "unsure" (``VOID``), by hand; priced as a brush
@@ -779,6 +876,15 @@ class Conversation:
                             + (f" ({VOID} = unsure)." if void else "."))
         return k
 
+    def _noted(self, reply: Reply, labels: Sequence[Any]) -> Reply:
+        """``reply`` (just said) with :func:`read_as_note` of the classes as given added, in the transcript too."""
+        note = read_as_note(labels, self.classes)
+        if note:
+            reply.text += note
+            if self.transcript and self.transcript[-1]["role"] == "assistant":
+                self.transcript[-1]["content"] += note
+        return reply
+
     def _tool_paint(self, mask: np.ndarray, label: int, tool: str, seconds: float) -> Reply:
         if not mask.any():
             raise UserError("That selects no pixel; nothing changed.")
@@ -814,4 +920,4 @@ class Conversation:
         turned = (after == k) & (before != k)
         turned[row, col] = True  # the clicked pixel itself is what the person said
         comp, _ = ndimage.label(turned)
-        return self._tool_paint(comp == comp[row, col], k, "local click", cost.COST.click)
+        return self._noted(self._tool_paint(comp == comp[row, col], k, "local click", cost.COST.click), [label])

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from guide.core.backprop import BackpropSettings, guide_by_backprop
 from guide.core.block import GuideParams
-from guide.core.guided import GuidedModel, image_to_network
+from guide.core.guided import GuidedModel, image_to_network, rgb_image
 from guide.core.hints import FIND, REMOVE, Hint, PixelHint, TextHint
 from guide.core.pointtail import MAX_FRACTION, click_forward
 from guide.core.questions import most_uncertain_pixel
@@ -115,6 +115,28 @@ def empty_state() -> dict[str, Any]:
     return {"turns": [], "asked": []}
 
 
+CLICKS_FORMAT = "add_clicks takes a list of (row, col, class index) integer triples in image pixels, e.g. [(40, 30, 2)]"
+
+
+def _click_points(points: Any) -> list[tuple[int, int, int]]:
+    """``add_clicks``' points as int triples; ValueError naming the format for anything else (a
+    class name, a JSON string, a pair)."""
+    if isinstance(points, (str, bytes)):
+        raise ValueError(f"{CLICKS_FORMAT}; got a string {points[:40]!r}")
+    out = []
+    for p in points:
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 3:
+            raise ValueError(f"{CLICKS_FORMAT}; got {p!r:.40}")
+        if isinstance(p[2], str) and not p[2].strip().lstrip("-").isdigit():  # "3" still reads as before
+            raise ValueError(f"{CLICKS_FORMAT}; got the class name {p[2][:40]!r}: give its index "
+                             f"(model.classes.index(name)), or use Conversation.guide_points, which reads names")
+        try:
+            out.append((int(p[0]), int(p[1]), int(p[2])))
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{CLICKS_FORMAT}; got {p!r:.40}") from None
+    return out
+
+
 class GuideSession:
     """Per-image guiding state for one user. Not thread-safe: one per conversation."""
 
@@ -196,8 +218,11 @@ class GuideSession:
     # ------------------------------------------------------------------ image
 
     @torch.no_grad()
-    def set_image(self, image: np.ndarray) -> None:
-        """Start a conversation about ``image`` (HxWx3 uint8 RGB): runs the head once."""
+    def set_image(self, image: np.ndarray | Any) -> None:
+        """Start a conversation about ``image``: an HxWx3 uint8 RGB array, a PIL image or an image
+        path (``str`` / ``pathlib.Path``), converted to RGB (``guide.core.guided.rgb_image``; TypeError
+        or ValueError for anything else, before anything changes). Runs the head once."""
+        image = rgb_image(image, "GuideSession.set_image")
         x = self.model.preprocess(image)
         self._features = self.model.segmenter.head(x)
         self._image_size = (int(image.shape[0]), int(image.shape[1]))
@@ -380,12 +405,14 @@ class GuideSession:
         raise TypeError(f"expected a PixelHint or TextHint, got {type(hint).__name__}")
 
     def add_clicks(self, points: list[tuple[int, int, int]] | tuple[tuple[int, int, int], ...]) -> TurnResult:
-        """Guide by backprop with labelled pixels ``(y, x, label)`` in image coordinates."""
+        """Guide by backprop with labelled pixels ``(y, x, label)`` in image coordinates, ``label`` a
+        class index (``model.classes.index("coat")``; ``Conversation.guide_points`` reads class names).
+        Points of another form raise ValueError naming the expected one, before anything changes."""
         self._require_image("add_clicks")
         K = self.model.num_classes
         (H, W) = self.image_size
         clean: list[list[int]] = []
-        for y, x, label in points:
+        for y, x, label in _click_points(points):
             if not (0 <= int(label) < K):
                 raise ValueError(f"class index {label} out of range: this model has {K} classes")
             if 0 <= int(y) < H and 0 <= int(x) < W:

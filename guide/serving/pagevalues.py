@@ -209,8 +209,11 @@ def subsample(points: Sequence[Sequence[int]] | np.ndarray, max_points: int) -> 
     return [tuple(int(v) for v in p) for p in np.concatenate(out)[:max_points]]
 
 
-def parse_points(text: str | list | None, classes: Sequence[str], image_size: tuple[int, int]) -> list[tuple[int, int, int]]:
-    """JSON ``[[row, col, class], ...]`` (class: index or name) -> points; UserError on bad input."""
+def parse_points(text: str | list | None, classes: Sequence[str], image_size: tuple[int, int],
+                 names: list[str] | None = None) -> list[tuple[int, int, int]]:
+    """JSON ``[[row, col, class], ...]`` (class: index or name) -> points; UserError on bad input.
+    ``names``, when given, gets each class name as given (once), so the reply can say which were
+    typos read as a class (``guide.dialogue.conversation.read_as_note``)."""
     if text is None or (isinstance(text, str) and not text.strip()):
         raise UserError('No points given: send JSON like [[40, 30, "coat"], [120, 80, "sand"]].')
     if isinstance(text, str) and len(text) > MAX_POINTS_TEXT:
@@ -229,6 +232,7 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
         raise UserError(f"That is {len(data):,} points; the most is {MAX_POINTS_IN:,} per call.")
     H, W = image_size
     points = []
+    given: set[str] = set()
     for item in data:
         if not isinstance(item, list) or len(item) != 3:
             raise UserError(f"Each point must be [y, x, class]; got {_short_json(item)}.")
@@ -236,6 +240,9 @@ def parse_points(text: str | list | None, classes: Sequence[str], image_size: tu
         if not all(is_coordinate(v) for v in (y, x)):
             raise UserError(f"Point coordinates must be numbers; got {_short_json(item)}.")
         label = class_index(c, classes)
+        if names is not None and isinstance(c, str) and c not in given:
+            given.add(c)
+            names.append(c)
         if label is None:
             raise UserError(f"Unknown class {quote(str(c) if isinstance(c, (str, int, float)) else _short_json(c))}. Classes: {', '.join(classes)}.")
         if 0 <= y < H and 0 <= x < W:

@@ -315,6 +315,14 @@ def _spelt_class(words: Sequence[str], classes: Sequence[str], vocab) -> tuple[i
     return None, -1
 
 
+def respelling(words: Sequence[str], classes: Sequence[str]) -> tuple[int | None, int]:
+    """A word of ``words`` spelt like a class name or synonym, whether GloVe knows it or not ("gras",
+    as in Mardi Gras, next to "grass"): (class, word index), else (None, -1). :func:`interpret`
+    never respells a known word (it may mean itself: "cot"); the conversation may *ask* whether
+    it was meant as the class ("I read “gras” as grass. Do you mean ...?")."""
+    return _spelt_class(words, classes, None)
+
+
 def _class_positions(words: Sequence[str], classes: Sequence[str], label: int) -> list[int]:
     """Indices of the words that name class ``label`` (its name, a plural or a synonym)."""
     n = len(classes[label].split())

@@ -16,7 +16,7 @@ from guide.core.backprop import BackpropSettings
 from guide.core.export import ExportFolders, write_export
 from guide.core.guided import GuidedModel, ModelLoadError
 from guide.core.settings import Settings
-from guide.dialogue.conversation import NO_IMAGE, Conversation, Reply, UserError, text_guide_ready
+from guide.dialogue.conversation import NO_IMAGE, Conversation, Reply, UserError, read_as_note, text_guide_ready
 from guide.dialogue.suggest import Suggestion
 from guide.models.domain import example_images
 from guide.models.hub import describe_model, load_model
@@ -202,7 +202,11 @@ class GuideApp:
 
     def guide_points(self, points_json: str, tab: Any, show_changes: bool = False):
         """API: ``[[row, col, class], ...]`` (class index or name) in image pixels."""
-        act = lambda conv: conv.guide_points(parse_points(points_json, conv.classes, conv.image.shape[:2]))  # noqa: E731
+        def act(conv: Conversation) -> Reply:
+            names: list[str] = []  # the class names as given: a typo read as a class is said in the reply
+            points = parse_points(points_json, conv.classes, conv.image.shape[:2], names=names)
+            return conv.guide_points(points, note=read_as_note(names, conv.classes))
+
         return self.run(tab, show_changes, act)[0]
 
     def chat(self, message: str, tab: Any, show_changes: bool = False):

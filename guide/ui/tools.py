@@ -37,28 +37,37 @@ from guide.ui.page import Page
 TOOLS = ("off", "relabel segment", "local click (guided)", "superpixel brush", "polygon", "eraser (unsure)")
 MAX_JSON = 20_000  # characters of a tool's JSON argument
 MAX_VERTICES = 500
+# What each tool's API takes, with an example: said whenever its argument cannot be read.
+POINT_FORMAT = 'Give the point as JSON [row, column, class] in image pixels, e.g. [40, 30, "coat"].'
+BRUSH_FORMAT = ('Give the brush as JSON {"points": [[row, column], ...], "label": class}, '
+                'e.g. {"points": [[40, 30], [42, 34]], "label": "coat"}.')
+POLYGON_FORMAT = ('Give the polygon as JSON {"vertices": [[row, column], ...], "label": class} with at least 3 corners, '
+                  'e.g. {"vertices": [[10, 10], [10, 60], [50, 35]], "label": "sand"}.')
+ERASER_FORMAT = ('Give the eraser as JSON {"vertices": [[row, column], ...]} with at least 3 corners, '
+                 'e.g. {"vertices": [[10, 10], [10, 60], [50, 35]]}.')
 
 
-def _load(text: Any, what: str) -> Any:
+def _load(text: Any, what: str, form: str) -> Any:
+    """A tool's JSON argument, read; UserError saying ``form`` (the expected format) when it is not JSON."""
     if isinstance(text, str):
         if len(text) > MAX_JSON:
             raise UserError(f"That {what} is {len(text):,} characters; the most is {MAX_JSON:,}.")
         try:
             return json.loads(text)
         except (json.JSONDecodeError, RecursionError):
-            raise UserError(f"The {what} is not valid JSON.") from None
+            raise UserError(f"The {what} is not valid JSON. {form}") from None
         except ValueError:  # an integer of more than 4,300 digits
-            raise UserError(f"The {what} holds a number too large to read; give image pixels.") from None
+            raise UserError(f"The {what} holds a number too large to read; give image pixels. {form}") from None
     return text
 
 
-def _pairs(value: Any, what: str, most: int = MAX_VERTICES) -> list[tuple[float, float]]:
+def _pairs(value: Any, what: str, form: str, most: int = MAX_VERTICES) -> list[tuple[float, float]]:
     if not isinstance(value, list) or not value or len(value) > most:
-        raise UserError(f"Give the {what} as a list of 1 to {most} [row, column] pairs.")
+        raise UserError(f"Give the {what} as a list of 1 to {most} [row, column] pairs. {form}")
     out = []
     for p in value:
         if not (isinstance(p, list) and len(p) == 2 and all(is_coordinate(v) for v in p)):
-            raise UserError(f"Each of the {what} must be [row, column] numbers.")
+            raise UserError(f"Each of the {what} must be [row, column] numbers. {form}")
         out.append((float(p[0]), float(p[1])))
     return out
 
@@ -129,10 +138,10 @@ class ToolsPanel:
         """API: ``[row, col, class]`` (class: index, name or "unsure"); ``local``: a local click
         (``Conversation.local_click``) instead."""
         def act(conv: Conversation):
-            data = _load(text, "point")
+            data = _load(text, "point", POINT_FORMAT)
             if not (isinstance(data, list) and len(data) == 3):
-                raise UserError('Give the point as [row, column, class], e.g. [40, 30, "coat"].')
-            (row, col), = _pairs([data[:2]], "point")
+                raise UserError(POINT_FORMAT)
+            (row, col), = _pairs([data[:2]], "point", POINT_FORMAT)
             tool = conv.local_click if local else conv.relabel_segment
             return tool(int(row), int(col), _label(data[2]))
         return self._act(tab, show_changes, act)
@@ -144,33 +153,33 @@ class ToolsPanel:
     def superpixel_brush(self, text: str, tab: Any, show_changes: bool = False):
         """API: ``{"points": [[row, col], ...], "label": class}``."""
         def act(conv: Conversation):
-            data = _load(text, "brush")
+            data = _load(text, "brush", BRUSH_FORMAT)
             if not isinstance(data, dict) or "label" not in data:
-                raise UserError('Give the brush as {"points": [[row, column], ...], "label": "coat"}.')
-            points = [(int(r), int(c)) for r, c in _pairs(data.get("points"), "points")]
+                raise UserError(BRUSH_FORMAT)
+            points = [(int(r), int(c)) for r, c in _pairs(data.get("points"), "points", BRUSH_FORMAT)]
             return conv.superpixel_brush(points, _label(data["label"]))
         return self._act(tab, show_changes, act)
 
     def polygon(self, text: str, tab: Any, show_changes: bool = False):
         """API: ``{"vertices": [[row, col], ...], "label": class}`` (at least 3 vertices)."""
         def act(conv: Conversation):
-            data = _load(text, "polygon")
+            data = _load(text, "polygon", POLYGON_FORMAT)
             if not isinstance(data, dict) or "label" not in data:
-                raise UserError('Give the polygon as {"vertices": [[row, column], ...], "label": "coat"}.')
-            return conv.polygon(_pairs(data.get("vertices"), "vertices"), _label(data["label"]))
+                raise UserError(POLYGON_FORMAT)
+            return conv.polygon(_pairs(data.get("vertices"), "vertices", POLYGON_FORMAT), _label(data["label"]))
         return self._act(tab, show_changes, act)
 
     def erase(self, text: str, tab: Any, show_changes: bool = False):
         """API: ``{"vertices": [[row, col], ...]}``: the pixels inside become "unsure"."""
         def act(conv: Conversation):
-            data = _load(text, "eraser polygon")
+            data = _load(text, "eraser polygon", ERASER_FORMAT)
             if not isinstance(data, dict):
-                raise UserError('Give the eraser as {"vertices": [[row, column], ...]}.')
-            vertices = _pairs(data.get("vertices"), "vertices")
+                raise UserError(ERASER_FORMAT)
+            vertices = _pairs(data.get("vertices"), "vertices", ERASER_FORMAT)
             try:
                 mask = polygon_mask(vertices, conv.image.shape[:2])
             except ValueError:
-                raise UserError("The eraser polygon needs at least 3 (row, column) corners.") from None
+                raise UserError(f"The eraser polygon needs at least 3 (row, column) corners. {ERASER_FORMAT}") from None
             return conv.erase(mask)
         return self._act(tab, show_changes, act)
 
