@@ -21,7 +21,6 @@ gets the old inode or the new one, never a truncated one. Bounded: ``--calls`` p
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import socket

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from guide.core.block import GuideParams
 from guide.dialogue.carry import CarriedGuide, CarryLearner, CarrySettings
 from guide.dialogue.session import GuideSession
 

@@ -3,8 +3,9 @@ files, and requirements.txt as the one list of dependencies."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 

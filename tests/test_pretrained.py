@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from conftest import CACHED, calibrate_batchnorm, file_name
+from conftest import CACHED, file_name
 from PIL import Image
 from torchvision import transforms as T
 

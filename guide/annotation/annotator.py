@@ -55,7 +55,7 @@ from guide.core.guided import GuidedModel
 from guide.core.labels import VOID
 from guide.dialogue.carry import CarryLearner, CarrySettings
 from guide.dialogue.conversation import UserError
-from guide.dialogue.cost import effort
+from guide.dialogue.cost import step_seconds
 from guide.serving.pool import ConversationPool, blank_tab, conversation_state, is_tab
 
 NO_DATASET = "Open some images first: drop image files or a zip on “Images to annotate”."
@@ -74,9 +74,17 @@ Place = dict[str, Any]
 
 
 def seconds_spent(state: dict[str, Any] | None) -> float:
-    """Seconds a person spent on an image (guide/dialogue/cost.py over its conversation's kept steps; 0 for none)."""
+    """Seconds a person spent on an image (guide/dialogue/cost.py over its conversation's kept steps; 0 for
+    none, or for a record that is not a conversation). Prices only: a stored record is not decoded here
+    (the strip reads every record; one from a hand-made zip may say anything)."""
     steps = state.get("steps") if isinstance(state, dict) else None
-    return effort(steps)["seconds_spent"] if isinstance(steps, list) and steps else 0.0
+    if not isinstance(steps, list) or len(steps) > 1000:
+        return 0.0
+    try:
+        spent = sum(step_seconds(s) for s in steps)
+    except (TypeError, ValueError, AttributeError, KeyError):
+        return 0.0
+    return round(spent, 2) if 0 <= spent < 1e7 else 0.0
 
 
 def how_far(status: str, name: str, spent: float = 0.0) -> str:
@@ -269,21 +277,27 @@ class Annotator:
         self.keep_current(tab, place)
         image, key = self.pool.intern(ds.image(image_id))
         state = ds.conversation(image_id)
+        unread = ""
         with self.pool.conversation(image, key) as conv:
             try:
                 if state is not None:
                     conv.set_state(state, image)
-            except (ValueError, KeyError, TypeError, IndexError, AttributeError):  # a record that is not a conversation (a hand-made zip)
-                state = None
+            except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:  # a record that is not a conversation (a hand-made zip)
+                state, unread = None, f" Its saved conversation could not be read ({str(e)[:120]}), so it starts anew"
+                unread += " from its saved labels, shown as set by hand." if ds.labels(image_id) is not None else "."
             if state is None:
                 conv.set_image(image, image_id, carry=self._learner(ds).carry if self.carry is not None else None)
                 saved = ds.labels(image_id)
                 if saved is not None:  # labels that came without a conversation (a VOC data set): shown as set by hand
-                    conv.paint(np.where(saved < len(self.pool.classes), saved, VOID).astype(np.int16))
-                    ds.save(image_id, conv.labels(), conv.get_state())  # the same labels, now with their conversation
+                    try:
+                        conv.paint(np.where(saved < len(self.pool.classes), saved, VOID).astype(np.int16))
+                        ds.save(image_id, conv.labels(), conv.get_state())  # the same labels, now with their conversation
+                    except UserError as e:  # labels too scattered for a step (guide/dialogue/conversation.py: MAX_STEP_RLE)
+                        unread = (f" Its saved labels are kept on disk but cannot be shown for editing: {e} Saving this image "
+                                  "would replace them.")
             tab = self.pool.tab(conv)
         place = {"dataset": place["dataset"] if self.out is None else None, "current": image_id, "key": tab["key"]}
-        return tab, place, f"{self._where(ds, image_id)} {ds.progress_text()}."
+        return tab, place, f"{self._where(ds, image_id)} {ds.progress_text()}.{unread}"
 
     @staticmethod
     def _where(ds: AnnotationDataset, image_id: str) -> str:

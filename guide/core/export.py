@@ -38,8 +38,28 @@ def rle_encode(mask: np.ndarray) -> dict[str, Any]:
     return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
 
 
-def rle_decode(rle: dict[str, Any]) -> np.ndarray:
-    """COCO RLE (compressed string counts, as :func:`rle_encode` writes) -> HxW bool mask."""
+MAX_MASK_PIXELS = 100_000_000  # no mask is larger (the app's images are <= 1024 px a side); a record saying so is forged
+
+
+def rle_size(rle: Any) -> tuple[int, int]:
+    """(H, W) an RLE says it decodes to, checked before anything is decoded: ValueError unless it is an
+    ``{"size": [H, W], "counts": str}`` of at most :data:`MAX_MASK_PIXELS` pixels (a restored state or a
+    data-set record is plain data anyone can write; its ``size`` alone decides the memory a decode takes)."""
+    size = rle.get("size") if isinstance(rle, dict) else None
+    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)
+            and isinstance(rle.get("counts"), (str, bytes))):
+        raise ValueError("not a mask: expected a COCO RLE {'size': [H, W], 'counts': str}")
+    if size[0] * size[1] > MAX_MASK_PIXELS:
+        raise ValueError(f"a mask of {size[0]}x{size[1]} px is larger than any image")
+    return int(size[0]), int(size[1])
+
+
+def rle_decode(rle: dict[str, Any], shape: tuple[int, int] | None = None) -> np.ndarray:
+    """COCO RLE (compressed string counts, as :func:`rle_encode` writes) -> HxW bool mask.
+    ValueError before decoding when it is not one (:func:`rle_size`) or, with ``shape``, not HxW."""
+    size = rle_size(rle)
+    if shape is not None and size != tuple(shape):
+        raise ValueError(f"a mask of {size[0]}x{size[1]} px does not fit the {shape[0]}x{shape[1]} image")
     counts = rle["counts"]
     with warnings.catch_warnings():  # pycocotools 2.0.11 trips numpy 2's __array__(copy=) deprecation
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -50,7 +50,7 @@ from guide.core.backprop import BackpropSettings
 from guide.core.classnames import close_classes, find_class, resolve_class, respelt
 from guide.core.digest import array_digest
 from guide.core.errors import UserError  # noqa: F401 - defined in the leaf guide/core/errors.py, long importable from here
-from guide.core.export import rle_decode, rle_encode
+from guide.core.export import rle_decode, rle_encode, rle_size
 from guide.core.guided import GuidedModel, rgb_image
 from guide.core.hints import FIND, REMOVE  # noqa: F401  (long importable from here)
 from guide.core.labels import VOID
@@ -79,6 +79,14 @@ STATE_VERSION = 1
 MAX_TEXT = 500  # characters per chat message
 MAX_ANSWER = 100  # characters of an answer to "what is here?"
 MAX_TRANSCRIPT = 200  # messages kept in the transcript
+MAX_MESSAGE = 4_000  # characters of one transcript message a restored state may hold (replies are far shorter)
+# What one image's steps may keep of masks (characters of COCO RLE counts: what each step changed, what was
+# set by hand). A brush stroke or a guided change keeps a few KB even at 1024 px a side; a paint of scattered
+# single pixels (a checkerboard) would keep megabytes a step, in every tab's memory and every saved record.
+MAX_STEP_RLE = 512 * 1024
+MAX_STATE_RLE = 2 * 1024 * 1024
+TOO_DETAILED = ("That change is too scattered to keep ({kb:,} KB of mask{where}); paint whole areas, or press Undo "
+                "or Reset to free room.")
 UNTOUCHED = -1  # in :meth:`Conversation.paint` edits: a pixel the hand did not set
 
 NO_IMAGE = "Pick an example scene or upload an image first."
@@ -175,6 +183,15 @@ def text_guide_ready(model: GuidedModel) -> bool:
     return True
 
 
+def _check_transcript(transcript: Any) -> None:
+    """ValueError unless ``transcript`` is what a conversation keeps: at most ``MAX_TRANSCRIPT`` messages
+    ``{"role": "user" | "assistant", "content": str}`` of at most ``MAX_MESSAGE`` characters."""
+    if not (isinstance(transcript, list) and len(transcript) <= MAX_TRANSCRIPT
+            and all(isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str)
+                    and len(m["content"]) <= MAX_MESSAGE for m in transcript)):
+        raise ValueError(f"the transcript is not at most {MAX_TRANSCRIPT} messages of at most {MAX_MESSAGE:,} characters")
+
+
 def empty_conversation() -> dict[str, Any]:
     """The state of a conversation with no image yet."""
     return {"version": STATE_VERSION, "key": None, "name": "image", "session": empty_state(), "steps": [], "pending": None, "transcript": []}
@@ -268,23 +285,60 @@ class Conversation:
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("steps"), list):
             raise ValueError("not a Conversation state: expected a dict from Conversation.get_state()")
         if state["key"] is None:
-            self.image, self.steps, self.pending, self.name = None, [], None, state.get("name", "image")
+            _check_transcript(state.get("transcript"))
+            self.image, self.steps, self.pending, self.name = None, [], None, str(state.get("name", "image"))[:60]
             self.confirm = None
             self.transcript = [dict(m) for m in state["transcript"]]
             return
-        if image is not None:
-            self._hold_image(rgb_image(image, "Conversation.set_state"), state["key"])
-        elif state["key"] != self.key or self.image is None:
+        if image is None and (state["key"] != self.key or self.image is None):
             raise ValueError("this state belongs to another image: pass the image to set_state")
-        if sum(int(s["turns"]) for s in state["steps"]) != len(state["session"]["turns"]):
-            raise ValueError("inconsistent Conversation state: the steps do not add up to the session's turns")
+        image = rgb_image(image, "Conversation.set_state") if image is not None else self.image
+        self._check_state(state, image.shape[:2])  # before anything changes: a state is plain data anyone can write
+        if image is not self.image:
+            self._hold_image(image, image_key(image))  # the image's own key: a state's key never picks cached features
         self.session.set_carry(state.get("carry"))  # the start this image's turns were made on
         self.session.set_state(state["session"])
-        self.name = str(state["name"])
+        self.name = str(state["name"])[:60]
         self.steps = [dict(s) for s in state["steps"]]
         self.pending = list(state["pending"]) if state["pending"] else None
         self.confirm = dict(state["confirm"]) if state.get("confirm") else None
         self.transcript = [dict(m) for m in state["transcript"]]
+
+    def _check_state(self, state: dict[str, Any], shape: tuple[int, int]) -> None:
+        """ValueError (saying what) unless ``state``'s parts have the shapes :meth:`get_state` gives for
+        an image of ``shape`` (H, W), within this conversation's limits; the session's part is checked by
+        ``GuideSession.set_state``. Only sizes are read here: nothing is decoded."""
+        steps, limit = state["steps"], self.max_turns or MAX_TURNS
+        if len(steps) > 2 * limit:  # paint steps and guided steps each stop at the limit
+            raise ValueError(f"a conversation keeps at most {2 * limit} steps, this one {len(steps)}")
+        rle = 0
+        for i, step in enumerate(steps):
+            if not isinstance(step, dict) or step.get("kind") not in ("guide", "paint") or not isinstance(step.get("turns"), int) \
+                    or step["turns"] < 0 or len(str(step.get("said", ""))) > MAX_MESSAGE \
+                    or not (isinstance(step.get("seconds", 0.0), (int, float)) and 0 <= step.get("seconds", 0.0) < 1e6):
+                raise ValueError(f"step {i + 1} is not a step of a conversation")
+            masks = [step.get("changed")] + [m.get("mask") if isinstance(m, dict) else None for m in step.get("marks", ())]
+            for m in masks:
+                if rle_size(m) != tuple(shape):
+                    raise ValueError(f"step {i + 1} has a mask that does not fit the {shape[0]}x{shape[1]} image")
+                rle += len(m["counts"])
+            for m in step.get("marks", ()):
+                if not (isinstance(m["label"], int) and (0 <= m["label"] < len(self.classes) or m["label"] == VOID)):
+                    raise ValueError(f"step {i + 1} sets a class this model does not have")
+        if rle > MAX_STATE_RLE:
+            raise ValueError(f"the steps keep {rle // 1024:,} KB of masks, more than the {MAX_STATE_RLE // 1024:,} KB one image may")
+        turns = sum(s["turns"] for s in steps)
+        if not isinstance(state.get("session"), dict) or turns != len(state["session"].get("turns", ())) or turns > limit:
+            raise ValueError("inconsistent Conversation state: the steps do not add up to the session's turns")
+        pending = state.get("pending")
+        if pending and not (isinstance(pending, list) and len(pending) == 2 and all(isinstance(v, int) for v in pending)
+                            and 0 <= pending[0] < shape[0] and 0 <= pending[1] < shape[1]):
+            raise ValueError("the pending question is not at a pixel of the image")
+        confirm = state.get("confirm")
+        if confirm and not (isinstance(confirm, dict) and len(repr(confirm)) <= 4 * MAX_TEXT
+                            and isinstance(confirm.get("label"), int) and 0 <= confirm["label"] < len(self.classes)):
+            raise ValueError("the question waiting for yes or no is not one this conversation asks")
+        _check_transcript(state.get("transcript"))
 
     # ------------------------------------------------------------------ what to show
 
@@ -301,13 +355,13 @@ class Conversation:
                 labels = labels.copy()
                 for s in self.steps:
                     for m in s.get("marks", ()):
-                        labels[rle_decode(m["mask"])] = m["label"]
+                        labels[rle_decode(m["mask"], labels.shape)] = m["label"]
             self._labels = (logits, paints, labels)
         return self._labels[2]
 
     def changed(self) -> np.ndarray | None:
         """HxW bool: the pixels the last step changed (None before the first step)."""
-        return rle_decode(self.steps[-1]["changed"]) if self.steps else None
+        return rle_decode(self.steps[-1]["changed"], self.image.shape[:2]) if self.steps else None
 
     def summary(self) -> list[dict[str, Any]]:
         """The session's turns, small enough for an export: text, or the number of points."""
@@ -658,7 +712,9 @@ class Conversation:
         names = ["unsure" if v == VOID else self.classes[v] for v in values]
         said = f"(set by hand) {', '.join(names)} ({int((edits >= 0).sum()):,} px)"
         marks = [{"label": int(v), "mask": rle_encode(edits == v)} for v in values]
-        self.steps.append({"kind": "paint", "said": said, "turns": 0, "marks": marks, "changed": rle_encode(changed)})
+        step = {"kind": "paint", "said": said, "turns": 0, "marks": marks, "changed": rle_encode(changed)}
+        self._check_room(step)
+        self.steps.append(step)
         painted, moved = int((edits >= 0).sum()), int(changed.sum())
         if moved:
             reply = f"Set {moved:,} px by hand ({', '.join(names)}); guiding will not move them, Undo takes them back."
@@ -723,7 +779,14 @@ class Conversation:
         added = self.session.turn_count - turns_before
         changed = before != self.labels()
         if added:
-            self.steps.append({"kind": "guide", "said": said, "turns": added, "changed": rle_encode(changed)})
+            step = {"kind": "guide", "said": said, "turns": added, "changed": rle_encode(changed)}
+            try:
+                self._check_room(step)
+            except UserError:
+                for _ in range(added):
+                    self.session.undo()
+                raise
+            self.steps.append(step)
         reply = wording(result)
         self._say("user", said if shown is None else shown)
         self._say("assistant", reply)
@@ -732,6 +795,19 @@ class Conversation:
             for name, n in r.gained.items():
                 gained[name] = gained.get(name, 0) + n
         return Reply(reply, {k: v for k, v in gained.items() if v}, changed)
+
+    def _check_room(self, step: dict[str, Any]) -> None:
+        """UserError, nothing kept, when ``step``'s masks are more than one step or the image may keep
+        (``MAX_STEP_RLE``, ``MAX_STATE_RLE``): they live in the tab's memory and in every saved record."""
+        def size(s: dict[str, Any]) -> int:
+            return len(s["changed"]["counts"]) + sum(len(m["mask"]["counts"]) for m in s.get("marks", ()))
+
+        new, kept = size(step), sum(size(s) for s in self.steps)
+        if new > MAX_STEP_RLE:
+            raise UserError(TOO_DETAILED.format(kb=new // 1024, where=""))
+        if kept + new > MAX_STATE_RLE:
+            raise UserError(TOO_DETAILED.format(kb=new // 1024, where=f"; this image's steps keep {kept // 1024:,} KB already, "
+                                                                  f"of the {MAX_STATE_RLE // 1024:,} KB it may"))
 
     def _say(self, role: str, content: str) -> None:
         self.transcript.append({"role": role, "content": content})
@@ -844,7 +920,7 @@ class Conversation:
         hand = np.zeros(self.image.shape[:2], dtype=bool)
         for s in self.steps:
             for m in s.get("marks", ()):
-                hand |= rle_decode(m["mask"])
+                hand |= rle_decode(m["mask"], hand.shape)
         confidence, second = uncertainty(self.session.logits()[0], self.image.shape[:2])
         confidence[hand] = 1.0  # what a person set is certain
         return suggest_next(self.labels(), confidence, second, self.classes, self.pending)

@@ -115,6 +115,73 @@ def empty_state() -> dict[str, Any]:
     return {"turns": [], "asked": []}
 
 
+# What a restored state may hold (set_state): a state is plain data a browser tab, a data-set record or a
+# hand-made zip can carry, so each part is bounded before anything is computed from it.
+MAX_STATE_TURNS = 1000  # turns (the conversation keeps far fewer: guide/core/settings.py limits.max_turns)
+MAX_TURN_POINTS = 10_000  # labelled pixels of one pixel turn (the app sends at most 400)
+MAX_PARAM_VALUES = 16_384  # numbers in one parameter row (alpha, beta: rows / columns; gamma: channels)
+MAX_TURN_TEXT = 2_000  # characters of a text turn's text
+
+
+def check_state(state: Any, image_size: tuple[int, int], num_classes: int) -> None:
+    """Raise ValueError (saying what is wrong) unless ``state`` has the shape of ``get_state()`` output
+    for an HxW image (``image_size``) and ``num_classes`` classes, within the bounds above. Shapes the
+    guiding block checks itself (a row of the wrong length) surface at the next prediction."""
+    if not isinstance(state, dict) or not isinstance(state.get("turns"), (list, tuple)):
+        raise ValueError("not a GuideSession state: expected a dict from get_state()")
+    turns, asked = state["turns"], state.get("asked", [])
+    if len(turns) > MAX_STATE_TURNS:
+        raise ValueError(f"a session state holds at most {MAX_STATE_TURNS} turns, this one {len(turns)}")
+    H, W = image_size
+
+    def ints(values: Any, n: int, what: str) -> None:
+        if not (isinstance(values, (list, tuple)) and len(values) == n and all(isinstance(v, int) and not isinstance(v, bool) for v in values)):
+            raise ValueError(f"{what}: expected {n} integers")
+
+    def params(p: Any, what: str) -> None:
+        if p is None:
+            return
+        if not isinstance(p, dict) or not {"alpha", "beta", "gamma_s", "gamma_b"} <= set(p):
+            raise ValueError(f"{what}: expected guide parameters (alpha, beta, gamma_s, gamma_b)")
+        for k in ("alpha", "beta", "gamma_s", "gamma_b"):
+            rows = p[k]
+            ok = isinstance(rows, (list, tuple)) and len(rows) == 1 and isinstance(rows[0], (list, tuple)) and len(rows[0]) <= MAX_PARAM_VALUES
+            try:  # one C-level pass over the numbers: a state is checked at every restore
+                ok = ok and bool(np.isfinite(np.asarray(rows[0], dtype=np.float64)).all())
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(f"{what}: {k} must be one row of at most {MAX_PARAM_VALUES:,} finite numbers")
+
+    for i, t in enumerate(turns):
+        what = f"turn {i + 1}"
+        if not isinstance(t, dict) or t.get("kind") not in ("pixels", "text"):
+            raise ValueError(f"{what}: expected a pixels or text turn")
+        params(t.get("click_params"), what)
+        if t["kind"] == "pixels":
+            points = t.get("points")
+            if not isinstance(points, (list, tuple)) or not 0 < len(points) <= MAX_TURN_POINTS:
+                raise ValueError(f"{what}: expected 1 to {MAX_TURN_POINTS:,} labelled pixels")
+            for pt in points:
+                ints(pt, 3, what)
+                if not (0 <= pt[0] < H and 0 <= pt[1] < W and 0 <= pt[2] < num_classes):
+                    raise ValueError(f"{what}: the labelled pixel {list(pt)} is not in the {H}x{W} image or its class not a class")
+        else:
+            if not isinstance(t.get("text"), str) or len(t["text"]) > MAX_TURN_TEXT:
+                raise ValueError(f"{what}: expected a text of at most {MAX_TURN_TEXT:,} characters")
+            params(t.get("params"), what)
+            extra = t["params"]
+            if "place" in extra and not (isinstance(extra["place"], str) and len(extra["place"]) <= 100
+                                         and isinstance(extra.get("place_margin"), (int, float)) and 0 <= extra["place_margin"] <= 1):
+                raise ValueError(f"{what}: a place is a short phrase with a margin between 0 and 1")
+            if "scope" in extra and not (isinstance(extra["scope"], int) and 0 <= extra["scope"] < num_classes):
+                raise ValueError(f"{what}: its class scope is not a class")
+    if not isinstance(asked, (list, tuple)) or len(asked) > MAX_TURN_POINTS:
+        raise ValueError(f"asked: expected at most {MAX_TURN_POINTS:,} network pixels")
+    for a in asked:
+        ints(a, 2, "asked")
+
+
 CLICKS_FORMAT = "add_clicks takes a list of (row, col, class index) integer triples in image pixels, e.g. [(40, 30, 2)]"
 
 
@@ -298,10 +365,9 @@ class GuideSession:
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore a conversation from ``get_state`` (for the image already set)."""
         self._require_image("set_state")
-        if not isinstance(state, dict) or not isinstance(state.get("turns"), list):
-            raise ValueError("not a GuideSession state: expected a dict from get_state()")
         if state == self._state:  # the state it already holds (an app reopening a tab): keep the cached logits
             return
+        check_state(state, self.image_size, self.model.num_classes)
         state = state_copy(state)  # turns as stored by JSON (lists of numbers) become tuples, then compare again
         state["turns"] = [{k: frozen(v) for k, v in t.items()} for t in state["turns"]]
         state.setdefault("asked", [])
