@@ -4,7 +4,7 @@ A zip of N copies of a 7000x7000 1-bit PNG (49 MP, ~6 KB each, a tEXt chunk of i
 bytes) opened into a fresh data set by the app's own code (AnnotationDataset.open_paths, what /open_images
 runs). ``--no-budget`` sets intake.MAX_BATCH_PIXELS beyond reach: the behaviour before the budget existed.
 
-    OMP_NUM_THREADS=1 python experiments/decode_budget.py --copies 40 [--no-budget]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python experiments/decode_budget.py --copies 40 [--no-budget]
 """
 
 from __future__ import annotations
