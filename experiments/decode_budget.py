@@ -46,7 +46,7 @@ def main() -> None:
         report = ds.open_paths([z])
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(json.dumps({"copies": args.copies, "side": args.side, "zip_kb": zip_kb,
-                      "budget_mp": intake.MAX_BATCH_PIXELS / 1e6, "opened": len(report.added), "cpu_s": round(cpu, 1),
+                      "budget_mp": None if args.no_budget else intake.MAX_BATCH_PIXELS / 1e6, "opened": len(report.added), "cpu_s": round(cpu, 1),
                       "wall_s": round(wall, 1), "summary": report.summary(), "first_message": (report.messages or [""])[0][:160]}))
 
 

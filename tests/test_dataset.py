@@ -525,3 +525,22 @@ def test_the_pixel_budget_reads_headers_and_fits_a_batch_of_phone_photos() -> No
     over = io.BytesIO()
     Image.new("1", (8000, 8000)).save(over, "PNG")
     assert PixelBudget(10).take(over.getvalue()) and header_pixels(b"not an image") == 0
+
+
+def test_an_open_stops_decoding_at_its_pixel_budget_and_the_rest_opens_later(tmp_path: Path, monkeypatch) -> None:
+    """The budget is shared by one open (open_paths); what did not fit is counted first in the report
+    and opens in a later batch; the command line's own files (--images: PixelBudget(inf)) have none."""
+    from guide.annotation.intake import PixelBudget
+
+    write_images(tmp_path / "in", 4)  # 40x30, 41x32, 42x34, 43x36 pixels
+    monkeypatch.setattr(batch_mod, "MAX_BATCH_PIXELS", 2600)
+    ds = new_dataset(tmp_path / "out")
+    report = ds.open_paths([tmp_path / "in"])
+    assert report.added == ["photo_0", "photo_1"]
+    assert report.messages[0].startswith("2 more images were not opened") and report.messages[0].endswith(
+        "open them in another batch: photo 2.png, photo 3.jpg.")
+    report = ds.open_paths([tmp_path / "in"])
+    assert report.added == ["photo_2"] and report.existing == ["photo_0", "photo_1"]
+    assert report.messages[0].startswith("1 more image was not opened") and report.messages[0].endswith("photo 3.jpg.")
+    report = ds.open_paths([tmp_path / "in"], budget=PixelBudget(float("inf")))
+    assert report.added == ["photo_3"] and report.messages == []

@@ -461,15 +461,17 @@ class AnnotationDataset:
 
     # ------------------------------------------------------------ adding images
 
-    def open_paths(self, paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None) -> AddReport:
+    def open_paths(self, paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None,
+                   budget: PixelBudget | None = None) -> AddReport:
         """What the app opens: data sets among ``paths`` (:func:`dataset_source`) are resumed
         (:meth:`resume_from`), the other files, folders and zips added (:meth:`add`).
-        All of them share one :class:`~guide.annotation.intake.PixelBudget`: one request decodes
-        at most ``MAX_BATCH_PIXELS`` (what did not fit is counted in the report's last message)."""
+        All of them share one :class:`~guide.annotation.intake.PixelBudget` (default: a fresh one,
+        ``MAX_BATCH_PIXELS``): one request decodes at most that (what did not fit is counted in the
+        report's first message)."""
         paths = list(paths)
         sources = [p for p in paths if dataset_source(p) is not None]
         rest = [p for p in paths if p not in sources]
-        report, budget = AddReport(), PixelBudget()
+        report, budget = AddReport(), budget if budget is not None else PixelBudget()
         parts = [self.resume_from(p, budget) for p in sources] + ([self.add(rest, progress, budget)] if rest or not sources else [])
         for r in parts:
             report.added += r.added

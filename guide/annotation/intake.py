@@ -121,7 +121,7 @@ class PixelBudget:
     every image it opens: :meth:`take` each image's header size BEFORE decoding it; once one does
     not fit, that image and the rest are left out (:meth:`leave_out`) and :meth:`message` counts them."""
 
-    def __init__(self, pixels: int | None = None) -> None:
+    def __init__(self, pixels: float | None = None) -> None:  # float("inf"): no budget (the operator's own files)
         self.total = MAX_BATCH_PIXELS if pixels is None else pixels
         self.left = self.total
         self.left_out: list[str] = []
@@ -152,7 +152,7 @@ class PixelBudget:
             return None
         n = len(self.left_out)
         shown = ", ".join(self.left_out[:5]) + (" …" if n > 5 else "")
-        photos = self.total // 12_000_000
+        photos = int(self.total // 12_000_000)
         about = f" (about {photos} photos of 12 MP)" if photos > 1 else ""
         return (f"{n} more image{'s were' if n != 1 else ' was'} not opened: one batch decodes at most "
                 f"{self.total / 1e6:,.0f} MP of images in all{about}; open {'them' if n != 1 else 'it'} in another batch: {shown}.")

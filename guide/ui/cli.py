@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from guide.annotation.dataset import DatasetError
+from guide.annotation.intake import PixelBudget
 from guide.core.guided import ModelLoadError
 from guide.core.settings import Settings
 from guide.dialogue.conversation import text_guide_ready
@@ -85,7 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         ds = demo.guide_app.annotate.annotator.out  # type: ignore[attr-defined]
         if args.images:
-            report = ds.open_paths(args.images)  # a data set folder or zip among them (this app's, or VOC) resumes
+            # a data set folder or zip among them (this app's, or VOC) resumes; no pixel budget: these are the
+            # operator's own files at start, not a stranger's request (MAX_IMAGES and the per-image caps still hold)
+            report = ds.open_paths(args.images, budget=PixelBudget(float("inf")))
             print(report.summary(), *report.messages, sep="\n  ")
         print(f"Data set {ds.root}: {ds.progress_text()}")
     if any(text_guide_ready(m) for m in demo.guide_app.shelf.models()):  # type: ignore[attr-defined]
