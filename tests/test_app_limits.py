@@ -5,10 +5,12 @@ server's memory stays bounded however many tabs come and go."""
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
 import socket
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -467,3 +469,51 @@ def test_hostile_class_names_numbers_and_corners_to_the_tools_get_messages(tab, 
     assert event == "complete" and whole in out[RAW_STATUS] and "by hand" in out[RAW_STATUS], out
     assert c.predict('[[20, 20, "coat"]]', api_name="/guide_points")[STATUS].startswith("Guided by 1 labelled pixel")
     assert "Traceback" not in capfd.readouterr().err
+
+
+def sparse_pngs(side: int, n: int) -> list[bytes]:
+    """``n`` distinct 1-bit PNGs of side x side (a few KB each, however many pixels): each with a
+    tEXt chunk of its own, so no two share bytes (the data set's same-bytes check skips repeats)."""
+    from PIL import PngImagePlugin
+
+    out = []
+    for i in range(n):
+        info = PngImagePlugin.PngInfo()
+        info.add_text("copy", str(i))
+        buf = io.BytesIO()
+        Image.new("1", (side, side)).save(buf, "PNG", pnginfo=info)
+        out.append(buf.getvalue())
+    return out
+
+
+def test_one_open_decodes_a_bounded_number_of_pixels(url: str, tmp_path: Path, monkeypatch) -> None:
+    """Tiny files of many pixels: each passes the byte, ratio, per-image and count limits, so only a
+    budget of pixels decoded per request (header sizes, read before decoding) bounds the work. The
+    budget is made small here (3 images of 2000x2000) to keep the test fast; the real one is 1 GP."""
+    from guide.annotation import intake
+
+    monkeypatch.setattr(intake, "MAX_BATCH_PIXELS", 3 * 2000 * 2000 + 1000)
+    z = tmp_path / "sparse.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, data in enumerate(sparse_pngs(2000, 8)):
+            zf.writestr(f"big_{i}.png", data)
+    c = Client(url, verbose=False, download_files=True)
+    status = c.predict([handle_file(str(z))], api_name="/open_images")[STATUS]
+    assert status.startswith("Opened 3 new images"), status
+    assert "5 more images were not opened" in status and "open them in another batch: sparse.zip/big_3.png" in status, status
+    # the rest opens in another batch: nothing lost, the first three are recognised as already there
+    status = c.predict([handle_file(str(z))], api_name="/open_images")[STATUS]
+    assert status.startswith("Opened 3 new images, 3 already in the data set"), status
+    assert "2 more images were not opened" in status and "sparse.zip/big_6.png, sparse.zip/big_7.png." in status, status
+    status = c.predict([handle_file(str(z))], api_name="/open_images")[STATUS]
+    assert status.startswith("Opened 2 new images, 6 already in the data set") and "not opened" not in status, status
+
+
+def test_a_single_upload_over_the_megapixel_cap_is_refused_before_decoding(tab, tmp_path: Path) -> None:
+    """/set_image decodes one image: its cap (MAX_INPUT_PIXELS, 50 MP) holds for a tiny file of many pixels."""
+    c, before = tab
+    big = tmp_path / "huge.png"
+    big.write_bytes(sparse_pngs(7100, 1)[0])  # 50.4 MP in ~7 KB
+    r = c.predict(handle_file(str(big)), api_name="/set_image")
+    assert r[STATUS] == "That image is too large to open safely (limit 50 MP).", r[STATUS]
+    unchanged_and_still_working(c, before)

@@ -498,3 +498,49 @@ def test_labelmap_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
     (tmp_path / "labelmap.txt").write_text("# label:color_rgb:parts:actions\nsky:1,2::\n")
     with pytest.raises(ValueError, match=r"labelmap.txt:2: expected name:r,g,b::"):
         read_labelmap(str(tmp_path / "labelmap.txt"))
+
+
+def test_the_pixel_budget_reads_headers_and_fits_a_batch_of_phone_photos() -> None:
+    """The real budget (intake.MAX_BATCH_PIXELS), on header bytes only (nothing decoded): 80 phone
+    photos of 12 MP fit in one batch; of 120 tiny 7000x7000 PNGs (49 MP each) 20 do, and the
+    message counts the 100 left out; an image over the per-image cap costs nothing (refused undecoded)."""
+    from PIL import PngImagePlugin
+
+    from guide.annotation.intake import PixelBudget, header_pixels
+
+    phone = io.BytesIO()
+    Image.new("RGB", (4000, 3000)).save(phone, "JPEG")
+    budget = PixelBudget()
+    assert all(budget.take(phone.getvalue()) for _ in range(80)) and budget.message() is None
+    info = PngImagePlugin.PngInfo()
+    info.add_text("copy", "1")
+    sparse = io.BytesIO()
+    Image.new("1", (7000, 7000)).save(sparse, "PNG", pnginfo=info)
+    assert header_pixels(sparse.getvalue()) == 49_000_000 and len(sparse.getvalue()) < 20_000
+    budget = PixelBudget()
+    taken = [budget.take(sparse.getvalue()) for _ in range(120)]
+    assert taken == [True] * 20 + [False] * 100
+    budget.leave_out(f"big_{i}.png" for i in range(20, 120))
+    assert budget.message().startswith("100 more images were not opened: one batch decodes at most 1,000 MP of images in all")
+    over = io.BytesIO()
+    Image.new("1", (8000, 8000)).save(over, "PNG")
+    assert PixelBudget(10).take(over.getvalue()) and header_pixels(b"not an image") == 0
+
+
+def test_an_open_stops_decoding_at_its_pixel_budget_and_the_rest_opens_later(tmp_path: Path, monkeypatch) -> None:
+    """The budget is shared by one open (open_paths); what did not fit is counted first in the report
+    and opens in a later batch; the command line's own files (--images: PixelBudget(inf)) have none."""
+    from guide.annotation.intake import PixelBudget
+
+    write_images(tmp_path / "in", 4)  # 40x30, 41x32, 42x34, 43x36 pixels
+    monkeypatch.setattr(batch_mod, "MAX_BATCH_PIXELS", 2600)
+    ds = new_dataset(tmp_path / "out")
+    report = ds.open_paths([tmp_path / "in"])
+    assert report.added == ["photo_0", "photo_1"]
+    assert report.messages[0].startswith("2 more images were not opened") and report.messages[0].endswith(
+        "open them in another batch: photo 2.png, photo 3.jpg.")
+    report = ds.open_paths([tmp_path / "in"])
+    assert report.added == ["photo_2"] and report.existing == ["photo_0", "photo_1"]
+    assert report.messages[0].startswith("1 more image was not opened") and report.messages[0].endswith("photo 3.jpg.")
+    report = ds.open_paths([tmp_path / "in"], budget=PixelBudget(float("inf")))
+    assert report.added == ["photo_3"] and report.messages == []

@@ -155,3 +155,47 @@ def test_teach_through_the_app_api(tmp_path: Path) -> None:
         assert "already reads typed hints" in c.predict(api_name="/teach_start")[0]
         # cancel with nothing running: a message, nothing changes
         assert c.predict(api_name="/teach_cancel")[0].startswith("Done")
+
+
+def test_a_teaching_job_belongs_to_the_tab_that_started_it(tmp_path: Path) -> None:
+    """On a public server (no --out) the job is the starting tab's: another tab sees only that the server
+    is busy (nothing of the job or its data set), cannot cancel it, and its own start is refused; the
+    owner sees the progress and cancels it."""
+    from gradio_client import Client, handle_file
+
+    import app
+    from guide.core.backprop import BackpropSettings
+    from guide.ui.teach import BUSY
+
+    model = load_model(make_model_folder(tmp_path / "tiny"), device="cpu")
+    source = annotate(model, tmp_path / "src", len(SIZES))  # a data set zip, as a tab downloads it, to resume
+    z = source.zip(tmp_path / "zips")
+    demo = app.build_demo(model, BackpropSettings(optimizer="lbfgs", max_steps=3), examples=[])
+    panel = demo.guide_app.teach  # type: ignore[attr-defined]
+    panel.teacher = small_teacher(tmp_path / "taught", steps=100000, minutes=5)
+    with launched(demo) as url:
+        a, b = Client(url, verbose=False), Client(url, verbose=False)
+        for tab in (a, b):  # each tab its own data set of 10 saved images: each could teach
+            assert tab.predict([handle_file(str(z))], api_name="/open_images")[3].startswith("Opened 10 new images, 10 with saved labels")
+            assert "press **Teach this model words**" in tab.predict(api_name="/teach_progress")[0]
+        assert a.predict(api_name="/teach_start")[0].startswith("Teaching this model words")
+        deadline = time.time() + 120
+        while "training" not in (line := a.predict(api_name="/teach_progress")[0]) and time.time() < deadline:
+            time.sleep(0.2)
+        assert line.startswith("Teaching this model words: training") and "/100000" in line, line
+        # the other tab: busy, no details; its cancel stops nothing, its start is refused
+        assert b.predict(api_name="/teach_progress")[0] == BUSY
+        assert b.predict(api_name="/teach_cancel")[0] == BUSY
+        assert b.predict(api_name="/teach_start")[0] == BUSY
+        fresh = Client(url, verbose=False)  # a stranger with no data set at all
+        assert fresh.predict(api_name="/teach_cancel")[0] == BUSY and fresh.predict(api_name="/teach_progress")[0] == BUSY
+        status = panel.teacher.status()
+        assert status.state == RUNNING and status.message != "Cancelling …" and panel.teacher.running()
+        assert a.predict(api_name="/teach_progress")[0].startswith("Teaching this model words: training")
+        # the owner cancels it
+        a.predict(api_name="/teach_cancel")
+        assert panel.teacher.wait(60).state == CANCELLED
+        assert a.predict(api_name="/teach_progress")[0].startswith("Cancelled: the model and the data set are as they were")
+        line = b.predict(api_name="/teach_progress")[0]  # how the other tab's job ended is not shown; b may teach now
+        assert "press **Teach this model words**" in line and "Cancelled" not in line, line
+        assert model.text_guide is None

@@ -53,6 +53,7 @@ from guide.annotation.intake import (
     Batch,
     IdMaker,
     ImageFile,
+    PixelBudget,
     collect,
     safe_id,
     sniff_image,
@@ -460,35 +461,50 @@ class AnnotationDataset:
 
     # ------------------------------------------------------------ adding images
 
-    def open_paths(self, paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None) -> AddReport:
+    def open_paths(self, paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None,
+                   budget: PixelBudget | None = None) -> AddReport:
         """What the app opens: data sets among ``paths`` (:func:`dataset_source`) are resumed
-        (:meth:`resume_from`), the other files, folders and zips added (:meth:`add`)."""
+        (:meth:`resume_from`), the other files, folders and zips added (:meth:`add`).
+        All of them share one :class:`~guide.annotation.intake.PixelBudget` (default: a fresh one,
+        ``MAX_BATCH_PIXELS``): one request decodes at most that (what did not fit is counted in the
+        report's first message)."""
         paths = list(paths)
         sources = [p for p in paths if dataset_source(p) is not None]
         rest = [p for p in paths if p not in sources]
-        report = AddReport()
-        parts = [self.resume_from(p) for p in sources] + ([self.add(rest, progress)] if rest or not sources else [])
+        report, budget = AddReport(), budget if budget is not None else PixelBudget()
+        parts = [self.resume_from(p, budget) for p in sources] + ([self.add(rest, progress, budget)] if rest or not sources else [])
         for r in parts:
             report.added += r.added
             report.existing += r.existing
             report.messages += r.messages
             report.resumed += r.resumed
+        left_out = budget.message()
+        if left_out:
+            report.messages.insert(0, left_out)  # first: the app shows the first few messages only
         return report
 
-    def add(self, paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None) -> AddReport:
+    def add(self, paths: Iterable[str | os.PathLike], progress: Callable[[int, int], None] | None = None,
+            budget: PixelBudget | None = None) -> AddReport:
         """Open image files, folders or zips (checked by :func:`guide.annotation.intake.collect`) into the
         data set: each new image is stored as ``JPEGImages/<id>.jpg``; an image whose bytes
         are already in the data set is not added twice (so reopening ``--images DIR`` on the
         same ``--out`` adds only new files). ``progress(done, total)`` is told as images are read.
+        ``budget``: the pixels this request may still decode (default: a fresh
+        :class:`~guide.annotation.intake.PixelBudget`, whose message ends the report's).
 
         Crash-safe: images are written to a staging folder and committed ``COMMIT_EVERY`` at a
         time (the manifest names them, then they move into ``JPEGImages/``); a crash leaves no
         image the manifest does not name (:meth:`_recover_staging` on the next opening)."""
         with self._lock:
             batch = collect(paths, taken=self.ids, exclude=self.root)
-            return self._add_batch(batch, progress)
+            return self._add_batch(batch, progress, budget)
 
-    def _add_batch(self, batch: Batch, progress: Callable[[int, int], None] | None = None) -> AddReport:
+    def _add_batch(self, batch: Batch, progress: Callable[[int, int], None] | None = None, budget: PixelBudget | None = None) -> AddReport:
+        """Decode and store ``batch``'s new images; each image's header size is taken from
+        ``budget`` before it is decoded, and once one does not fit it and the rest are left out
+        (``budget.left_out``; None: a fresh budget whose message ends the report's)."""
+        own = budget is None
+        budget = budget if budget is not None else PixelBudget()
         report = AddReport(messages=list(batch.messages))
         by_hash = {e["sha1"]: e["id"] for e in self.manifest["images"]}
         staging, staged = self.root / STAGING, []
@@ -511,6 +527,9 @@ class AnnotationDataset:
                     if digest in by_hash:
                         report.existing.append(by_hash[digest])
                         continue
+                    if not budget.take(data):  # header size only: nothing decoded yet
+                        budget.leave_out(i.name for i in batch.images[n:])
+                        break
                     image, note = load_image(io.BytesIO(data))
                     same = item.digest is not None and _decodes_to(data, image)
                 except (BadImage, OSError, zipfile.BadZipFile, RuntimeError, EOFError) as e:
@@ -540,6 +559,8 @@ class AnnotationDataset:
         finally:
             commit()
             shutil.rmtree(staging, ignore_errors=True)
+        if own and budget.message():
+            report.messages.insert(0, budget.message())
         return report
 
     def _append_entry(self, image_id: str, name: str, digest: str, shape: tuple[int, int]) -> None:
@@ -746,11 +767,12 @@ class AnnotationDataset:
 
     # ------------------------------------------------------------ resuming
 
-    def resume_from(self, path: str | os.PathLike) -> AddReport:
+    def resume_from(self, path: str | os.PathLike, budget: PixelBudget | None = None) -> AddReport:
         """Open a data set this app wrote (its folder or its zip) or a VOC data set
         (``JPEGImages/`` + ``SegmentationClass/``, folder or zip) into this one: the images,
         and with them their saved labels, conversations and progress. Images already here
-        (same original bytes) are not added twice. Classes must match (ModelMismatch)."""
+        (same original bytes) are not added twice. Classes must match (ModelMismatch).
+        ``budget``: as for :meth:`add`."""
         found = dataset_source(path)
         label = Path(path).name
         if found is None:
@@ -759,9 +781,9 @@ class AnnotationDataset:
         with self._lock, _Source(Path(path), prefix, label) as src:
             if src.refusal:
                 return AddReport(messages=[src.refusal])
-            return self._resume_guide(src, label) if kind == "guide" else self._resume_voc(src, label)
+            return self._resume_guide(src, label, budget) if kind == "guide" else self._resume_voc(src, label, budget)
 
-    def _resume_guide(self, src: _Source, label: str) -> AddReport:
+    def _resume_guide(self, src: _Source, label: str, budget: PixelBudget | None = None) -> AddReport:
         try:
             manifest = json.loads(src.read(MANIFEST, 64 * 2**20) or b"")
             assert isinstance(manifest, dict) and manifest.get("format") == FORMAT and isinstance(manifest.get("images"), list)
@@ -784,7 +806,7 @@ class AnnotationDataset:
             digest = e.get("sha1") if isinstance(e.get("sha1"), str) else None
             items.append(ImageFile(new, str(e.get("name") or old)[:200], src.size(rel), src.reader(rel), digest or ""))
             old_of[new] = old
-        report = self._add_batch(Batch(items, messages))
+        report = self._add_batch(Batch(items, messages), budget=budget)
         for new in report.added:
             self._resume_labels(src, label, old_of[new], new, report)
         report.resumed = sum(1 for new in report.added if new in self._has_png)
@@ -829,7 +851,7 @@ class AnnotationDataset:
         except (OSError, ValueError, BadImage):
             return None
 
-    def _resume_voc(self, src: _Source, label: str) -> AddReport:
+    def _resume_voc(self, src: _Source, label: str, budget: PixelBudget | None = None) -> AddReport:
         if src.has(LABELMAP):
             from guide.data.voc import read_labelmap
 
@@ -856,7 +878,7 @@ class AnnotationDataset:
             new = make_id(stem)
             items.append(ImageFile(new, name, src.size(rel), src.reader(rel)))
             old_of[new] = stem
-        report = self._add_batch(Batch(items, messages))
+        report = self._add_batch(Batch(items, messages), budget=budget)
         unlabelled = 0
         for new in report.added:
             labels = self._source_labels(src, f"{LABELS}/{old_of[new]}.png", new)

@@ -16,7 +16,12 @@ Limits (stated in the UI):
   refused whole;
 * images above ``MAX_INPUT_PIXELS`` are skipped before decoding (decompression bombs);
   larger sides are downscaled to ``MAX_SIDE`` when decoded (both as for a single upload:
-  :func:`guide.serving.pagevalues.load_image` decodes every image).
+  :func:`guide.serving.pagevalues.load_image` decodes every image);
+* at most ``MAX_BATCH_PIXELS`` pixels are decoded per request, all images together
+  (:class:`PixelBudget`: each image's size is read from its header first; once the budget
+  is spent the rest of the batch is left out, counted in a message). Without it 120 tiny
+  files of 49 MP each (1-bit PNGs, ~6 KB apiece, every check above passed) cost ~48 CPU-seconds
+  of one request.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import os
 import re
 import stat
 import threading
+import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,6 +47,11 @@ MAX_FILE_BYTES = 50 * 2**20  # one image file
 MAX_BATCH_BYTES = 1 * 2**30  # all image files of a batch together, uncompressed
 MAX_ZIP_ENTRIES = 5000  # entries (files and folders) in one zip
 MAX_ZIP_RATIO = 100  # uncompressed / compressed bytes of a whole zip (photos barely compress: ~1)
+# Pixels decoded per request, all images together (header sizes, before decoding). A tiny file can hold a
+# huge image (a 7000x7000 1-bit PNG is ~6 KB), so bytes do not bound the decode work: pixels do. 1 gigapixel
+# still opens ~80 phone photos of 12 MP in one go, and costs ~8 CPU-seconds at worst (~8 s per gigapixel for
+# the cheapest-to-store images, 1-bit PNGs, on this project's CPU); a larger batch opens in several.
+MAX_BATCH_PIXELS = 1_000_000_000
 SNIFF_BYTES = 64 * 1024  # bytes read to tell an image from other files (PIL needs the header only)
 
 #: What PIL must recognise a file as for it to count as an image.
@@ -52,8 +63,9 @@ _JUNK = re.compile(r"(^|/)(__MACOSX/|\._|\.DS_Store$|Thumbs\.db$|desktop\.ini$)"
 def limits_text() -> str:
     """The limits as one sentence for the UI."""
     return (f"Up to {MAX_IMAGES} images per batch, {MAX_FILE_BYTES >> 20} MB per image and "
-            f"{MAX_BATCH_BYTES >> 20} MB in all; images larger than {MAX_INPUT_PIXELS / 1e6:.0f} MP are skipped "
-            f"and sides above {MAX_SIDE} px are downscaled; zips may hold {MAX_ZIP_ENTRIES} entries.")
+            f"{MAX_BATCH_BYTES >> 20} MB in all, {MAX_BATCH_PIXELS / 1e6:,.0f} MP of images in all; images larger than "
+            f"{MAX_INPUT_PIXELS / 1e6:.0f} MP are skipped and sides above {MAX_SIDE} px are downscaled; zips may hold "
+            f"{MAX_ZIP_ENTRIES} entries.")
 
 
 class BadImage(ValueError):
@@ -90,6 +102,60 @@ def sniff_image(head: bytes) -> bool:
             return im.format in IMAGE_FORMATS
     except Exception:  # noqa: BLE001 - any failure to parse a header means "not an image"
         return False
+
+
+def header_pixels(data: bytes) -> int:
+    """Width x height an image's header declares (nothing decoded); 0 when PIL cannot read one."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # load_image refuses it with a message
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                return int(w) * int(h)
+    except Exception:  # noqa: BLE001 - not an image, or a bomb: load_image says so with its own message
+        return 0
+
+
+class PixelBudget:
+    """The pixels one request may still decode (``MAX_BATCH_PIXELS`` unless given), shared by
+    every image it opens: :meth:`take` each image's header size BEFORE decoding it; once one does
+    not fit, that image and the rest are left out (:meth:`leave_out`) and :meth:`message` counts them."""
+
+    def __init__(self, pixels: float | None = None) -> None:  # float("inf"): no budget (the operator's own files)
+        self.total = MAX_BATCH_PIXELS if pixels is None else pixels
+        self.left = self.total
+        self.left_out: list[str] = []
+
+    @property
+    def spent(self) -> bool:
+        return bool(self.left_out)
+
+    def take(self, data: bytes) -> bool:
+        """Whether the image in ``data`` fits (then its pixels are spent). Images over
+        ``MAX_INPUT_PIXELS`` cost nothing: load_image refuses them before decoding."""
+        if self.spent:
+            return False
+        px = header_pixels(data)
+        if px > MAX_INPUT_PIXELS:
+            return True
+        if px > self.left:
+            return False
+        self.left -= px
+        return True
+
+    def leave_out(self, names: Iterable[str]) -> None:
+        self.left_out.extend(names)
+
+    def message(self) -> str | None:
+        """What was left out, for the user (None: nothing)."""
+        if not self.left_out:
+            return None
+        n = len(self.left_out)
+        shown = ", ".join(self.left_out[:5]) + (" …" if n > 5 else "")
+        photos = int(self.total // 12_000_000)
+        about = f" (about {photos} photos of 12 MP)" if photos > 1 else ""
+        return (f"{n} more image{'s were' if n != 1 else ' was'} not opened: one batch decodes at most "
+                f"{self.total / 1e6:,.0f} MP of images in all{about}; open {'them' if n != 1 else 'it'} in another batch: {shown}.")
 
 
 # --------------------------------------------------------------------------- ids

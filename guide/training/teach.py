@@ -7,6 +7,9 @@ holds :data:`TEACH_MIN_IMAGES` saved images. :class:`Teacher` runs ``train-guide
 (guide/training/text.py) on it in a background thread of the server:
 
 * one job at a time in the whole server process (a second start is refused with a message);
+* a job has an ``owner`` (the page passes the tab's data set: guide/ui/teach.py), and
+  :meth:`Teacher.cancel` given an owner stops only that owner's job, so on a shared server
+  one tab cannot stop another's;
 * bounded: at most :data:`TEACH_STEPS` steps of :data:`TEACH_BATCH` images or
   :data:`TEACH_MINUTES` minutes, whichever comes first, on the first
   :data:`TEACH_MAX_IMAGES` images of the data set's ``train.txt``, features cached within
@@ -73,6 +76,7 @@ class TeachStatus:
     eta_s: float | None = None
     out: str | None = None
     dataset: str | None = None
+    owner: str | None = None  # who started the job (the page's tab identity; None: anyone)
     started: float | None = None
     log: dict[str, Any] = field(default_factory=dict)
 
@@ -156,9 +160,10 @@ class Teacher:
 
     # ------------------------------------------------------------ doing
 
-    def start(self, model: Any, dataset: AnnotationDataset | None, spec: str = "") -> TeachStatus:
+    def start(self, model: Any, dataset: AnnotationDataset | None, spec: str = "", owner: str | None = None) -> TeachStatus:
         """Start teaching ``model`` from ``dataset`` in the background; TeachError (nothing
-        started) when :meth:`offer` says no. ``spec``: how the model was named (the card's command)."""
+        started) when :meth:`offer` says no. ``spec``: how the model was named (the card's command);
+        ``owner``: who the job belongs to (kept in the status; :meth:`cancel` checks it)."""
         reason = self.offer(model, dataset)
         if reason is not None:
             raise TeachError(reason)
@@ -180,10 +185,10 @@ class Teacher:
 
             args = parse_args(argv)
             args.command = "python -m guide train-guide " + shlex.join(argv)
-            self._cancel.clear()
-            with self._lock:
+            with self._lock:  # with the status: a cancel that checks the owner never sees the flag of another job
+                self._cancel.clear()
                 self._status = TeachStatus(RUNNING, "Teaching this model words: starting.", dataset=str(dataset.root),
-                                           started=time.time())
+                                           owner=owner, started=time.time())
             self._thread = threading.Thread(target=self._run, args=(args, model), name="guide-teach", daemon=True)
             self._thread.start()
         except BaseException:
@@ -191,8 +196,17 @@ class Teacher:
             raise
         return self.status()
 
-    def cancel(self) -> TeachStatus:
-        """Ask the running job to stop at its next step (the model stays as it was)."""
+    def cancel(self, owner: str | None = None) -> TeachStatus:
+        """Ask the running job to stop at its next step (the model stays as it was). With an
+        ``owner``, only a job of that owner is stopped (checked under the status lock); another's
+        runs on, and its status is returned unchanged."""
+        if owner is not None:
+            with self._lock:
+                if self._status.state != RUNNING or self._status.owner != owner:
+                    return TeachStatus(**asdict(self._status))
+                self._cancel.set()
+                self._status.message = "Cancelling …"
+            return self.status()
         if not self.running():
             with self._lock:
                 if self._status.state == RUNNING:  # cannot happen once the thread ended; kept consistent anyway

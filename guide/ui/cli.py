@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from guide.annotation.dataset import DatasetError
+from guide.annotation.intake import PixelBudget
 from guide.core.guided import ModelLoadError
 from guide.core.settings import Settings
 from guide.dialogue.conversation import text_guide_ready
@@ -110,7 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         ds = demo.guide_app.annotate.annotator.out  # type: ignore[attr-defined]
         if args.images:
-            report = ds.open_paths(args.images)  # a data set folder or zip among them (this app's, or VOC) resumes
+            # a data set folder or zip among them (this app's, or VOC) resumes; no pixel budget: these are the
+            # operator's own files at start, not a stranger's request (MAX_IMAGES and the per-image caps still hold)
+            report = ds.open_paths(args.images, budget=PixelBudget(float("inf")))
             print(report.summary(), *report.messages, sep="\n  ")
             if not ds.ids and args.out_is_new:  # every image failed to decode (images_problem reads headers only)
                 shutil.rmtree(ds.root, ignore_errors=True)  # the folder this start made, holding no image

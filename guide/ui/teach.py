@@ -11,6 +11,13 @@ place as ``app.annotate.place`` after wiring)::
 
 Events (api_name): ``teach_start`` (the tab's data set -> a background job), ``teach_progress``
 (also the timer's tick), ``teach_cancel``; each returns the status line first.
+
+Whose job: the server runs one job at a time, and it belongs to the tab that started it, named
+by the tab's data set (the unguessable name in its place, guide/annotation/annotator.py: a reload
+or a second tab of the same browser gets the same place back, a stranger never does). Only that
+tab sees the job's progress and can cancel it; any other tab is told :data:`BUSY` (nothing about
+the other tab's data) and its start is refused. With ``--out`` the server has one data set, which
+every tab writes (docs/annotating.md: one person or team owns such a server): every tab owns the job.
 """
 
 from __future__ import annotations
@@ -24,6 +31,9 @@ from guide.annotation.dataset import DatasetError
 from guide.dialogue.conversation import UserError
 from guide.training.teach import RUNNING, TEACH_MIN_IMAGES, Teacher, TeachError
 
+#: What a tab sees while another tab's job runs (no details of it: its data set is that tab's own).
+BUSY = ("The server is teaching a model words from another tab's data set (one job at a time); "
+        "you can teach yours when it ends.")
 POLL_S = 2.0  # seconds between progress polls while a job runs (one cheap event per open tab)
 #: Where taught model folders go (GUIDE_TEACH_DIR overrides; runs/ is ignored by git).
 DEFAULT_FOLDER = os.environ.get("GUIDE_TEACH_DIR", os.path.join("runs", "taught"))
@@ -42,13 +52,28 @@ class TeachPanel:
         except (UserError, DatasetError):
             return None
 
+    def _owner(self, place: Any) -> str | None:
+        """Who this tab is to the teacher: its data set's name (None: it has none), or, with
+        ``--out``, the server's one data set (every tab)."""
+        if self.app.annotate.annotator.out is not None:
+            return "out"
+        name = place.get("dataset") if isinstance(place, dict) else None
+        return f"dataset/{name}" if isinstance(name, str) and name else None
+
+    def _mine(self, status: Any, place: Any) -> bool:
+        owner = self._owner(place)
+        return owner is not None and status.owner == owner
+
     def _buttons(self, place: Any):
         """(status line, start button, cancel button, timer) for the job's state and the tab's data set."""
         status = self.teacher.status()
+        mine = self._mine(status, place)
         if status.state == RUNNING:
+            if not mine:  # polled on, so the button comes back when the job ends
+                return BUSY, gr.Button(interactive=False), gr.Button(visible=False), gr.Timer(active=True)
             return status.text(), gr.Button(interactive=False), gr.Button(visible=True), gr.Timer(active=True)
         reason = self.teacher.offer(self.app.model, self._dataset(place))
-        line = status.text() or ""
+        line = (status.text() or "") if mine else ""  # how another tab's job ended is that tab's
         if reason is not None and not line:
             line = reason
         elif reason is None and not line:
@@ -59,8 +84,11 @@ class TeachPanel:
 
     def start(self, place: Any):
         try:
+            status = self.teacher.status()
+            if (status.state == RUNNING or self.teacher.running()) and not self._mine(status, place):
+                raise TeachError(BUSY)
             spec = self.app.default if self.app.default != self.app.model.source else None  # None: the model's folder
-            self.teacher.start(self.app.model, self._dataset(place), spec)
+            self.teacher.start(self.app.model, self._dataset(place), spec, owner=self._owner(place))
         except TeachError as e:
             gr.Warning(str(e))
             return str(e), gr.skip(), gr.skip(), gr.skip()
@@ -70,9 +98,10 @@ class TeachPanel:
         return self._buttons(place)
 
     def cancel(self, place: Any):
-        status = self.teacher.cancel()
+        owner = self._owner(place)
+        status = self.teacher.cancel(owner) if owner is not None else self.teacher.status()  # another's job runs on
         out = self._buttons(place)
-        return (status.text() if status.state == RUNNING else out[0]), *out[1:]
+        return (status.text() if status.state == RUNNING and self._mine(status, place) else out[0]), *out[1:]
 
     # ------------------------------------------------------------ layout and events
 
