@@ -275,21 +275,15 @@ def test_save_and_next_says_the_count_once(tiny_model, tmp_path: Path) -> None:
 
 def test_the_app_says_the_count_once(app_model_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("gradio_client")
-    import socket
-
+    from conftest import launched
     from gradio_client import Client, handle_file
 
     import app
     from guide.models.hub import load_model
 
     demo = app.build_demo(load_model(app_model_dir, device="cpu"), FAST, examples=[], out=str(tmp_path / "out"))
-    demo.queue(default_concurrency_limit=2, max_size=16)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **app.launch_kwargs())
-    try:
-        c = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=True)
+    with launched(demo) as url:
+        c = Client(url, verbose=False, download_files=True)
         paths = []
         for i in range(3):
             paths.append(tmp_path / f"scene_{i:02d}.png")
@@ -297,5 +291,3 @@ def test_the_app_says_the_count_once(app_model_dir: Path, tmp_path: Path) -> Non
         c.predict([handle_file(str(p)) for p in paths], api_name="/open_images")
         r = c.predict(api_name="/save_next")
         assert r[STATUS] == "Saved scene_00. 1 / 3 saved. Image 2 of 3: scene_01 (to do).", r[STATUS]
-    finally:
-        demo.close()
