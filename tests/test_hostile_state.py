@@ -107,3 +107,48 @@ def test_a_poisoned_record_opens_with_a_message_and_its_labels(tiny_model, tmp_p
     assert place["current"] == "img0" and "could not be read" in msg and "set by hand" in msg
     with a.pool.open(tab) as c:
         assert np.array_equal(c.labels(), ds.labels("img0"))  # the saved labels, shown as set by hand
+
+
+def forged_zip(tiny_model, tmp_path: Path, forge) -> tuple[Annotator, dict, dict, str]:
+    """A data set of two saved images downloaded as a zip whose img0 record ``forge(state)`` edits, opened
+    by another tab; returns (annotator, tab, place, message)."""
+    import zipfile
+
+    from test_annotate import write_images
+
+    write_images(tmp_path / "in", 2)
+    a = Annotator(tiny_model, ConversationPool(tiny_model, BackpropSettings(max_steps=3)), None)
+    tab, place, _ = a.open_images([tmp_path / "in"], None, None)
+    with a.pool.open(tab) as c:
+        c.guide_points([(5, 5, 1)])
+        tab = a.pool.tab(c)
+    tab, place, _ = a.save_and_next(tab, place)
+    tab, place, _ = a.save_and_next(tab, place)
+    src, forged = Path(a.download(tab, place)), tmp_path / "forged.zip"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(forged, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename.endswith("conversations/img0.json"):
+                record = json.loads(data)
+                forge(record["state"])
+                data = json.dumps(record).encode()
+            zout.writestr(info, data)
+    tab, place, msg = a.open_images([forged], None, None)  # another tab
+    return a, tab, place, msg
+
+
+@pytest.mark.parametrize("forge", [
+    lambda s: s.update(junk=[[]] * 1000),  # a key no state has: megabytes of it were kept and copied at every visit
+    lambda s: s["steps"][0].update(clauses=[[]] * 1000),
+    lambda s: s["steps"].append({"kind": "paint", "said": "x", "turns": 0, "changed": s["steps"][0]["changed"]}),  # no marks
+    lambda s: s["steps"].append({"kind": "paint", "said": "x", "turns": 0, "changed": HUGE, "marks": [{"label": 1, "mask": HUGE}]}),
+], ids=["unknown key", "junk clauses", "paint without marks", "huge mask"])
+def test_a_forged_record_in_a_zip_is_not_kept_and_its_labels_are(tiny_model, tmp_path: Path, forge) -> None:
+    a, tab, place, msg = forged_zip(tiny_model, tmp_path, forge)
+    assert "img0: its conversation could not be read" in msg and "its labels were kept" in msg
+    ds = a.dataset(place)
+    assert ds.conversation("img0") is None or "junk" not in ds.conversation("img0")
+    assert ds.labels("img0") is not None and ds.status("img0") == "saved"
+    tab, place, msg = a.go(tab, place, "img0")  # opens, from its saved labels
+    with a.pool.open(tab) as c:
+        assert np.array_equal(c.labels(), ds.labels("img0"))

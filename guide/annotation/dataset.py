@@ -63,7 +63,7 @@ from guide.core.digest import array_digest
 from guide.core.export import rle_encode
 from guide.core.labels import VOID, palette_image
 from guide.data.voc import LABELMAP, write_labelmap
-from guide.dialogue.conversation import UserError, image_key
+from guide.dialogue.conversation import MAX_TURNS, UserError, check_conversation_state, image_key
 from guide.serving.pagevalues import load_image
 
 FORMAT = "guide-me-dataset"
@@ -77,6 +77,7 @@ CONVERSATIONS = "conversations"
 STAGING = ".staging"  # images being opened, until the manifest names them (then moved into JPEGImages/)
 COMMIT_EVERY = 32  # images an open stages before committing them (manifest, then the moves)
 JPEG_QUALITY = 95
+RECORD_TURNS = 4 * MAX_TURNS  # turns a resumed record may hold (a server's settings may allow more than the default)
 VOID_COLOUR = (224, 224, 192)  # VOC's colour for 255
 VAL_EVERY = 5  # about one saved image in VAL_EVERY goes to val.txt (by a hash of its id: stable)
 THUMB_SIDE = 128  # longer side of a thumbnail, pixels
@@ -824,6 +825,18 @@ class AnnotationDataset:
                 (record.get("state") or {}).get("key") not in (None, image_key(self.image(new))):
             record = None  # a conversation about other pixels (the image was re-encoded) cannot be replayed
         saved = (record or {}).get("saved") if isinstance((record or {}).get("saved"), dict) else None
+        # The records come from the person's zip or folder: each state is checked whole before it is kept
+        # (a forged one could ask for any memory once decoded, or hold megabytes of junk in every visit).
+        entry, why = self.entry(new), None
+        for state in ((record or {}).get("state"), (saved or {}).get("state")):
+            try:
+                if state is not None:
+                    check_conversation_state(state, (entry["height"], entry["width"]), len(self.classes), RECORD_TURNS)
+            except ValueError as e:
+                why = str(e)[:160]
+        if why is not None:
+            record = saved = None
+            report.messages.append(f"{label}/{old}: its conversation could not be read ({why}); its labels were kept.")
         try:
             if labels is not None:
                 same = saved is not None and saved.get("labels_sha1") == labels_sha1(labels)

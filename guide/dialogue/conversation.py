@@ -192,6 +192,82 @@ def _check_transcript(transcript: Any) -> None:
         raise ValueError(f"the transcript is not at most {MAX_TRANSCRIPT} messages of at most {MAX_MESSAGE:,} characters")
 
 
+STATE_KEYS = {"version", "key", "name", "session", "steps", "pending", "confirm", "transcript", "carry"}
+STEP_KEYS = {"kind", "said", "turns", "changed", "marks", "tool", "seconds", "clauses", "ops"}
+CONFIRM_KEYS = {"said", "clauses", "ops", "at", "op", "label", "place"}
+MAX_CLAUSES = 20  # clauses one message is read as (a person writes a few)
+
+
+def check_conversation_state(state: Any, shape: tuple[int, int], num_classes: int, max_turns: int = MAX_TURNS) -> None:
+    """ValueError (saying what) unless ``state`` is what :meth:`Conversation.get_state` gives for an image of
+    ``shape`` (H, W) and ``num_classes`` classes, within the limits of a conversation that keeps ``max_turns``
+    turns: known keys only, every list and string bounded, masks the image's size (read from their RLE
+    ``size``: nothing is decoded), the session's turns by ``guide.dialogue.session.check_state``. A state is
+    plain data a tab, a data-set record or a hand-made zip can carry: this runs before any of it is kept."""
+    from guide.dialogue.session import check_state
+
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("steps"), list):
+        raise ValueError("not a Conversation state: expected a dict from Conversation.get_state()")
+    if not set(state) <= STATE_KEYS:
+        raise ValueError(f"a conversation state has no {sorted(set(state) - STATE_KEYS)[0][:40]!r}")
+    if not (state["key"] is None or (isinstance(state["key"], str) and len(state["key"]) <= 64)) \
+            or not isinstance(state.get("name", ""), str) or len(state.get("name", "")) > 200:
+        raise ValueError("a conversation state's key and name are short strings")
+    steps = state["steps"]
+    if len(steps) > 2 * max_turns:  # paint steps and guided steps each stop at the limit
+        raise ValueError(f"a conversation keeps at most {2 * max_turns} steps, this one {len(steps)}")
+
+    def short_texts(values: Any, n: int, none: bool = False) -> bool:
+        return isinstance(values, list) and len(values) <= n and all(
+            (none and v is None) or (isinstance(v, str) and len(v) <= MAX_MESSAGE) for v in values)
+
+    rle = 0
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict) or not set(step) <= STEP_KEYS or step.get("kind") not in ("guide", "paint") \
+                or not isinstance(step.get("turns"), int) or step["turns"] < 0 \
+                or not isinstance(step.get("said", ""), str) or len(step.get("said", "")) > MAX_MESSAGE \
+                or not isinstance(step.get("tool", ""), str) or len(step.get("tool", "")) > 40 \
+                or not (isinstance(step.get("seconds", 0.0), (int, float)) and 0 <= step.get("seconds", 0.0) < 1e6) \
+                or ("clauses" in step and not short_texts(step["clauses"], MAX_CLAUSES)) \
+                or ("ops" in step and not short_texts(step["ops"], MAX_CLAUSES, none=True)):
+            raise ValueError(f"step {i + 1} is not a step of a conversation")
+        marks = step.get("marks", [])
+        if step["kind"] == "paint" and not (isinstance(marks, list) and 0 < len(marks) <= num_classes + 1):
+            raise ValueError(f"step {i + 1} sets nothing by hand")
+        for m in [{"mask": step.get("changed"), "label": 0}, *marks]:
+            if not (isinstance(m, dict) and set(m) == {"mask", "label"} and isinstance(m["mask"], dict) and set(m["mask"]) == {"size", "counts"}):
+                raise ValueError(f"step {i + 1} has a mask that is not one")
+            if rle_size(m["mask"]) != tuple(shape):
+                raise ValueError(f"step {i + 1} has a mask that does not fit the {shape[0]}x{shape[1]} image")
+            if not (isinstance(m["label"], int) and (0 <= m["label"] < num_classes or m["label"] == VOID)):
+                raise ValueError(f"step {i + 1} sets a class this model does not have")
+            rle += len(m["mask"]["counts"])
+        if rle > MAX_STATE_RLE:
+            raise ValueError(f"the steps keep more than the {MAX_STATE_RLE // 1024:,} KB of masks one image may")
+    turns = sum(s["turns"] for s in steps)
+    session = state.get("session")
+    if not isinstance(session, dict) or not set(session) <= {"turns", "asked"} or not isinstance(session.get("turns"), list) \
+            or turns != len(session["turns"]) or turns > max_turns:
+        raise ValueError("inconsistent Conversation state: the steps do not add up to the session's turns")
+    check_state(session, shape, num_classes)
+    pending = state.get("pending")
+    if pending is not None and not (isinstance(pending, list) and len(pending) == 2 and all(isinstance(v, int) for v in pending)
+                                    and 0 <= pending[0] < shape[0] and 0 <= pending[1] < shape[1]):
+        raise ValueError("the pending question is not at a pixel of the image")
+    confirm = state.get("confirm")
+    if confirm is not None and not (
+            isinstance(confirm, dict) and set(confirm) <= CONFIRM_KEYS and short_texts([confirm.get("said", "")], 1)
+            and short_texts(confirm.get("clauses", []), MAX_CLAUSES) and short_texts(confirm.get("ops", []), MAX_CLAUSES, none=True)
+            and short_texts([confirm.get("op", ""), confirm.get("place", "")], 2)
+            and isinstance(confirm.get("at", 0), int) and isinstance(confirm.get("label"), int) and 0 <= confirm["label"] < num_classes):
+        raise ValueError("the question waiting for yes or no is not one this conversation asks")
+    carry = state.get("carry")
+    if carry is not None and not (isinstance(carry, dict) and len(carry) <= 8 and all(
+            isinstance(v, (int, float)) or (isinstance(v, list) and len(v) <= 16_384) for v in carry.values())):
+        raise ValueError("the carried guide is not one")  # its lengths and numbers: guide/dialogue/carry.py, CarriedGuide.from_dict
+    _check_transcript(state.get("transcript"))
+
+
 def empty_conversation() -> dict[str, Any]:
     """The state of a conversation with no image yet."""
     return {"version": STATE_VERSION, "key": None, "name": "image", "session": empty_state(), "steps": [], "pending": None, "transcript": []}
@@ -284,8 +360,8 @@ class Conversation:
         state's turns are the ones it holds."""
         if not isinstance(state, dict) or state.get("version") != STATE_VERSION or not isinstance(state.get("steps"), list):
             raise ValueError("not a Conversation state: expected a dict from Conversation.get_state()")
-        if state["key"] is None:
-            _check_transcript(state.get("transcript"))
+        if state.get("key") is None:
+            check_conversation_state(state, (0, 0), len(self.classes), self.max_turns or MAX_TURNS)
             self.image, self.steps, self.pending, self.name = None, [], None, str(state.get("name", "image"))[:60]
             self.confirm = None
             self.transcript = [dict(m) for m in state["transcript"]]
@@ -305,40 +381,7 @@ class Conversation:
         self.transcript = [dict(m) for m in state["transcript"]]
 
     def _check_state(self, state: dict[str, Any], shape: tuple[int, int]) -> None:
-        """ValueError (saying what) unless ``state``'s parts have the shapes :meth:`get_state` gives for
-        an image of ``shape`` (H, W), within this conversation's limits; the session's part is checked by
-        ``GuideSession.set_state``. Only sizes are read here: nothing is decoded."""
-        steps, limit = state["steps"], self.max_turns or MAX_TURNS
-        if len(steps) > 2 * limit:  # paint steps and guided steps each stop at the limit
-            raise ValueError(f"a conversation keeps at most {2 * limit} steps, this one {len(steps)}")
-        rle = 0
-        for i, step in enumerate(steps):
-            if not isinstance(step, dict) or step.get("kind") not in ("guide", "paint") or not isinstance(step.get("turns"), int) \
-                    or step["turns"] < 0 or len(str(step.get("said", ""))) > MAX_MESSAGE \
-                    or not (isinstance(step.get("seconds", 0.0), (int, float)) and 0 <= step.get("seconds", 0.0) < 1e6):
-                raise ValueError(f"step {i + 1} is not a step of a conversation")
-            masks = [step.get("changed")] + [m.get("mask") if isinstance(m, dict) else None for m in step.get("marks", ())]
-            for m in masks:
-                if rle_size(m) != tuple(shape):
-                    raise ValueError(f"step {i + 1} has a mask that does not fit the {shape[0]}x{shape[1]} image")
-                rle += len(m["counts"])
-            for m in step.get("marks", ()):
-                if not (isinstance(m["label"], int) and (0 <= m["label"] < len(self.classes) or m["label"] == VOID)):
-                    raise ValueError(f"step {i + 1} sets a class this model does not have")
-        if rle > MAX_STATE_RLE:
-            raise ValueError(f"the steps keep {rle // 1024:,} KB of masks, more than the {MAX_STATE_RLE // 1024:,} KB one image may")
-        turns = sum(s["turns"] for s in steps)
-        if not isinstance(state.get("session"), dict) or turns != len(state["session"].get("turns", ())) or turns > limit:
-            raise ValueError("inconsistent Conversation state: the steps do not add up to the session's turns")
-        pending = state.get("pending")
-        if pending and not (isinstance(pending, list) and len(pending) == 2 and all(isinstance(v, int) for v in pending)
-                            and 0 <= pending[0] < shape[0] and 0 <= pending[1] < shape[1]):
-            raise ValueError("the pending question is not at a pixel of the image")
-        confirm = state.get("confirm")
-        if confirm and not (isinstance(confirm, dict) and len(repr(confirm)) <= 4 * MAX_TEXT
-                            and isinstance(confirm.get("label"), int) and 0 <= confirm["label"] < len(self.classes)):
-            raise ValueError("the question waiting for yes or no is not one this conversation asks")
-        _check_transcript(state.get("transcript"))
+        check_conversation_state(state, shape, len(self.classes), self.max_turns or MAX_TURNS)
 
     # ------------------------------------------------------------------ what to show
 

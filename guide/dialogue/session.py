@@ -141,7 +141,8 @@ def check_state(state: Any, image_size: tuple[int, int], num_classes: int) -> No
     def params(p: Any, what: str) -> None:
         if p is None:
             return
-        if not isinstance(p, dict) or not {"alpha", "beta", "gamma_s", "gamma_b"} <= set(p):
+        if not isinstance(p, dict) or not {"alpha", "beta", "gamma_s", "gamma_b"} <= set(p) \
+                or not set(p) <= {"alpha", "beta", "gamma_s", "gamma_b", "place", "place_margin", "scope"}:
             raise ValueError(f"{what}: expected guide parameters (alpha, beta, gamma_s, gamma_b)")
         for k in ("alpha", "beta", "gamma_s", "gamma_b"):
             rows = p[k]
@@ -153,9 +154,11 @@ def check_state(state: Any, image_size: tuple[int, int], num_classes: int) -> No
             if not ok:
                 raise ValueError(f"{what}: {k} must be one row of at most {MAX_PARAM_VALUES:,} finite numbers")
 
+    if not isinstance(state, dict) or not set(state) <= {"turns", "asked"}:
+        raise ValueError("a GuideSession state holds turns and asked pixels only")
     for i, t in enumerate(turns):
         what = f"turn {i + 1}"
-        if not isinstance(t, dict) or t.get("kind") not in ("pixels", "text"):
+        if not isinstance(t, dict) or t.get("kind") not in ("pixels", "text") or not set(t) <= {"kind", "points", "click_params", "text", "params"}:
             raise ValueError(f"{what}: expected a pixels or text turn")
         params(t.get("click_params"), what)
         if t["kind"] == "pixels":
@@ -169,7 +172,9 @@ def check_state(state: Any, image_size: tuple[int, int], num_classes: int) -> No
         else:
             if not isinstance(t.get("text"), str) or len(t["text"]) > MAX_TURN_TEXT:
                 raise ValueError(f"{what}: expected a text of at most {MAX_TURN_TEXT:,} characters")
-            params(t.get("params"), what)
+            if not isinstance(t.get("params"), dict):
+                raise ValueError(f"{what}: a text turn keeps the guide parameters it was read as")
+            params(t["params"], what)
             extra = t["params"]
             if "place" in extra and not (isinstance(extra["place"], str) and len(extra["place"]) <= 100
                                          and isinstance(extra.get("place_margin"), (int, float)) and 0 <= extra["place_margin"] <= 1):
