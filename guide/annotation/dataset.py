@@ -32,6 +32,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -77,6 +78,9 @@ CONVERSATIONS = "conversations"
 STAGING = ".staging"  # images being opened, until the manifest names them (then moved into JPEGImages/)
 COMMIT_EVERY = 32  # images an open stages before committing them (manifest, then the moves)
 JPEG_QUALITY = 95
+MAX_MANIFEST_BYTES = 8 * 2**20  # a manifest of 1,000 images is ~200 KB
+MAX_RECORD_BYTES = 16 * 2**20  # a conversation record (state and saved state) of 50 text turns is ~6 MB
+MAX_LABEL_RUNS = 100_000  # runs of one label value (column-major, as COCO RLE counts them) a resumed label map may have
 RECORD_TURNS = 4 * MAX_TURNS  # turns a resumed record may hold (a server's settings may allow more than the default)
 VOID_COLOUR = (224, 224, 192)  # VOC's colour for 255
 VAL_EVERY = 5  # about one saved image in VAL_EVERY goes to val.txt (by a hash of its id: stable)
@@ -143,6 +147,25 @@ def _read_json(path: Path) -> Any:
 
 def _sha1(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()
+
+
+def _is_sha1(value: Any) -> bool:
+    """A hex SHA-1, as the manifest writes it (a manifest from a zip may say anything: a path, for one)."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9a-f]{40}", value) is not None
+
+
+def _json_of(data: bytes | None, default: Any = None) -> Any:
+    """JSON from a person's zip or folder, refused (ValueError) when it is mostly brackets: a file of
+    ``[],[],...`` parses to 20x its size in memory, and deep nesting overflows the parser. Real manifests
+    and records are mostly numbers and words (a labelled point, ``[12, 34, 5]``, is one bracket in 12 bytes)."""
+    if not data:
+        return default
+    if data.count(b"[") + data.count(b"{") > len(data) // 8 + 64:
+        raise ValueError("not a manifest or a record: mostly brackets")
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("nested too deep") from None
 
 
 def labels_sha1(labels: np.ndarray) -> str:
@@ -612,7 +635,10 @@ class AnnotationDataset:
     def thumbnail(self, image_id: str, folder: str | os.PathLike, side: int = THUMB_SIDE) -> Path:
         """A small JPEG of the image in ``folder`` (made once, named by the image's hash)."""
         e = self.entry(image_id)
-        path = Path(folder) / f"{e['sha1']}-{side}.jpg"
+        # Named by this data set's image, not by the manifest's sha1 alone: a manifest from a zip may claim
+        # another tab's image's sha1, and thumbnails of all tabs share ``folder``.
+        name = hashlib.sha1(f"{self.root.resolve()}\0{image_id}\0{e['sha1']}".encode()).hexdigest()
+        path = Path(folder) / f"{name}-{side}.jpg"
         if not path.is_file():
             with Image.open(self.root / IMAGES / f"{image_id}.jpg") as im:
                 im.draft("RGB", (side, side))
@@ -786,7 +812,7 @@ class AnnotationDataset:
 
     def _resume_guide(self, src: _Source, label: str, budget: PixelBudget | None = None) -> AddReport:
         try:
-            manifest = json.loads(src.read(MANIFEST, 64 * 2**20) or b"")
+            manifest = _json_of(src.read(MANIFEST, MAX_MANIFEST_BYTES))
             assert isinstance(manifest, dict) and manifest.get("format") == FORMAT and isinstance(manifest.get("images"), list)
         except (ValueError, AssertionError, BadImage):
             return AddReport(messages=[f"{label}: refused, its {MANIFEST} is not a Guide Me data set manifest."])
@@ -804,8 +830,8 @@ class AnnotationDataset:
                 messages.append(f"{label}/{rel}: skipped, missing.")
                 continue
             new = make_id(old)
-            digest = e.get("sha1") if isinstance(e.get("sha1"), str) else None
-            items.append(ImageFile(new, str(e.get("name") or old)[:200], src.size(rel), src.reader(rel), digest or ""))
+            digest = e.get("sha1") if _is_sha1(e.get("sha1")) else ""  # else the image's own (never a path)
+            items.append(ImageFile(new, str(e.get("name") or old)[:200], src.size(rel), src.reader(rel), digest))
             old_of[new] = old
         report = self._add_batch(Batch(items, messages), budget=budget)
         for new in report.added:
@@ -817,10 +843,15 @@ class AnnotationDataset:
     def _resume_labels(self, src: _Source, label: str, old: str, new: str, report: AddReport) -> None:
         """One resumed image's label PNG and conversation record (when they agree with the image)."""
         try:
-            record = json.loads(src.read(f"{CONVERSATIONS}/{old}.json", 64 * 2**20) or b"null")
+            record = _json_of(src.read(f"{CONVERSATIONS}/{old}.json", MAX_RECORD_BYTES))
         except (ValueError, BadImage):
             record = None
         labels = self._source_labels(src, f"{LABELS}/{old}.png", new)
+        if labels is not None and np.count_nonzero(np.diff(labels.T.ravel())) > MAX_LABEL_RUNS:
+            # noise, not labels: its COCO RLE would be megabytes, kept in memory and rewritten at every save
+            report.messages.append(f"{label}/{LABELS}/{old}.png: labels not opened, too scattered (more than "
+                                   f"{MAX_LABEL_RUNS:,} runs); the image is opened without them.")
+            labels = None
         if not isinstance(record, dict) or not isinstance(record.get("state"), (dict, type(None))) or \
                 (record.get("state") or {}).get("key") not in (None, image_key(self.image(new))):
             record = None  # a conversation about other pixels (the image was re-encoded) cannot be replayed

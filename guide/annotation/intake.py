@@ -173,14 +173,18 @@ class IdMaker:
 
     def __init__(self, taken: Iterable[str] = ()) -> None:
         self.taken = {t.lower() for t in taken}
+        self.tried: dict[str, int] = {}  # base -> the last suffix tried: n repeats of one name cost n steps, not n^2
 
     def __call__(self, name: str) -> str:
         base = safe_id(name)
-        cand, k = base, 1
+        cand, k = base, self.tried.get(base.lower(), 1)
+        if k > 1:
+            cand = f"{base}_{k}"
         while cand.lower() in self.taken:
             k += 1
             cand = f"{base}_{k}"
         self.taken.add(cand.lower())
+        self.tried[base.lower()] = k
         return cand
 
 
