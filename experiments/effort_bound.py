@@ -137,14 +137,15 @@ if __name__ == "__main__":
     for i in tqdm(range(n), desc=f"single actions ({args.split})"):
         image, gt = dataset[i]
         conv.set_image(image)
-        hand = annotate_seconds(conv, gt, (), HAND_TOOLS, miou_target=0.0).to_reach("accuracy", PIXEL_TARGET, CAP_SECONDS)
+        trace = annotate_seconds(conv, gt, (), HAND_TOOLS, miou_target=0.0)
+        hand = trace.to_reach("accuracy", PIXEL_TARGET, CAP_SECONDS)
         conv.set_image(image)
         start = _metrics(conv.labels(), gt, gt != VOID, len(conv.classes))[0]
         best = best_single(conv, gt, args.regions, args.points, np.random.default_rng(i)) if start < PIXEL_TARGET else {}
         row = {"start": round(start, 4), "hand_all_tools_seconds": hand[0], "hand_all_tools_actions": hand[1],
                "best_single": {k: round(best.get(k, start), 4) for k in KINDS}}
         if args.oracle:
-            paths = {"(hand: all tools)": (hand[0], ["(hand: all tools)"])}
+            paths = {"hand: all tools": (hand[0], trace.kinds[: hand[1]])}
             for policy in ("rate", "finish"):
                 conv.set_image(image)
                 paths[policy] = oracle(conv, gt, args.regions, args.points, np.random.default_rng(i), finish=policy == "finish")
