@@ -637,7 +637,7 @@ class AnnotationDataset:
         e = self.entry(image_id)
         # Named by this data set's image, not by the manifest's sha1 alone: a manifest from a zip may claim
         # another tab's image's sha1, and thumbnails of all tabs share ``folder``.
-        name = hashlib.sha1(f"{self.root.resolve()}\0{image_id}\0{e['sha1']}".encode()).hexdigest()
+        name = _sha1(f"{self.root.resolve()}\0{image_id}\0{e['sha1']}".encode())
         path = Path(folder) / f"{name}-{side}.jpg"
         if not path.is_file():
             with Image.open(self.root / IMAGES / f"{image_id}.jpg") as im:

@@ -369,19 +369,17 @@ class Conversation:
         if image is None and (state["key"] != self.key or self.image is None):
             raise ValueError("this state belongs to another image: pass the image to set_state")
         image = rgb_image(image, "Conversation.set_state") if image is not None else self.image
-        self._check_state(state, image.shape[:2])  # before anything changes: a state is plain data anyone can write
+        # Before anything changes: a state is plain data anyone can write. This checks its session part too.
+        check_conversation_state(state, image.shape[:2], len(self.classes), self.max_turns or MAX_TURNS)
         if image is not self.image:
             self._hold_image(image, image_key(image))  # the image's own key: a state's key never picks cached features
         self.session.set_carry(state.get("carry"))  # the start this image's turns were made on
-        self.session.set_state(state["session"])
+        self.session.set_state(state["session"], checked=True)
         self.name = str(state["name"])[:60]
         self.steps = [dict(s) for s in state["steps"]]
         self.pending = list(state["pending"]) if state["pending"] else None
         self.confirm = dict(state["confirm"]) if state.get("confirm") else None
         self.transcript = [dict(m) for m in state["transcript"]]
-
-    def _check_state(self, state: dict[str, Any], shape: tuple[int, int]) -> None:
-        check_conversation_state(state, shape, len(self.classes), self.max_turns or MAX_TURNS)
 
     # ------------------------------------------------------------------ what to show
 

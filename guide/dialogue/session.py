@@ -367,12 +367,14 @@ class GuideSession:
         that shares only the turns' tuples (immutable), so changing it never changes the session."""
         return state_copy(self._state)
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Restore a conversation from ``get_state`` (for the image already set)."""
+    def set_state(self, state: dict[str, Any], checked: bool = False) -> None:
+        """Restore a conversation from ``get_state`` (for the image already set), after :func:`check_state`
+        unless ``checked`` (the caller ran it on this state: ``Conversation.set_state`` checks the whole)."""
         self._require_image("set_state")
         if state == self._state:  # the state it already holds (an app reopening a tab): keep the cached logits
             return
-        check_state(state, self.image_size, self.model.num_classes)
+        if not checked:
+            check_state(state, self.image_size, self.model.num_classes)
         state = state_copy(state)  # turns as stored by JSON (lists of numbers) become tuples, then compare again
         state["turns"] = [{k: frozen(v) for k, v in t.items()} for t in state["turns"]]
         state.setdefault("asked", [])
